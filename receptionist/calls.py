@@ -1,0 +1,89 @@
+"""Who is calling: call info read from the SIP participant's attributes, and per-call state.
+
+The bridge sets `sip.*` attributes on the caller's participant; console and browser callers have
+none, so every field has a safe default. Numbers are normalised here, at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from receptionist.phone import UNKNOWN, normalize
+
+
+class Outcome(StrEnum):
+    """What a call achieved, most consequential first (the order picks the headline outcome)."""
+
+    EMERGENCY = "emergency"
+    BOOKED = "booked"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    TRANSFERRED = "transferred"
+    MESSAGE = "message"
+    INFORMATION = "information"
+    ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """The facts of one call, as the SIP bridge reported them (numbers already E.164 or unknown)."""
+
+    caller: str = UNKNOWN
+    dialled: str = UNKNOWN
+    call_id: str = ""
+    sip_call_id: str = ""
+    trunk_id: str = ""
+    rule_id: str = ""
+    is_sip: bool = False
+
+    @classmethod
+    def from_attributes(
+        cls, attributes: Mapping[str, str] | None, region: str, *, is_sip: bool = False
+    ) -> CallInfo:
+        attrs = attributes or {}
+
+        def text(key: str) -> str:
+            value = attrs.get(key, "")
+            return value.strip()[:256] if isinstance(value, str) else ""
+
+        return cls(
+            caller=normalize(text("sip.phoneNumber"), region),
+            dialled=normalize(text("sip.trunkPhoneNumber"), region),
+            call_id=text("sip.callID"),
+            sip_call_id=text("sip.callIDFull"),
+            trunk_id=text("sip.trunkID"),
+            rule_id=text("sip.ruleID"),
+            is_sip=is_sip,
+        )
+
+    @property
+    def log_id(self) -> str:
+        """The id that ties log lines to this call."""
+        return self.call_id or self.sip_call_id or "local"
+
+
+@dataclass
+class CallState:
+    """Mutable per-call state shared by the agent and its tools (the session's userdata)."""
+
+    info: CallInfo
+    started_at: datetime
+    caller_identity: str = ""
+    room_name: str = ""
+    outcomes: list[Outcome] = field(default_factory=list)
+    transfer_destination: str = ""
+
+    def record(self, outcome: Outcome) -> None:
+        if outcome not in self.outcomes:
+            self.outcomes.append(outcome)
+
+    @property
+    def outcome(self) -> Outcome:
+        """The call's headline outcome: the most consequential thing that happened."""
+        for candidate in Outcome:
+            if candidate in self.outcomes:
+                return candidate
+        return Outcome.ABANDONED

@@ -1,0 +1,84 @@
+"""Structured logs that carry the call id and never carry patient data.
+
+A filter on every root handler stamps each record with the current call's id and masks anything
+that looks like a phone number (all but the last four digits) or a date, in the message and in
+string extras. Transcripts are never passed to a logger in the first place.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+from receptionist.phone import mask
+
+current_call_id: contextvars.ContextVar[str] = contextvars.ContextVar("call_id", default="")
+
+_PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
+_DATE = re.compile(
+    r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b"
+)
+_SAFE_EXTRAS = {"call_id", "job_id", "room", "pid", "level", "name"}
+
+
+def redact(text: str) -> str:
+    """Masks phone-number-like runs of digits and dates (dates of birth look like any date)."""
+    text = _DATE.sub("[date]", text)
+    return _PHONE.sub(lambda m: mask(m.group()) if _digit_count(m.group()) >= 7 else m.group(), text)
+
+
+def _digit_count(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+class CallContextFilter(logging.Filter):
+    """Adds `call_id` to every record and redacts patient data from message and extras."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "call_id", ""):
+            record.call_id = current_call_id.get()
+        if isinstance(record.msg, str):
+            record.msg = redact(record.getMessage())
+            record.args = None
+        for key, value in list(record.__dict__.items()):
+            if key not in _SAFE_EXTRAS and isinstance(value, str) and key not in _RESERVED:
+                record.__dict__[key] = redact(value)
+        return True
+
+
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object a line, for our own CLI and tests (the worker uses LiveKit's formatter)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "timestamp": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+            "level": record.levelname,
+            "name": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(
+            {k: v for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")}
+        )
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def install(level: str = "INFO") -> None:
+    """Puts the redacting filter on every root handler (adding a JSON handler if there is none)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLineFormatter())
+        root.addHandler(handler)
+        root.setLevel(level)
+    for handler in root.handlers:
+        if not any(isinstance(f, CallContextFilter) for f in handler.filters):
+            handler.addFilter(CallContextFilter())

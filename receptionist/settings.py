@@ -1,0 +1,143 @@
+"""One validated settings object, read from the environment and `.env`.
+
+Every setting has an upper-case environment variable of the same name. Validation happens once, at
+start-up, and each problem is reported with the variable to set and how to fix it, because an agent
+that starts with a bad setting fails later, on a patient's call.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+KEY_SOURCES = {
+    "DEEPGRAM_API_KEY": "https://console.deepgram.com (API Keys)",
+    "OPENAI_API_KEY": "https://platform.openai.com/api-keys",
+    "LIVEKIT_URL": "your LiveKit project (Cloud: Settings > Keys) or your self-hosted server URL",
+    "LIVEKIT_API_KEY": "LiveKit Cloud: Settings > Keys, or the `keys:` of your livekit-server config",
+    "LIVEKIT_API_SECRET": "LiveKit Cloud: Settings > Keys, or the `keys:` of your livekit-server config",
+}
+
+
+class NoiseCancellation(StrEnum):
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+class Settings(BaseSettings):
+    """Everything the receptionist reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # LiveKit
+    livekit_url: str = ""
+    livekit_api_key: str = ""
+    livekit_api_secret: SecretStr = SecretStr("")
+    agent_name: str = Field(default="receptionist", min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+
+    # Practice and data
+    practice_file: Path = REPO_ROOT / "practice.toml"
+    database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'receptionist.db'}"
+
+    # Speech pipeline
+    deepgram_api_key: SecretStr = SecretStr("")
+    openai_api_key: SecretStr = SecretStr("")
+    stt_model: str = "nova-3"
+    stt_fallback_model: str = ""
+    stt_language: str = "en-US"
+    llm_model: str = "gpt-4.1-mini"
+    llm_fallback_model: str = ""
+    llm_temperature: float = Field(default=0.3, ge=0.0, le=2.0)
+    tts_provider: Literal["openai", "deepgram"] = "openai"
+    tts_model: str = "gpt-4o-mini-tts"
+    tts_voice: str = "coral"
+    tts_fallback_provider: Literal["", "openai", "deepgram"] = ""
+    tts_fallback_voice: str = ""
+
+    # Turn taking. Patients pause to recall dates and numbers: wait longer before answering when
+    # the turn detector thinks they are not done (max) while keeping quick replies (min).
+    endpointing_min_delay: float = Field(default=0.6, ge=0.0, le=5.0)
+    endpointing_max_delay: float = Field(default=4.0, ge=0.5, le=10.0)
+    preemptive_generation: bool = True
+    noise_cancellation: NoiseCancellation = NoiseCancellation.AUTO
+
+    # Call control
+    silence_timeout: float = Field(default=12.0, ge=3.0, le=120.0)
+    transfer_ringing_timeout: float = Field(default=30.0, ge=5.0, le=120.0)
+
+    # Logs
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
+    provider_factory: str = ""
+
+    @field_validator("livekit_url")
+    @classmethod
+    def _livekit_url_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("must start with wss:// (or ws:// for a local server)")
+        return value
+
+    @field_validator("endpointing_max_delay")
+    @classmethod
+    def _max_after_min(cls, value: float, info) -> float:
+        low = info.data.get("endpointing_min_delay")
+        if low is not None and value < low:
+            raise ValueError("must be at least ENDPOINTING_MIN_DELAY")
+        return value
+
+    @property
+    def uses_livekit_cloud(self) -> bool:
+        return ".livekit.cloud" in self.livekit_url
+
+    def missing_for(self, mode: str) -> list[str]:
+        """Names the settings a mode cannot run without (console needs no LiveKit server)."""
+        needed: list[str] = []
+        if not self.provider_factory:
+            needed += ["DEEPGRAM_API_KEY", "OPENAI_API_KEY"]
+        if mode in ("start", "dev", "connect"):
+            needed += ["LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"]
+        return [name for name in needed if not _value(getattr(self, name.lower()))]
+
+
+class SettingsError(Exception):
+    """Raised with one line per bad or missing setting, each saying how to fix it."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _value(raw: object) -> str:
+    return raw.get_secret_value() if isinstance(raw, SecretStr) else str(raw or "")
+
+
+def describe_missing(names: list[str]) -> list[str]:
+    return [f"{name} is not set. Get it from {KEY_SOURCES.get(name, 'your provider')}, "
+            f"then put it in .env (see .env.example) or export it." for name in names]
+
+
+def load_settings(mode: str | None = None, **overrides: object) -> Settings:
+    """Reads and validates settings; raises `SettingsError` naming each problem and its fix."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError([_explain(err) for err in exc.errors()]) from None
+    if mode and (missing := settings.missing_for(mode)):
+        raise SettingsError(describe_missing(missing))
+    return settings
+
+
+def _explain(error: dict) -> str:
+    name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+    return f"{name} is invalid: {error['msg']}. Fix it in .env or the environment (see .env.example)."
