@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
+    # SIP provisioning (`receptionist sip setup`): comma-separated lists where plural.
+    sip_inbound_numbers: str = ""
+    sip_auth_username: str = ""
+    sip_auth_password: SecretStr = SecretStr("")
+    sip_allowed_addresses: str = ""
+    sip_room_prefix: str = "call-"
+    sip_outbound_address: str = ""
+    sip_outbound_numbers: str = ""
+    sip_outbound_username: str = ""
+    sip_outbound_password: SecretStr = SecretStr("")
+
     # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
     provider_factory: str = ""
 
