@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from receptionist.phone import UNKNOWN, normalize
 
@@ -75,6 +76,11 @@ class CallState:
     room_name: str = ""
     outcomes: list[Outcome] = field(default_factory=list)
     transfer_destination: str = ""
+    # The practice this call is for (receptionist.practice.Practice).
+    practice: Any = None
+    # Telephony edges, set by the agent: CallControl (transfer/hang-up) and a ClipPlayer.
+    control: Any = None
+    clips: Any = None
 
     def record(self, outcome: Outcome) -> None:
         if outcome not in self.outcomes:
