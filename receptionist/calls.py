@@ -81,6 +81,7 @@ class CallState:
     # Telephony edges, set by the agent: CallControl (transfer/hang-up) and a ClipPlayer.
     control: Any = None
     clips: Any = None
+    keypad: Any = None
 
     def record(self, outcome: Outcome) -> None:
         if outcome not in self.outcomes:
