@@ -6,9 +6,9 @@ none, so every field has a safe default. Numbers are normalised here, at the edg
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -82,6 +82,11 @@ class CallState:
     control: Any = None
     clips: Any = None
     keypad: Any = None
+    # The call's clock: tests pin it to put a call inside or outside opening hours.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def record(self, outcome: Outcome) -> None:
         if outcome not in self.outcomes:
