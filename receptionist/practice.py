@@ -1,21 +1,40 @@
-"""The practice profile (`practice.toml`): who the practice is, when it is open, where calls go.
+"""The practice profile (`practice.toml`): who the practice is, when it is open, who works there,
+what visits it offers, its policies and where calls go.
 
-Validated once at start-up; each error names the field and how to fix it. The domain layer does not
-import LiveKit.
+Validated once at start-up; each error names the field and how to fix it, because a profile mistake
+found on a patient's call is a wrong answer to a patient. One file can describe several locations
+(`[[location]]` tables); the dialled number selects one (`PracticeDirectory.select`). The domain
+layer does not import LiveKit.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import tomllib
-from datetime import datetime, time
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from receptionist.phone import mask, normalize
+
+log = logging.getLogger(__name__)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class PracticeError(Exception):
@@ -30,8 +49,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def slugify(text: str) -> str:
+    """`Dr. Amara Okafor` -> `dr-amara-okafor`: a stable id when the profile gives none."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "practice"
+
+
 class Interval(Strict):
-    """An opening interval in local time, e.g. `["08:00", "17:00"]` in the TOML."""
+    """An interval in local wall-clock time, e.g. `["08:00", "17:00"]` in the TOML."""
 
     start: time
     end: time
@@ -51,12 +75,15 @@ class Interval(Strict):
             raise ValueError(f"closes ({self.end:%H:%M}) before it opens ({self.start:%H:%M})")
         return self
 
+    def contains(self, other: Interval) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
 
 DayHours = Annotated[list[Interval], Field(default_factory=list)]
 
 
 class WeeklyHours(Strict):
-    """Opening intervals per weekday; a missing or empty day is closed."""
+    """Intervals per weekday; a missing or empty day is closed."""
 
     monday: DayHours
     tuesday: DayHours
@@ -69,6 +96,111 @@ class WeeklyHours(Strict):
     def on(self, weekday: int) -> list[Interval]:
         return getattr(self, WEEKDAYS[weekday])
 
+    @model_validator(mode="after")
+    def _no_overlaps(self) -> WeeklyHours:
+        for day in WEEKDAYS:
+            spans = sorted(getattr(self, day), key=lambda i: i.start)
+            for a, b in zip(spans, spans[1:], strict=False):
+                if b.start < a.end:
+                    raise ValueError(f"{day}: intervals overlap ({a.end:%H:%M} > {b.start:%H:%M})")
+        return self
+
+
+class Closure(Strict):
+    """Days the practice (or one provider) is closed, inclusive: holidays, training, vacation."""
+
+    start: date
+    end: date | None = None
+    reason: str = "closed"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_date(cls, value: object) -> object:
+        if isinstance(value, dict) and "date" in value:
+            value = dict(value)
+            value["start"] = value.pop("date")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Closure:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start}): swap them")
+        return self
+
+    @property
+    def last(self) -> date:
+        return self.end or self.start
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.last
+
+
+class Provider(Strict):
+    """A dentist or hygienist whose hours make up the bookable time."""
+
+    id: str = ""
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1, description="e.g. dentist, hygienist")
+    hours: WeeklyHours | None = None  # omitted: the practice's opening hours
+    closures: list[Closure] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, value: object) -> object:
+        if isinstance(value, dict) and not value.get("id") and value.get("name"):
+            value = {**value, "id": slugify(str(value["name"]))}
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class PatientKind(StrEnum):
+    NEW = "new"
+    EXISTING = "existing"
+    ANY = "any"
+
+
+class VisitType(Strict):
+    """A kind of appointment: how long it takes, who may do it, who may book it, how much notice."""
+
+    id: str
+    name: str = Field(min_length=1)
+    duration_minutes: int = Field(ge=5, le=480)
+    roles: list[str] = Field(min_length=1)
+    patients: PatientKind = PatientKind.ANY
+    lead_time_hours: float = Field(default=2.0, ge=0, le=24 * 60)
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: list[str]) -> list[str]:
+        return [r.strip().lower() for r in value]
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def lead_time(self) -> timedelta:
+        return timedelta(hours=self.lead_time_hours)
+
 
 class Transfers(Strict):
     """Where calls go when a human is needed: `tel:+E.164` or a `sip:` URI."""
@@ -79,34 +211,97 @@ class Transfers(Strict):
     @field_validator("staff", "after_hours")
     @classmethod
     def _destination(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            return value
-        if value.lower().startswith("sip:"):
-            if "@" not in value:
-                raise ValueError(f"{value!r} is not a SIP URI: write sip:user@host")
-            return value
-        if value.lower().startswith("tel:"):
-            number = value[4:]
-            try:
-                parsed = phonenumbers.parse(number, None)
-            except phonenumbers.NumberParseException:
-                parsed = None
-            if parsed and phonenumbers.is_valid_number(parsed):
-                return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        raise ValueError(f"{value!r} must be tel:+<E.164 number> (e.g. tel:+14145550100) or sip:user@host")
+        return check_destination(value)
+
+
+def check_destination(value: str) -> str:
+    """Validates a transfer target and normalises a tel: number to E.164."""
+    value = value.strip()
+    if not value:
+        return value
+    if value.lower().startswith("sip:"):
+        if "@" not in value:
+            raise ValueError(f"{value!r} is not a SIP URI: write sip:user@host")
+        return value
+    if value.lower().startswith("tel:"):
+        try:
+            parsed = phonenumbers.parse(value[4:], None)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed and phonenumbers.is_valid_number(parsed):
+            return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    raise ValueError(
+        f"{value!r} must be tel:+<E.164 number> (e.g. tel:+14145550100) or sip:user@host"
+    )
+
+
+class Insurance(Strict):
+    accepted: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
+class Policies(Strict):
+    cancellation: str = ""
+    cancellation_notice_hours: float = Field(default=24, ge=0, le=24 * 14)
+    new_patients: str = ""
+    payment: str = ""
+
+
+class Emergency(Strict):
+    """What the agent says and does for emergencies; it never diagnoses."""
+
+    number: str = Field(default="911", pattern=r"^[0-9]{2,4}$")
+    guidance: str = ""
+    visit_type: str = ""  # the visit type offered as the soonest urgent slot
+
+
+class Booking(Strict):
+    step_minutes: int = Field(default=15, ge=5, le=120)
+    horizon_days: int = Field(default=90, ge=1, le=366)
+
+
+class Records(Strict):
+    transcripts: bool = False  # store call transcripts? Off unless the practice turns it on.
 
 
 class Practice(Strict):
-    """A dental practice as callers and staff know it."""
+    """A dental practice (or one location of it) as callers and staff know it."""
 
+    id: str = ""
     name: str = Field(min_length=1)
     timezone: str
-    region: str = Field(min_length=2, max_length=2, description="ISO country code for local numbers")
+    region: str = Field(
+        min_length=2, max_length=2, description="ISO country code for local numbers"
+    )
     phone: str = ""
+    dialled_numbers: list[str] = Field(default_factory=list)
     address: str = ""
+    parking: str = ""
     hours: WeeklyHours
+    closures: list[Closure] = Field(default_factory=list)
+    providers: list[Provider] = Field(default_factory=list)
+    visit_types: list[VisitType] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+    insurance: Insurance = Insurance()
+    policies: Policies = Policies()
+    emergency: Emergency = Emergency()
+    booking: Booking = Booking()
+    records: Records = Records()
     transfers: Transfers = Transfers()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, value: object) -> object:
+        if isinstance(value, dict) and not value.get("id") and value.get("name"):
+            value = {**value, "id": slugify(str(value["name"]))}
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -114,7 +309,9 @@ class Practice(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone such as 'America/Chicago'") from None
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as 'America/Chicago'"
+            ) from None
         return value
 
     @field_validator("region")
@@ -125,18 +322,82 @@ class Practice(Strict):
             raise ValueError(f"{value!r} is not a phone-number region such as 'US' or 'GB'")
         return value
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Practice:
+        """Cross-field checks: numbers, provider hours inside opening hours, visit-type roles."""
+        for number in [self.phone, *self.dialled_numbers]:
+            if number and normalize(number, self.region) == "unknown":
+                raise ValueError(
+                    f"phone number {mask(number)} is not valid for region {self.region}"
+                )
+        ids = [p.id for p in self.providers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("providers: two providers share an id; give each a unique `id`")
+        for p in self.providers:
+            for day, spans in ((d, (p.hours or self.hours).on(i)) for i, d in enumerate(WEEKDAYS)):
+                opening = self.hours.on(WEEKDAYS.index(day))
+                for span in spans:
+                    if not any(o.contains(span) for o in opening):
+                        raise ValueError(
+                            f"providers.{p.id}.hours.{day}: {span.start:%H:%M}-{span.end:%H:%M} is "
+                            "outside the practice's opening hours; shorten it or extend "
+                            "[practice.hours]"
+                        )
+        roles = {p.role for p in self.providers}
+        vids = [v.id for v in self.visit_types]
+        if len(set(vids)) != len(vids):
+            raise ValueError("visit_types: two visit types share an id; give each a unique `id`")
+        for v in self.visit_types:
+            if self.providers and not set(v.roles) & roles:
+                raise ValueError(
+                    f"visit_types.{v.id}.roles: no provider has role {', '.join(v.roles)}; "
+                    f"use one of {', '.join(sorted(roles))} or add a provider"
+                )
+        if self.emergency.visit_type and self.emergency.visit_type not in vids:
+            raise ValueError(
+                f"emergency.visit_type: {self.emergency.visit_type!r} is not a visit type id; "
+                f"use one of {', '.join(vids) or '(none defined)'}"
+            )
+        return self
+
+    # --- derived views -------------------------------------------------------------------------
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def numbers(self) -> list[str]:
+        """Every E.164 number that reaches this practice (its phone plus extra dialled numbers)."""
+        found = [normalize(n, self.region) for n in [self.phone, *self.dialled_numbers] if n]
+        return list(dict.fromkeys(n for n in found if n != "unknown"))
+
     def now(self) -> datetime:
         return datetime.now(self.tz)
 
+    def closure_on(self, day: date) -> Closure | None:
+        return next((c for c in self.closures if c.covers(day)), None)
+
     def is_open(self, at: datetime) -> bool:
-        """Whether the office is open at `at` (any aware datetime), judged in the practice's zone."""
+        """Whether the office is open at `at` (any aware datetime), in the practice's zone."""
         local = at.astimezone(self.tz)
+        if self.closure_on(local.date()):
+            return False
         moment = local.time()
         return any(i.start <= moment < i.end for i in self.hours.on(local.weekday()))
+
+    def next_opening(self, at: datetime) -> datetime | None:
+        """The next moment the office opens after `at`, within two weeks (None if never)."""
+        local = at.astimezone(self.tz)
+        for offset in range(15):
+            day = local.date() + timedelta(days=offset)
+            if self.closure_on(day):
+                continue
+            for span in self.hours.on(day.weekday()):
+                opens = datetime.combine(day, span.start, tzinfo=self.tz)
+                if opens > local:
+                    return opens
+        return None
 
     def transfer_destination(self, at: datetime) -> str:
         """Staff during opening hours; the after-hours line when closed, if there is one."""
@@ -144,30 +405,151 @@ class Practice(Strict):
             return self.transfers.after_hours
         return self.transfers.staff
 
+    def visit_type(self, visit_id: str) -> VisitType | None:
+        return next((v for v in self.visit_types if v.id == visit_id), None)
+
+    def provider(self, provider_id: str) -> Provider | None:
+        return next((p for p in self.providers if p.id == provider_id), None)
+
+    def provider_hours(self, provider: Provider) -> WeeklyHours:
+        return provider.hours or self.hours
+
+
+# --- loading ------------------------------------------------------------------------------------
+
 
 def load_practice(path: Path) -> Practice:
-    """Reads and validates a practice profile; raises `PracticeError` naming each bad field."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PracticeError(str(path), ["file not found: set PRACTICE_FILE to your practice.toml"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PracticeError(str(path), [f"not valid TOML: {exc}"]) from None
-    return parse_practice(data, source=str(path))
+    """Reads and validates one practice profile (the `[practice]` table, the default location)."""
+    return parse_practice(_read_toml(Path(path)), source=str(path))
 
 
 def parse_practice(data: dict, source: str = "practice.toml") -> Practice:
     try:
         return Practice.model_validate(data.get("practice", data))
     except ValidationError as exc:
-        raise PracticeError(source, [_explain(err) for err in exc.errors()]) from None
+        raise PracticeError(source, [_explain(err, "practice") for err in exc.errors()]) from None
 
 
-def _explain(error: dict) -> str:
-    field = ".".join(str(p) for p in error["loc"])
+class PracticeDirectory:
+    """Every practice/location this deployment answers for, selected by the dialled number."""
+
+    def __init__(self, practices: Iterable[Practice], default: Practice | None = None) -> None:
+        self.practices = list(practices)
+        if not self.practices:
+            raise PracticeError(
+                "practice directory", ["no practice defined: add a [practice] table"]
+            )
+        self.default = default or self.practices[0]
+        self._by_number: dict[str, Practice] = {}
+        problems = []
+        ids = [p.id for p in self.practices]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            problems.append(
+                f"id {dup!r} is used by two locations: give each location a unique `id`"
+            )
+        for practice in self.practices:
+            for number in practice.numbers:
+                other = self._by_number.setdefault(number, practice)
+                if other is not practice:
+                    problems.append(
+                        f"{practice.id}.phone: {mask(number)} also reaches {other.id}; "
+                        "each dialled number must select one location"
+                    )
+        if problems:
+            raise PracticeError("practice directory", problems)
+
+    def __iter__(self):
+        return iter(self.practices)
+
+    def __len__(self) -> int:
+        return len(self.practices)
+
+    def get(self, practice_id: str) -> Practice | None:
+        return next((p for p in self.practices if p.id == practice_id), None)
+
+    def select(self, dialled_e164: str) -> Practice:
+        """The practice the caller dialled; the default (with a warning) for an unknown number."""
+        found = self._by_number.get(dialled_e164 or "")
+        if found is not None:
+            return found
+        if len(self.practices) > 1 or (dialled_e164 and dialled_e164 != "unknown"):
+            log.warning(
+                "dialled number %s matches no practice; answering as %s",
+                mask(dialled_e164),
+                self.default.id,
+                extra={"dialled": mask(dialled_e164), "practice": self.default.id},
+            )
+        return self.default
+
+
+def load_directory(path: Path) -> PracticeDirectory:
+    """Loads every practice a deployment serves.
+
+    `path` is a TOML file (its `[practice]` is the default; each `[[location]]` is another location
+    that inherits any top-level table it does not set) or a directory of such files (the default is
+    `practice.toml` if present, else the first file by name).
+    """
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.toml"))
+        if not files:
+            raise PracticeError(str(path), ["no *.toml practice files in this directory"])
+        files.sort(key=lambda f: f.name != "practice.toml")
+        practices: list[Practice] = []
+        for file in files:
+            practices.extend(_practices_in(_read_toml(file), str(file)))
+        return PracticeDirectory(practices)
+    return PracticeDirectory(_practices_in(_read_toml(path), str(path)))
+
+
+def _practices_in(data: dict, source: str) -> list[Practice]:
+    base = data.get("practice")
+    if not isinstance(base, dict):
+        raise PracticeError(source, ["practice: is required: add a [practice] table"])
+    unknown = set(data) - {"practice", "location"}
+    if unknown:
+        raise PracticeError(
+            source,
+            [
+                f"{k}: is not a known top-level table: use [practice] or [[location]]"
+                for k in sorted(unknown)
+            ],
+        )
+    practices = [parse_practice(base, source)]
+    locations = data.get("location", [])
+    if not isinstance(locations, list):
+        raise PracticeError(source, ["location: write each location as a [[location]] table"])
+    problems: list[str] = []
+    for index, location in enumerate(locations):
+        merged: dict[str, Any] = {
+            k: v for k, v in base.items() if k not in ("id", "phone", "dialled_numbers")
+        }
+        merged.update(location)
+        try:
+            practices.append(Practice.model_validate(merged))
+        except ValidationError as exc:
+            problems += [_explain(err, f"location[{index}]") for err in exc.errors()]
+    if problems:
+        raise PracticeError(source, problems)
+    return practices
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PracticeError(
+            str(path), ["file not found: set PRACTICE_FILE to your practice.toml"]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PracticeError(str(path), [f"not valid TOML: {exc}"]) from None
+
+
+def _explain(error: dict, table: str) -> str:
+    field = ".".join([table, *(str(p) for p in error["loc"])])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
-        message = "is required: add it under [practice]"
+        message = f"is required: add it under [{table}]"
     elif error["type"] == "extra_forbidden":
         message = "is not a known field: check its spelling or remove it"
     return f"{field}: {message}"

@@ -1,0 +1,89 @@
+"""Database engines: SQLite (default, a file) or PostgreSQL (asyncpg) from one URL.
+
+SQLite is made safe for several writers (one worker process per call): WAL journal, a busy
+timeout so writers queue instead of failing, foreign keys on, and write transactions opened with
+`BEGIN IMMEDIATE` so the overlap trigger's check and the insert happen under the write lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.url import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL names no database we can use; the message says what to write instead."""
+
+
+def normalize_url(url: str) -> URL:
+    """Accepts the URLs people paste (`postgres://`, `postgresql://`, `sqlite:///`) and picks the
+    async driver we ship (asyncpg, aiosqlite)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise DatabaseUrlError(
+            "DATABASE_URL is not a database URL: use sqlite+aiosqlite:///path/to/file.db or "
+            "postgresql+asyncpg://user:password@host/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise DatabaseUrlError(
+        f"DATABASE_URL uses {backend!r}: only SQLite (sqlite+aiosqlite:///file.db) and PostgreSQL "
+        "(postgresql+asyncpg://...) are supported"
+    )
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return normalize_url(str(url) if isinstance(url, URL) else url).render_as_string(
+            hide_password=True
+        )
+    except DatabaseUrlError:
+        return "(invalid DATABASE_URL)"
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
+        engine = create_async_engine(parsed, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(parsed, **kwargs)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so `BEGIN IMMEDIATE` can be emitted.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        if sync_engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine with write transactions that take SQLite's write lock up front."""
+    return engine.execution_options(sqlite_begin="IMMEDIATE")

@@ -1,0 +1,154 @@
+"""Tables of the practice's book: patients, appointments, messages (callback requests), calls.
+
+Primary keys are client-generated UUID strings, so a record written from the local outbox after an
+outage keeps the id it was given during the call and can never be inserted twice. Times are stored
+in UTC (`UTCDateTime`); the practice's zone is applied when they are shown.
+The no-overlap rule for appointments is not declared here: it is dialect-specific DDL created by the
+migration (PostgreSQL exclusion constraint, SQLite triggers) so the database itself enforces it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+BOOKED = "booked"
+CANCELLED = "cancelled"
+RESCHEDULED = "rescheduled"  # moved: a new appointment row carries the new time
+APPOINTMENT_STATUSES = (BOOKED, CANCELLED, RESCHEDULED)
+MESSAGE_URGENCIES = ("routine", "soon", "urgent")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every dialect.
+
+    SQLite has no time-zone type: values are stored as naive UTC text of fixed width, which also
+    makes the overlap triggers' string comparisons correct. Naive input is refused: a naive time in
+    a scheduling system is a bug waiting for a DST change.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: pass a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "name_key", "date_of_birth", name="uq_patients_identity"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40), index=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120))  # casefolded, punctuation-free: for matching
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(20), default="unknown")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint(f"status IN {APPOINTMENT_STATUSES!r}", name="status"),
+        Index("ix_appointments_provider_start", "provider_id", "starts_at"),
+        Index("ix_appointments_practice_start", "practice_id", "starts_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    provider_id: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    visit_type: Mapped[str] = mapped_column(String(40))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default=BOOKED)
+    call_id: Mapped[str] = mapped_column(String(64), default="")
+    replaces_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (CheckConstraint(f"urgency IN {MESSAGE_URGENCIES!r}", name="urgency"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40), index=True)
+    caller_name: Mapped[str] = mapped_column(String(120), default="")
+    callback_number: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(10), default="routine")
+    patient_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    call_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CallRecord(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40), index=True)
+    caller: Mapped[str] = mapped_column(String(20), default="unknown")
+    dialled: Mapped[str] = mapped_column(String(20), default="unknown")
+    livekit_call_id: Mapped[str] = mapped_column(String(64), default="")
+    sip_call_id: Mapped[str] = mapped_column(String(256), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    duration_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    outcome: Mapped[str] = mapped_column(String(16))
+    outcomes: Mapped[list] = mapped_column(JSON, default=list)
+    usage: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    transcript: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,406 @@
+"""Queries over the practice's book. Every function here runs on SQLite and PostgreSQL.
+
+Writes go through `_write()` (SQLite: `BEGIN IMMEDIATE`) and translate driver errors into the
+store's own: `SlotTaken` when the database refuses an overlapping appointment, `StoreUnavailable`
+when it cannot be reached. Messages and call records are idempotent by their UUID and fall back to
+the local outbox, so a database outage during a call loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from receptionist.store.engine import make_engine, safe_url, writer
+from receptionist.store.errors import (
+    NotFound,
+    SlotTaken,
+    StoreUnavailable,
+    is_overlap,
+    is_unavailable,
+)
+from receptionist.store.models import (
+    BOOKED,
+    CANCELLED,
+    RESCHEDULED,
+    Appointment,
+    CallRecord,
+    Message,
+    Patient,
+    UTCDateTime,
+    new_id,
+    utcnow,
+)
+from receptionist.store.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__table__}  # type: ignore[dict-item]
+
+
+def name_key(full_name: str) -> str:
+    """How names are matched: accents, case, apostrophes and extra spaces do not matter.
+
+    `José O'Brien-Smith ` and `jose obrien smith` match; different names never do.
+    """
+    text = unicodedata.normalize("NFKD", full_name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = re.sub(r"['’`.]", "", text)
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A booked interval of one provider (what availability subtracts)."""
+
+    provider_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Store:
+    """The practice's book. One per process; cheap to share between calls."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        outbox: Outbox | None = None,
+        engine: AsyncEngine | None = None,
+        **kw: Any,
+    ) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url, **kw)
+        self.dialect = self.engine.dialect.name
+        self.outbox = outbox or Outbox()
+        self._read = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = async_sessionmaker(writer(self.engine), expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Store({safe_url(self.url)})"
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _session(self, write: bool) -> AsyncIterator[AsyncSession]:
+        maker = self._writes if write else self._read
+        try:
+            async with maker() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            if is_overlap(exc):
+                raise SlotTaken("that time was just taken") from exc
+            raise
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            if is_unavailable(exc):
+                raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
+            raise
+
+    # --- patients ---------------------------------------------------------------------------
+
+    async def find_patient(self, practice_id: str, full_name: str, dob: date) -> Patient | None:
+        async with self._session(write=False) as s:
+            return await s.scalar(
+                select(Patient).where(
+                    Patient.practice_id == practice_id,
+                    Patient.name_key == name_key(full_name),
+                    Patient.date_of_birth == dob,
+                )
+            )
+
+    async def get_patient(self, patient_id: str) -> Patient | None:
+        async with self._session(write=False) as s:
+            return await s.get(Patient, patient_id)
+
+    async def register_patient(
+        self, practice_id: str, full_name: str, dob: date, phone: str
+    ) -> tuple[Patient, bool]:
+        """Registers a new patient; returns (patient, created). An existing identical patient is
+        returned, not duplicated (the unique identity constraint decides under concurrency)."""
+        patient = Patient(
+            id=new_id(),
+            practice_id=practice_id,
+            full_name=" ".join(full_name.split()),
+            name_key=name_key(full_name),
+            date_of_birth=dob,
+            phone=phone,
+            created_at=utcnow(),
+        )
+        try:
+            async with self._session(write=True) as s:
+                s.add(patient)
+            return patient, True
+        except IntegrityError:
+            existing = await self.find_patient(practice_id, full_name, dob)
+            if existing is None:
+                raise
+            return existing, False
+
+    # --- appointments -----------------------------------------------------------------------
+
+    async def busy(self, provider_ids: Iterable[str], start: datetime, end: datetime) -> list[Busy]:
+        """Booked intervals of these providers that overlap [start, end)."""
+        ids = list(provider_ids)
+        if not ids:
+            return []
+        async with self._session(write=False) as s:
+            rows = await s.execute(
+                select(Appointment.provider_id, Appointment.starts_at, Appointment.ends_at).where(
+                    Appointment.provider_id.in_(ids),
+                    Appointment.status == BOOKED,
+                    Appointment.starts_at < end,
+                    Appointment.ends_at > start,
+                )
+            )
+            return [Busy(*row) for row in rows.all()]
+
+    async def book(
+        self,
+        *,
+        practice_id: str,
+        provider_id: str,
+        patient_id: str,
+        visit_type: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        call_id: str = "",
+        appointment_id: str | None = None,
+    ) -> Appointment:
+        """Books an appointment; raises `SlotTaken` if the database finds an overlap."""
+        appointment = Appointment(
+            id=appointment_id or new_id(),
+            practice_id=practice_id,
+            provider_id=provider_id,
+            patient_id=patient_id,
+            visit_type=visit_type,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status=BOOKED,
+            call_id=call_id,
+            created_at=utcnow(),
+        )
+        async with self._session(write=True) as s:
+            s.add(appointment)
+        return appointment
+
+    async def get_appointment(self, appointment_id: str) -> Appointment | None:
+        async with self._session(write=False) as s:
+            return await s.get(Appointment, appointment_id)
+
+    async def upcoming_for_patient(self, patient_id: str, *, after: datetime) -> list[Appointment]:
+        """The patient's booked appointments starting at or after `after`, soonest first."""
+        async with self._session(write=False) as s:
+            result = await s.scalars(
+                select(Appointment)
+                .where(
+                    Appointment.patient_id == patient_id,
+                    Appointment.status == BOOKED,
+                    Appointment.starts_at >= after,
+                )
+                .order_by(Appointment.starts_at)
+            )
+            return list(result)
+
+    async def cancel(self, appointment_id: str, *, patient_id: str) -> Appointment:
+        """Cancels the patient's own booked appointment; `NotFound` for anyone else's."""
+        async with self._session(write=True) as s:
+            appointment = await s.scalar(
+                select(Appointment).where(
+                    Appointment.id == appointment_id,
+                    Appointment.patient_id == patient_id,
+                    Appointment.status == BOOKED,
+                )
+            )
+            if appointment is None:
+                raise NotFound("no such booked appointment for this patient")
+            appointment.status = CANCELLED
+            appointment.cancelled_at = utcnow()
+        return appointment
+
+    async def reschedule(
+        self,
+        appointment_id: str,
+        *,
+        patient_id: str,
+        provider_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        call_id: str = "",
+    ) -> Appointment:
+        """Moves the patient's appointment in one transaction: the old row becomes `rescheduled`
+        and a new booked row is inserted. If the new time is taken nothing changes (`SlotTaken`)."""
+        async with self._session(write=True) as s:
+            old = await s.scalar(
+                select(Appointment).where(
+                    Appointment.id == appointment_id,
+                    Appointment.patient_id == patient_id,
+                    Appointment.status == BOOKED,
+                )
+            )
+            if old is None:
+                raise NotFound("no such booked appointment for this patient")
+            old.status = RESCHEDULED
+            old.cancelled_at = utcnow()
+            await s.flush()
+            new = Appointment(
+                id=new_id(),
+                practice_id=old.practice_id,
+                provider_id=provider_id,
+                patient_id=patient_id,
+                visit_type=old.visit_type,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                status=BOOKED,
+                call_id=call_id,
+                replaces_id=old.id,
+                created_at=utcnow(),
+            )
+            s.add(new)
+        return new
+
+    async def appointments_between(
+        self,
+        practice_id: str | None,
+        start: datetime,
+        end: datetime,
+        *,
+        include_inactive: bool = False,
+    ) -> list[tuple[Appointment, Patient]]:
+        """Appointments starting in [start, end) with their patients, for staff views."""
+        conditions = [Appointment.starts_at >= start, Appointment.starts_at < end]
+        if practice_id:
+            conditions.append(Appointment.practice_id == practice_id)
+        if not include_inactive:
+            conditions.append(Appointment.status == BOOKED)
+        async with self._session(write=False) as s:
+            rows = await s.execute(
+                select(Appointment, Patient)
+                .join(Patient, Patient.id == Appointment.patient_id)
+                .where(and_(*conditions))
+                .order_by(Appointment.starts_at, Appointment.provider_id)
+            )
+            return [(a, p) for a, p in rows.tuples()]
+
+    # --- messages and calls (idempotent, outbox-backed) -------------------------------------
+
+    async def insert_once(self, kind: str, values: dict[str, Any]) -> bool:
+        """Inserts a message/call record unless one with its id exists; True if inserted."""
+        table = TABLES[kind]
+        row = _coerce(table, values)
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(table).values(**row).on_conflict_do_nothing(index_elements=["id"])
+        )
+        async with self._session(write=True) as s:
+            result = await s.execute(statement)
+            return bool(result.rowcount)
+
+    async def save(self, kind: str, values: dict[str, Any]) -> Literal["stored", "queued"]:
+        """Writes a message or call record now, or keeps it in the outbox if the DB is down."""
+        values = {"id": new_id(), "created_at": utcnow(), **values}
+        try:
+            await self.insert_once(kind, values)
+        except (StoreUnavailable, OSError, TimeoutError):
+            self.outbox.put(kind, values)
+            return "queued"
+        return "stored"
+
+    async def flush_outbox(self) -> int:
+        """Writes every outbox record to the database; returns how many files were cleared.
+
+        Stops at the first unavailable error (the rest wait for the next flush)."""
+        cleared = 0
+        for item in self.outbox.pending():
+            try:
+                await self.insert_once(item.kind, item.values)
+            except StoreUnavailable:
+                log.warning("outbox flush paused: database still unavailable")
+                break
+            except (IntegrityError, ValueError, KeyError, TypeError) as exc:
+                log.error(
+                    "outbox record %s rejected (%s): moved to failed/",
+                    item.path.name,
+                    type(exc).__name__,
+                )
+                self.outbox.quarantine(item.path)
+                continue
+            item.path.unlink(missing_ok=True)
+            cleared += 1
+        return cleared
+
+    async def add_message(self, **values: Any) -> tuple[str, Literal["stored", "queued"]]:
+        values.setdefault("id", new_id())
+        values.setdefault("urgency", "routine")
+        values.setdefault("caller_name", "")
+        values.setdefault("call_id", "")
+        return values["id"], await self.save("message", values)
+
+    async def open_messages(self, practice_id: str | None = None, limit: int = 50) -> list[Message]:
+        query = select(Message).where(Message.handled_at.is_(None))
+        if practice_id:
+            query = query.where(Message.practice_id == practice_id)
+        async with self._session(write=False) as s:
+            result = await s.scalars(query.order_by(Message.created_at.desc()).limit(limit))
+            return list(result)
+
+    async def mark_message_handled(self, message_id: str) -> bool:
+        async with self._session(write=True) as s:
+            result = await s.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.handled_at.is_(None))
+                .values(handled_at=utcnow())
+            )
+            return bool(result.rowcount)
+
+    async def recent_calls(
+        self, practice_id: str | None = None, limit: int = 20
+    ) -> list[CallRecord]:
+        query = select(CallRecord)
+        if practice_id:
+            query = query.where(CallRecord.practice_id == practice_id)
+        async with self._session(write=False) as s:
+            result = await s.scalars(query.order_by(CallRecord.started_at.desc()).limit(limit))
+            return list(result)
+
+    async def count(self, kind: str) -> int:
+        from sqlalchemy import func
+
+        table = {
+            "message": Message,
+            "call": CallRecord,
+            "appointment": Appointment,
+            "patient": Patient,
+        }[kind]
+        async with self._session(write=False) as s:
+            return int(await s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def _coerce(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """Outbox JSON back to column values (ISO strings to datetimes); unknown keys are an error."""
+    unknown = set(values) - set(table.c.keys())
+    if unknown:
+        raise KeyError(f"unknown {table.name} fields: {', '.join(sorted(unknown))}")
+    row = dict(values)
+    for column in table.c:
+        value = row.get(column.name)
+        if isinstance(column.type, UTCDateTime) and isinstance(value, str):
+            row[column.name] = datetime.fromisoformat(value)
+    return row
