@@ -1,0 +1,286 @@
+"""`receptionist sip doctor`: reads trunks and dispatch rules and reports what will break calls.
+
+Every check encodes a failure operators actually hit (shared/docs/telephony-field-notes.md) and
+says how to fix it. `diagnose` is pure (objects in, findings out) so each rule is unit-tested;
+`collect` reads the objects from a server.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from livekit import api
+
+from receptionist.phone import is_e164, mask
+from receptionist.telephony.provisioning import Existing, agent_names, fetch_existing
+
+# Per-account subdomains that are not the provider's outbound SIP host: (suffix, right host).
+_SUBDOMAIN_HOSTS = (
+    (".sip.telnyx.com", "sip.telnyx.com"),
+    (".telnyx.com", "sip.telnyx.com"),
+    (".sip.twilio.com", "your Elastic SIP Trunk termination URI (<name>.pstn.twilio.com)"),
+    (".sip.livekit.cloud", "your provider's SIP host (this is LiveKit's own inbound address)"),
+)
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str
+    subject: str
+    problem: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class AgentSide:
+    """What the worker side looks like: its agent name and whether it cancels noise itself."""
+
+    agent_name: str
+    cancels_noise: bool
+
+
+def diagnose(existing: Existing, agent: AgentSide) -> list[Finding]:
+    """Runs every check; errors first."""
+    findings = [
+        *_rule_agent_findings(existing.rules, agent),
+        *_missing_trunk_findings(existing),
+        *_number_findings(existing.inbound),
+        *_open_trunk_findings(existing.inbound),
+        *_noise_findings(existing, agent),
+        *_uncovered_number_findings(existing),
+        *_conflicting_rule_findings(existing.rules),
+        *_outbound_address_findings(existing.outbound),
+    ]
+    return sorted(findings, key=lambda f: f.severity != Severity.ERROR)
+
+
+def _label(kind: str, obj: object, id_field: str) -> str:
+    name = getattr(obj, "name", "") or "(unnamed)"
+    return f"{kind} {name} [{getattr(obj, id_field)}]"
+
+
+def _rule_label(rule: api.SIPDispatchRuleInfo) -> str:
+    return _label("dispatch rule", rule, "sip_dispatch_rule_id")
+
+
+def _trunk_label(trunk: object) -> str:
+    return _label("trunk", trunk, "sip_trunk_id")
+
+
+def _rule_agent_findings(
+    rules: Iterable[api.SIPDispatchRuleInfo], agent: AgentSide
+) -> list[Finding]:
+    """Rules that dispatch no agent (room_config lost) or a different agent than the worker's."""
+    findings = []
+    for rule in rules:
+        names = agent_names(rule)
+        if not names:
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "rule-no-agent",
+                    _rule_label(rule),
+                    "dispatches no agent: calls ring, no agent joins, the caller is dropped after "
+                    "~30 s (typical of rules created through the deprecated top-level request "
+                    "fields, which silently drop room_config)",
+                    f"run `receptionist sip setup` (writes room_config.agents="
+                    f"[{agent.agent_name!r}] through the SIPDispatchRuleInfo wrapper), "
+                    "or update the rule in place",
+                )
+            )
+        elif agent.agent_name not in names:
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "rule-wrong-agent",
+                    _rule_label(rule),
+                    f"dispatches {', '.join(repr(n) for n in names)} but the worker registers as "
+                    f"{agent.agent_name!r}: no worker takes these calls",
+                    "make AGENT_NAME and the rule's agent name the same, "
+                    "then `receptionist sip setup`",
+                )
+            )
+    return findings
+
+
+def _missing_trunk_findings(existing: Existing) -> list[Finding]:
+    """Rules that name a trunk id that does not exist (deleted or mistyped)."""
+    known = {t.sip_trunk_id for t in existing.inbound} | {t.sip_trunk_id for t in existing.outbound}
+    return [
+        Finding(
+            Severity.ERROR,
+            "rule-missing-trunk",
+            _rule_label(rule),
+            f"refers to trunk {trunk_id} which does not exist (API: 'object cannot be found')",
+            "point the rule at an existing inbound trunk (`receptionist sip setup` does)",
+        )
+        for rule in existing.rules
+        for trunk_id in rule.trunk_ids
+        if trunk_id not in known
+    ]
+
+
+def _number_findings(trunks: Iterable[api.SIPInboundTrunkInfo]) -> list[Finding]:
+    """Trunk numbers not in E.164: the bridge matches the dialled number as an exact string."""
+    findings = []
+    for trunk in trunks:
+        bad = [n for n in trunk.numbers if not is_e164(n)]
+        if bad:
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "trunk-number-format",
+                    _trunk_label(trunk),
+                    f"numbers not in E.164: {', '.join(mask(n) for n in bad)} "
+                    "(calls to them get '404 No trunk found')",
+                    "write numbers as +<country><number>, e.g. +14145550100, and set the "
+                    "provider to send +E.164 (Telnyx: ANI/DNIS format)",
+                )
+            )
+    return findings
+
+
+def _open_trunk_findings(trunks: Iterable[api.SIPInboundTrunkInfo]) -> list[Finding]:
+    """Trunks that accept anyone's calls: toll-fraud and abuse risk."""
+    return [
+        Finding(
+            Severity.ERROR,
+            "trunk-open",
+            _trunk_label(trunk),
+            "has neither credentials nor an address allow-list: it accepts anyone's calls",
+            "set SIP_AUTH_USERNAME/SIP_AUTH_PASSWORD (same as the provider connection) or "
+            "SIP_ALLOWED_ADDRESSES, then `receptionist sip setup`",
+        )
+        for trunk in trunks
+        if not trunk.auth_username and not trunk.allowed_addresses
+    ]
+
+
+def _noise_findings(existing: Existing, agent: AgentSide) -> list[Finding]:
+    """Krisp on the trunk/rule while the agent runs BVC: two NC stages clip the first words."""
+    if not agent.cancels_noise:
+        return []
+    objects = [(_trunk_label(t), t) for t in existing.inbound]
+    objects += [(_rule_label(r), r) for r in existing.rules]
+    return [
+        Finding(
+            Severity.WARNING,
+            "double-noise-cancellation",
+            label,
+            "krisp_enabled while the agent also cancels noise: two stages make choppy audio "
+            "and missing first words",
+            "disable krisp_enabled (`receptionist sip setup` does) or set NOISE_CANCELLATION=off",
+        )
+        for label, obj in objects
+        if obj.krisp_enabled
+    ]
+
+
+def _rule_covers(rule: api.SIPDispatchRuleInfo, trunk_id: str) -> bool:
+    return not rule.trunk_ids or trunk_id in rule.trunk_ids
+
+
+def _uncovered_number_findings(existing: Existing) -> list[Finding]:
+    """Inbound trunks (and so their numbers) that no dispatch rule covers: `no_rule_matched`."""
+    findings = []
+    for trunk in existing.inbound:
+        if any(_rule_covers(rule, trunk.sip_trunk_id) for rule in existing.rules):
+            continue
+        numbers = ", ".join(mask(n) for n in trunk.numbers) or "all numbers"
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "number-no-rule",
+                _trunk_label(trunk),
+                f"no dispatch rule covers this trunk ({numbers}): calls end with no_rule_matched",
+                "run `receptionist sip setup` to create the practice's rule for this trunk",
+            )
+        )
+    return findings
+
+
+def _rule_scope(rule: api.SIPDispatchRuleInfo) -> tuple[frozenset[str], frozenset[str], str]:
+    """What a rule matches: trunks (empty = all), dialled numbers (empty = all), PIN."""
+    pin = ""
+    if rule.rule.WhichOneof("rule") == "dispatch_rule_direct":
+        pin = rule.rule.dispatch_rule_direct.pin
+    return frozenset(rule.trunk_ids), frozenset(rule.numbers), pin
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> bool:
+    return not a or not b or bool(a & b)
+
+
+def _conflicting_rule_findings(rules: list[api.SIPDispatchRuleInfo]) -> list[Finding]:
+    """Duplicate names, and rules matching the same calls (which one wins is not defined)."""
+    findings = []
+    by_name: dict[str, list[api.SIPDispatchRuleInfo]] = defaultdict(list)
+    for rule in rules:
+        by_name[rule.name].append(rule)
+    for name, same in by_name.items():
+        if name and len(same) > 1:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "rule-duplicate-name",
+                    f"dispatch rule {name}",
+                    f"{len(same)} rules share this name: setup and operators cannot tell them "
+                    "apart",
+                    "keep one (verify it with a test call), then delete the others",
+                )
+            )
+    for i, first in enumerate(rules):
+        for second in rules[i + 1 :]:
+            t1, n1, p1 = _rule_scope(first)
+            t2, n2, p2 = _rule_scope(second)
+            if _overlap(t1, t2) and _overlap(n1, n2) and p1 == p2:
+                findings.append(
+                    Finding(
+                        Severity.ERROR,
+                        "rule-conflict",
+                        f"{_rule_label(first)} / {_rule_label(second)}",
+                        "both rules match the same trunk and numbers: which one a call takes "
+                        "is not defined (the server may reject the call as conflicting)",
+                        "limit each rule to its own trunk (trunk_ids) or numbers, or delete one",
+                    )
+                )
+    return findings
+
+
+def _outbound_address_findings(trunks: Iterable[api.SIPOutboundTrunkInfo]) -> list[Finding]:
+    """Outbound addresses that look like a per-account subdomain: calls fail with 503."""
+    findings = []
+    for trunk in trunks:
+        host = trunk.address.lower().split(":")[0].strip()
+        for suffix, right in _SUBDOMAIN_HOSTS:
+            if host.endswith(suffix):
+                findings.append(
+                    Finding(
+                        Severity.WARNING,
+                        "outbound-subdomain",
+                        _trunk_label(trunk),
+                        f"address {host} looks like a per-account subdomain, not the provider's "
+                        "outbound SIP host (typical cause of 503 Service Unavailable)",
+                        f"use {right} as the outbound trunk address (SIP_OUTBOUND_ADDRESS)",
+                    )
+                )
+                break
+    return findings
+
+
+async def collect(lk: api.LiveKitAPI) -> Existing:
+    """Reads trunks and rules from the server (the same read `sip setup` plans from)."""
+    return await fetch_existing(lk)
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity == Severity.ERROR for f in findings)

@@ -1,0 +1,392 @@
+"""A local LiveKit telephony stack: Redis, livekit-server and livekit-sip, started and torn down.
+
+Used by the end-to-end tests, the call benchmark and developers who want real phone calls on their
+machine. WebRTC stacks (libwebrtc in the agent, pion in the bridge) ignore loopback interfaces, so
+as root the stack lives in a network namespace of its own with a veth address that every process
+(server, bridge, agent worker, sipp) uses; traffic never leaves that namespace. Without root it
+runs on the host and advertises an address you give it (your LAN address on a laptop).
+
+    sudo uv run python -m receptionist.telephony.stack            # netns mode, Ctrl-C to stop
+    uv run python -m receptionist.telephony.stack --host 192.168.1.20
+
+The configuration files live in `stack/` (templates); each run renders them into `.stack/<name>/`
+with a fresh API secret, so no credential is kept in the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO_ROOT / "stack"
+BINARIES = ("redis-server", "server", "livekit-sip")
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says which part and where its log is."""
+
+
+@dataclass
+class StackConfig:
+    """Where the stack runs and on which ports (defaults fit one namespace per test run)."""
+
+    name: str = "rcp-stack"
+    netns: bool = True
+    address: str = "10.77.0.1"
+    prefix_len: int = 24
+    redis_port: int = 6379
+    http_port: int = 7880
+    rtc_tcp_port: int = 7881
+    rtc_udp_port: int = 7882
+    sip_port: int = 5060
+    sip_health_port: int = 8081
+    rtp_port_start: int = 20000
+    rtp_port_end: int = 20400
+    api_key: str = "APIlocalstack"
+    api_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    run_dir: Path = REPO_ROOT / ".stack"
+    bin_dirs: tuple[Path, ...] = (Path.home() / "go" / "bin", Path("/usr/local/bin"))
+
+    @property
+    def livekit_url(self) -> str:
+        return f"ws://{self.address}:{self.http_port}"
+
+    @property
+    def sip_uri_host(self) -> str:
+        return f"{self.address}:{self.sip_port}"
+
+    def template_values(self, run_dir: Path) -> dict[str, str]:
+        values = {k: str(v) for k, v in self.__dict__.items() if isinstance(v, str | int)}
+        values["run_dir"] = str(run_dir)
+        return values
+
+
+def find_binary(name: str, bin_dirs: Sequence[Path] = StackConfig.bin_dirs) -> str | None:
+    """Finds a stack binary on PATH or in the Go bin folder where install-stack.sh puts it."""
+    for folder in bin_dirs:
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)
+
+
+def missing_binaries(bin_dirs: Sequence[Path] = StackConfig.bin_dirs) -> list[str]:
+    """Names the programs the stack (and the e2e caller) needs that are not installed."""
+    wanted = (*BINARIES, "sipp", "tshark", "espeak-ng", "sox", "ip", "curl")
+    return [name for name in wanted if not find_binary(name, bin_dirs)]
+
+
+class LocalStack:
+    """Starts Redis, livekit-server and livekit-sip; `close()` (or leaving `with`) stops all."""
+
+    def __init__(self, config: StackConfig | None = None):
+        self.config = config or StackConfig()
+        self.run_dir = self.config.run_dir / self.config.name
+        self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._netns_created = False
+
+    # -- public ------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Starts each part in order and waits until it answers; tears down on any failure."""
+        try:
+            self._prepare()
+            self._start_redis(timeout)
+            self._start_server(timeout)
+            self._start_sip(timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stops every process this stack started (newest first) and removes its namespace."""
+        for name, proc in reversed(self._procs):
+            _stop(proc, name)
+        self._procs.clear()
+        if self._netns_created:
+            self._kill_namespace_leftovers()
+            subprocess.run(["ip", "netns", "del", self.config.name], check=False)
+            self._netns_created = False
+        with contextlib.suppress(FileNotFoundError):
+            (self.run_dir / "pids").unlink()
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        """The command line that runs `argv` where the stack's address is reachable."""
+        if self.config.netns:
+            return ["ip", "netns", "exec", self.config.name, *argv]
+        return list(argv)
+
+    def env(self) -> dict[str, str]:
+        """Environment for a worker or CLI that talks to this stack's server."""
+        return {
+            "LIVEKIT_URL": self.config.livekit_url,
+            "LIVEKIT_API_KEY": self.config.api_key,
+            "LIVEKIT_API_SECRET": self.config.api_secret,
+        }
+
+    def spawn(
+        self, name: str, argv: Sequence[str], env: dict[str, str] | None = None, **kw: object
+    ) -> subprocess.Popen[bytes]:
+        """Starts a helper process (e.g. the agent worker) next to the stack, logging to a file.
+
+        The process is stopped by `close()` like the stack's own parts.
+        """
+        log = open(self.run_dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
+        proc = subprocess.Popen(
+            self.wrap(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+            **kw,  # type: ignore[arg-type]
+        )
+        log.close()
+        self._procs.append((name, proc))
+        self._write_pids()
+        return proc
+
+    def stop_process(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stops one helper started with `spawn` (the stack keeps running)."""
+        for entry in list(self._procs):
+            if entry[1] is proc:
+                _stop(proc, entry[0])
+                self._procs.remove(entry)
+        self._write_pids()
+
+    def log_path(self, name: str) -> Path:
+        return self.run_dir / f"{name}.log"
+
+    def http_get(self, url: str, timeout: float = 2.0) -> tuple[int, str]:
+        """GETs a URL from inside the stack's network (curl in the namespace)."""
+        result = subprocess.run(
+            self.wrap(["curl", "-s", "-m", str(timeout), "-w", "\n%{http_code}", url]),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        body, _, code = result.stdout.rpartition("\n")
+        return (int(code) if code.isdigit() else 0), body
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Creates the run folder and, in netns mode, a fresh namespace with a veth address."""
+        missing = [b for b in BINARIES if not find_binary(b, self.config.bin_dirs)]
+        if missing:
+            raise StackError(
+                f"missing {', '.join(missing)}: run `bash scripts/install-stack.sh` first"
+            )
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._kill_recorded_pids()
+        for template in ("redis.conf", "livekit.yaml", "sip.yaml"):
+            text = Template((TEMPLATES / template).read_text())
+            out = self.run_dir / template
+            out.write_text(text.substitute(self.config.template_values(self.run_dir)))
+            out.chmod(0o600)
+        if self.config.netns:
+            self._create_namespace()
+
+    def _create_namespace(self) -> None:
+        """One namespace, loopback up plus a veth pair, so WebRTC has a non-loopback interface."""
+        if os.geteuid() != 0:
+            raise StackError("netns mode needs root; use --host ADDRESS to run on the host")
+        name, ns = self.config.name, ["ip", "-n", self.config.name]
+        if subprocess.run(["ip", "netns", "pids", name], capture_output=True).returncode == 0:
+            self._netns_created = True
+            self._kill_namespace_leftovers()
+            subprocess.run(["ip", "netns", "del", name], check=False)
+        _run(["ip", "netns", "add", name])
+        self._netns_created = True
+        _run([*ns, "link", "set", "lo", "up"])
+        _run([*ns, "link", "add", "rcp0", "type", "veth", "peer", "name", "rcp1"])
+        _run([*ns, "addr", "add", f"{self.config.address}/{self.config.prefix_len}", "dev", "rcp0"])
+        _run([*ns, "link", "set", "rcp0", "up"])
+        _run([*ns, "link", "set", "rcp1", "up"])
+
+    def _start_redis(self, timeout: float) -> None:
+        binary = find_binary("redis-server", self.config.bin_dirs)
+        self.spawn("redis", [str(binary), str(self.run_dir / "redis.conf")])
+        cli = shutil.which("redis-cli") or "redis-cli"
+        ping = [cli, "-h", self.config.address, "-p", str(self.config.redis_port), "ping"]
+        self._wait("redis", timeout, lambda: _output(self.wrap(ping)).strip() == "PONG")
+
+    def _start_server(self, timeout: float) -> None:
+        binary = find_binary("server", self.config.bin_dirs)
+        self.spawn("livekit-server", [str(binary), "--config", str(self.run_dir / "livekit.yaml")])
+        url = f"http://{self.config.address}:{self.config.http_port}/"
+        self._wait("livekit-server", timeout, lambda: self.http_get(url)[0] == 200)
+
+    def _start_sip(self, timeout: float) -> None:
+        binary = find_binary("livekit-sip", self.config.bin_dirs)
+        self.spawn("livekit-sip", [str(binary), "--config", str(self.run_dir / "sip.yaml")])
+        url = f"http://{self.config.address}:{self.config.sip_health_port}/"
+        self._wait("livekit-sip", timeout, lambda: self.http_get(url)[0] == 200)
+
+    def _wait(self, name: str, timeout: float, ready: object) -> None:
+        """Polls `ready()` until true; fails fast with the log's tail if the process died."""
+        proc = next(p for n, p in reversed(self._procs) if n == name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StackError(f"{name} exited ({proc.returncode}):\n{self._tail(name)}")
+            if ready():  # type: ignore[operator]
+                return
+            time.sleep(0.2)
+        raise StackError(f"{name} not ready after {timeout:.0f}s:\n{self._tail(name)}")
+
+    def _tail(self, name: str, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path(name).read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    # -- leftovers from a run that was killed before it could clean up ------------------------
+
+    def _write_pids(self) -> None:
+        pids = "\n".join(str(p.pid) for _, p in self._procs if p.poll() is None)
+        (self.run_dir / "pids").write_text(pids)
+
+    def _kill_recorded_pids(self) -> None:
+        """Stops processes an earlier, killed run of this stack recorded (and only those)."""
+        path = self.run_dir / "pids"
+        if not path.exists():
+            return
+        for line in path.read_text().split():
+            with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
+                os.killpg(int(line), signal.SIGKILL)
+        path.unlink()
+
+    def _kill_namespace_leftovers(self) -> None:
+        """Stops processes still inside this stack's own namespace (started by its users)."""
+        pids = _output(["ip", "netns", "pids", self.config.name]).split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+def _run(argv: Sequence[str]) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
+
+
+def _output(argv: Sequence[str]) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+
+
+def _stop(proc: subprocess.Popen[bytes], name: str, grace: float = 5.0) -> None:
+    """SIGTERM to the process group, then SIGKILL after a grace period."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(grace)
+
+
+def _detect_host_address() -> str:
+    """The first non-loopback IPv4 address (what `livekit-server --dev` would advertise)."""
+    out = _output(["ip", "-4", "-o", "addr", "show", "scope", "global"])
+    for line in out.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            return parts[parts.index("inet") + 1].split("/")[0]
+    raise StackError("no non-loopback IPv4 address found: pass --host ADDRESS")
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m receptionist.telephony.stack",
+        description="Run Redis, livekit-server and livekit-sip locally until Ctrl-C.",
+    )
+    parser.add_argument("--name", default="rcp-stack", help="namespace / run folder name")
+    parser.add_argument("--address", default="10.77.0.1", help="address inside the namespace")
+    parser.add_argument(
+        "--host",
+        nargs="?",
+        const="auto",
+        help="run on the host (no namespace, no root), advertising this address",
+    )
+    return parser.parse_args(argv)
+
+
+def _config_from_args(args: argparse.Namespace) -> StackConfig:
+    if args.host:
+        address = _detect_host_address() if args.host == "auto" else args.host
+        return StackConfig(name=args.name, netns=False, address=address)
+    return StackConfig(name=args.name, address=args.address)
+
+
+def _write_env_file(stack: LocalStack) -> Path:
+    """Writes the stack's LIVEKIT_* settings to a private file developers can `source`."""
+    path = stack.run_dir / "env"
+    path.write_text("".join(f"export {k}={v}\n" for k, v in stack.env().items()))
+    path.chmod(0o600)
+    return path
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """Turns SIGTERM into KeyboardInterrupt so `kill` tears the stack down like Ctrl-C."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the stack in the foreground until interrupted; always tears it down."""
+    config = _config_from_args(_parse_args(argv))
+    stack = LocalStack(config)
+    with _signals_raise():
+        try:
+            stack.start()
+            env_file = _write_env_file(stack)
+            where = f"ip netns exec {config.name} " if config.netns else ""
+            print(f"stack up: LiveKit {config.livekit_url}, SIP {config.sip_uri_host}")
+            print(f"settings: source {env_file}")
+            print(f"run the agent: source {env_file} && {where}uv run agent.py start")
+            print("Ctrl-C to stop.")
+            while all(p.poll() is None for _, p in stack._procs):
+                time.sleep(1)
+            print("a stack process exited; see", stack.run_dir, file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+        except StackError as exc:
+            print(f"stack failed: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            stack.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
