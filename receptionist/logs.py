@@ -19,16 +19,16 @@ from receptionist.phone import mask
 current_call_id: contextvars.ContextVar[str] = contextvars.ContextVar("call_id", default="")
 
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
-_DATE = re.compile(
-    r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b"
-)
+_DATE = re.compile(r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
 _SAFE_EXTRAS = {"call_id", "job_id", "room", "pid", "level", "name"}
 
 
 def redact(text: str) -> str:
     """Masks phone-number-like runs of digits and dates (dates of birth look like any date)."""
     text = _DATE.sub("[date]", text)
-    return _PHONE.sub(lambda m: mask(m.group()) if _digit_count(m.group()) >= 7 else m.group(), text)
+    return _PHONE.sub(
+        lambda m: mask(m.group()) if _digit_count(m.group()) >= 7 else m.group(), text
+    )
 
 
 def _digit_count(text: str) -> int:
@@ -64,7 +64,11 @@ class JsonLineFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update(
-            {k: v for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")}
+            {
+                k: v
+                for k, v in record.__dict__.items()
+                if k not in _RESERVED and not k.startswith("_")
+            }
         )
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)

@@ -18,7 +18,7 @@ _URI_SCHEME = re.compile(r"^(?:tel|sips?):", re.IGNORECASE)
 
 
 def normalize(raw: str | None, region: str) -> str:
-    """Returns `raw` as an E.164 number (`+14144007103`), or `UNKNOWN` if it is not a real number."""
+    """`raw` as an E.164 number (`+14144007103`), or `UNKNOWN` if it is not a real number."""
     text = _strip_uri(raw or "")
     if not text or len(text) > _MAX_INPUT or any(ch.isalpha() for ch in text):
         return UNKNOWN

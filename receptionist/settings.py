@@ -20,8 +20,8 @@ KEY_SOURCES = {
     "DEEPGRAM_API_KEY": "https://console.deepgram.com (API Keys)",
     "OPENAI_API_KEY": "https://platform.openai.com/api-keys",
     "LIVEKIT_URL": "your LiveKit project (Cloud: Settings > Keys) or your self-hosted server URL",
-    "LIVEKIT_API_KEY": "LiveKit Cloud: Settings > Keys, or the `keys:` of your livekit-server config",
-    "LIVEKIT_API_SECRET": "LiveKit Cloud: Settings > Keys, or the `keys:` of your livekit-server config",
+    "LIVEKIT_API_KEY": "LiveKit Cloud (Settings > Keys) or your livekit-server `keys:`",
+    "LIVEKIT_API_SECRET": "LiveKit Cloud (Settings > Keys) or your livekit-server `keys:`",
 }
 
 
@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Call control
     silence_timeout: float = Field(default=12.0, ge=3.0, le=120.0)
     transfer_ringing_timeout: float = Field(default=30.0, ge=5.0, le=120.0)
+
+    # Worker: above this CPU load the worker stops taking new calls (LiveKit's default is 0.7).
+    load_threshold: float = Field(default=0.7, gt=0.0, le=1.0)
+    idle_processes: int | None = Field(default=None, ge=0, le=32)
 
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -134,8 +138,11 @@ def _value(raw: object) -> str:
 
 
 def describe_missing(names: list[str]) -> list[str]:
-    return [f"{name} is not set. Get it from {KEY_SOURCES.get(name, 'your provider')}, "
-            f"then put it in .env (see .env.example) or export it." for name in names]
+    return [
+        f"{name} is not set. Get it from {KEY_SOURCES.get(name, 'your provider')}, "
+        f"then put it in .env (see .env.example) or export it."
+        for name in names
+    ]
 
 
 def load_settings(mode: str | None = None, **overrides: object) -> Settings:
@@ -151,4 +158,6 @@ def load_settings(mode: str | None = None, **overrides: object) -> Settings:
 
 def _explain(error: dict) -> str:
     name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
-    return f"{name} is invalid: {error['msg']}. Fix it in .env or the environment (see .env.example)."
+    return (
+        f"{name} is invalid: {error['msg']}. Fix it in .env or the environment (see .env.example)."
+    )

@@ -81,8 +81,9 @@ class ScriptedLLM(llm.LLM):
         step: Step | None = self._steps.pop(0) if self._steps else self._then
         while callable(step) and not isinstance(step, Say | Call | Fail):
             step = step(chat_ctx)
-        return _ScriptedStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options,
-                               step=step)
+        return _ScriptedStream(
+            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options, step=step
+        )
 
 
 class _ScriptedStream(llm.LLMStream):
@@ -104,7 +105,9 @@ class _ScriptedStream(llm.LLMStream):
         calls = [step] if isinstance(step, Call) else list(step)
         tool_calls = [
             llm.FunctionToolCall(
-                name=c.name, arguments=json.dumps(c.arguments), call_id=f"call_{uuid.uuid4().hex[:8]}"
+                name=c.name,
+                arguments=json.dumps(c.arguments),
+                call_id=f"call_{uuid.uuid4().hex[:8]}",
             )
             for c in calls
         ]

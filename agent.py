@@ -1,0 +1,53 @@
+"""The dental receptionist's LiveKit worker: wiring only.
+
+    uv run agent.py console   # talk to it in the terminal (add --text for text mode)
+    uv run agent.py start     # production worker (dev for auto-reload)
+
+Settings, the practice profile and the database are checked before the worker starts; each problem
+is printed with its fix and the process exits non-zero (LiveKit's own `start` would exit 0).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from livekit.agents import AgentServer, JobContext, JobProcess, cli
+from livekit.plugins import silero
+
+from receptionist import logs
+from receptionist.practice import load_directory
+from receptionist.session import run_call
+from receptionist.settings import load_settings
+from receptionist.startup import exit_if_not_ready
+
+if __name__ == "__main__":
+    exit_if_not_ready(sys.argv[1:])
+
+settings = load_settings()
+server = AgentServer(
+    setup_fnc=lambda proc: prewarm(proc),
+    load_threshold=settings.load_threshold,
+    shutdown_process_timeout=90.0,  # room for the rescue path: apology clip + transfer ringing
+    **(
+        {"num_idle_processes": settings.idle_processes}
+        if settings.idle_processes is not None
+        else {}
+    ),
+)
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Once per process, before any call: the VAD model and the practice profiles."""
+    proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["practices"] = load_directory(settings.practice_file)
+
+
+@server.rtc_session(agent_name=settings.agent_name)
+async def entrypoint(ctx: JobContext) -> None:
+    logs.install(settings.log_level)
+    practices = ctx.proc.userdata["practices"]
+    await run_call(ctx, settings, practices.select, ctx.proc.userdata["vad"])
+
+
+if __name__ == "__main__":
+    cli.run_app(server)

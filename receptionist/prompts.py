@@ -1,0 +1,60 @@
+"""Renders the agent's instructions from the Markdown templates in `prompts/`.
+
+The instructions hold only what is fixed for a practice (name, address, hours); anything that
+changes during a call (the current time, availability, policies) comes from tools, so the prompt is
+the same from call to call and stays small.
+"""
+
+from __future__ import annotations
+
+from string import Template
+
+from receptionist.practice import WEEKDAYS, Practice
+from receptionist.settings import REPO_ROOT
+
+PROMPTS_DIR = REPO_ROOT / "prompts"
+# Optional sections appended after the main template, when present.
+EXTRA_SECTIONS = ("scheduling.md",)
+
+
+def render_instructions(practice: Practice) -> str:
+    template = Template((PROMPTS_DIR / "receptionist.md").read_text(encoding="utf-8"))
+    extra = "\n".join(
+        (PROMPTS_DIR / name).read_text(encoding="utf-8").strip()
+        for name in EXTRA_SECTIONS
+        if (PROMPTS_DIR / name).exists()
+    )
+    return (
+        template.substitute(
+            practice_name=practice.name,
+            address=practice.address or "address on request",
+            timezone=practice.timezone,
+            hours=describe_hours(practice),
+            extra=extra,
+        ).strip()
+        + "\n"
+    )
+
+
+def describe_hours(practice: Practice) -> str:
+    """`Monday 8:00 to 17:00; ...; Saturday closed` — compact, for the model to phrase."""
+    days = []
+    for index, day in enumerate(WEEKDAYS):
+        intervals = practice.hours.on(index)
+        spans = " and ".join(f"{i.start:%H:%M} to {i.end:%H:%M}" for i in intervals)
+        days.append(f"{day.capitalize()} {spans or 'closed'}")
+    return "; ".join(days)
+
+
+def greeting(practice: Practice, is_open: bool) -> str:
+    """The first words of every call: spoken from code (no model round trip) so they come fast."""
+    if is_open:
+        return (
+            f"Thank you for calling {practice.name}. I'm the practice's automated assistant. "
+            "How can I help you today?"
+        )
+    return (
+        f"Thank you for calling {practice.name}. The office is closed right now. "
+        "I'm the practice's automated assistant: I can book an appointment, take a message "
+        "for the team, or help if you have a dental emergency. How can I help?"
+    )

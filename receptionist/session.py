@@ -1,0 +1,160 @@
+"""One phone call, wired: the `Receptionist` agent and the session around it.
+
+This is the LiveKit edge of the domain: it turns a job into a call (who is calling, which practice),
+builds the session from settings, and attaches the keypad, silence and end-of-call handling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import Agent, AgentSession, JobContext, room_io
+from livekit.agents.voice.agent_session import SessionConnectOptions
+from livekit.plugins import noise_cancellation
+
+from receptionist.calls import CallInfo, CallState
+from receptionist.logs import current_call_id
+from receptionist.practice import Practice
+from receptionist.prompts import greeting, render_instructions
+from receptionist.providers import Providers, build_providers, turn_handling
+from receptionist.settings import NoiseCancellation, Settings
+from receptionist.telephony.clips import RoomClipPlayer
+from receptionist.telephony.control import CallControl
+from receptionist.telephony.keypad import Keypad
+from receptionist.telephony.lifecycle import CallLifecycle, SilenceWatch
+from receptionist.telephony.transfer import operator_escape
+from tools import ALL_TOOLS
+from tools.call_control import end_call_tool
+
+log = logging.getLogger("receptionist")
+
+# Each failed turn is silence on the phone: after two in a row (each already retried by the
+# provider plugins and fallback adapters) the session gives up and the rescue path takes over.
+CONNECT_OPTIONS = SessionConnectOptions(max_unrecoverable_errors=1)
+
+
+class Receptionist(Agent):
+    """The practice's automated receptionist. Greets from code so the first words come fast."""
+
+    def __init__(self, practice: Practice) -> None:
+        super().__init__(
+            instructions=render_instructions(practice), tools=[*ALL_TOOLS, end_call_tool()]
+        )
+        self.practice = practice
+
+    async def on_enter(self) -> None:
+        state: CallState = self.session.userdata
+        self.session.say(greeting(self.practice, self.practice.is_open(state.now())))
+
+
+def build_session(
+    settings: Settings, providers: Providers, state: CallState, vad: Any
+) -> AgentSession[CallState]:
+    return AgentSession[CallState](
+        stt=providers.stt,
+        llm=providers.llm,
+        tts=providers.tts,
+        vad=vad,
+        turn_handling=turn_handling(settings, providers),
+        userdata=state,
+        user_away_timeout=settings.silence_timeout,
+        max_tool_steps=4,
+        conn_options=CONNECT_OPTIONS,
+    )
+
+
+def noise_filter(settings: Settings) -> Callable[[Any], Any] | None:
+    """BVCTelephony for phone callers, BVC for others; only where it can run (LiveKit Cloud)."""
+    mode = settings.noise_cancellation
+    if mode == NoiseCancellation.OFF or (
+        mode == NoiseCancellation.AUTO and not settings.uses_livekit_cloud
+    ):
+        return None
+
+    def choose(params: Any) -> Any:
+        if params.participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP:
+            return noise_cancellation.BVCTelephony()
+        return noise_cancellation.BVC()
+
+    return choose
+
+
+def attach_call_handling(
+    session: AgentSession[CallState],
+    state: CallState,
+    settings: Settings,
+    *,
+    on_finished: Callable[[CallState], Awaitable[None]] | None = None,
+) -> CallLifecycle:
+    """Keypad, silence and end-of-call handling for a session (used by production and tests)."""
+
+    async def deliver_entry(what: str, digits: str) -> None:
+        label = what.replace("_", " ")
+        session.generate_reply(user_input=f"(typed on the keypad, {label}) {digits}")
+
+    state.keypad = Keypad(
+        on_operator=lambda: operator_escape(session, state), on_entry=deliver_entry
+    )
+    silence = SilenceWatch(session, grace_seconds=settings.silence_timeout)
+    lifecycle = CallLifecycle(state, on_finished=on_finished)
+    session.on("user_state_changed", silence.on_user_state)
+    session.on("close", lifecycle.on_close)
+    return lifecycle
+
+
+async def run_call(ctx: JobContext, settings: Settings, choose_practice, vad: Any) -> None:
+    """The whole call: connect, find the caller, build the session, greet, and clean up."""
+    await ctx.connect()
+    participant = await ctx.wait_for_participant()
+    is_sip = participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+    default_practice = choose_practice(None)
+    info = CallInfo.from_attributes(participant.attributes, default_practice.region, is_sip=is_sip)
+    current_call_id.set(info.log_id)
+    practice = choose_practice(info.dialled)
+    log.info("call started", extra={"sip": is_sip, "practice": practice.name})
+
+    state = CallState(
+        info=info,
+        started_at=datetime.now(UTC),
+        caller_identity=participant.identity,
+        room_name=ctx.room.name,
+        practice=practice,
+        clips=RoomClipPlayer(ctx.room),
+    )
+    state.control = CallControl(
+        ctx.api,
+        room_name=ctx.room.name,
+        participant_identity=participant.identity if is_sip else "",
+        ringing_timeout=settings.transfer_ringing_timeout,
+    )
+    providers = build_providers(settings, keyterms=[practice.name])
+    session = build_session(settings, providers, state, vad)
+    lifecycle = attach_call_handling(session, state, settings, on_finished=_write_call_record)
+    ctx.room.on("sip_dtmf_received", lambda ev: state.keypad.press(ev.digit))
+    ctx.add_shutdown_callback(lifecycle.wait)
+
+    await session.start(
+        agent=Receptionist(practice),
+        room=ctx.room,
+        room_options=room_io.RoomOptions(
+            participant_identity=participant.identity,
+            audio_input=room_io.AudioInputOptions(noise_cancellation=noise_filter(settings)),
+        ),
+    )
+
+
+async def _write_call_record(state: CallState) -> None:
+    """Hands the finished call to the call log, then lets the job end."""
+    from receptionist import records
+
+    try:
+        await records.finish_call(state, usage=None)
+    finally:
+        log.info("call finished", extra={"outcome": state.outcome.value})
+        from livekit.agents import get_job_context
+
+        get_job_context().shutdown(reason="call finished")

@@ -1,0 +1,55 @@
+"""Start-up checks: every setting, the practice profile and the database schema, before any call.
+
+A receptionist that starts with a missing key or a broken profile fails on a patient's call; these
+checks fail at start-up instead, naming each problem and its fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from receptionist.practice import PracticeError, load_directory
+from receptionist.settings import Settings, SettingsError, load_settings
+
+# Commands that run calls and so need the full set of settings.
+CALL_MODES = {"console", "dev", "start", "connect"}
+
+
+def startup_problems(mode: str) -> list[str]:
+    try:
+        settings = load_settings(mode if mode in CALL_MODES else None)
+    except SettingsError as exc:
+        return exc.problems
+    problems: list[str] = []
+    try:
+        load_directory(settings.practice_file)
+    except PracticeError as exc:
+        problems.append(str(exc))
+    problems += _schema_problems(settings)
+    return problems
+
+
+def _schema_problems(settings: Settings) -> list[str]:
+    try:
+        from receptionist.store import check_schema
+    except ImportError:
+        return []
+    try:
+        asyncio.run(check_schema(settings.database_url))
+    except Exception as exc:  # every failure here is reported, none is fatal to the check itself
+        return [str(exc)]
+    return []
+
+
+def exit_if_not_ready(argv: list[str]) -> None:
+    mode = argv[0] if argv else ""
+    if mode not in CALL_MODES:
+        return
+    problems = startup_problems(mode)
+    if not problems:
+        return
+    print("The receptionist cannot start yet:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    sys.exit(2)

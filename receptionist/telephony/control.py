@@ -1,0 +1,92 @@
+"""Call control over LiveKit's SIP API: cold transfer (SIP REFER) and hang-up (room deletion).
+
+The API client is injected (the job's `ctx.api` in production, a recording fake in tests) so the
+exact requests sent are observable. Results are values, not exceptions, because every failure must
+turn into something the caller hears.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from livekit import api
+
+from receptionist.phone import mask
+
+log = logging.getLogger("receptionist.telephony")
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    ok: bool
+    destination: str
+    sip_status_code: int | None = None
+    reason: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return not self.ok
+
+
+class CallControl:
+    """The SIP-facing actions on one call."""
+
+    def __init__(
+        self, client: Any, *, room_name: str, participant_identity: str, ringing_timeout: float
+    ) -> None:
+        self._client = client
+        self.room_name = room_name
+        self.participant_identity = participant_identity
+        self.ringing_timeout = ringing_timeout
+
+    def transfer_request(self, destination: str) -> api.TransferSIPParticipantRequest:
+        request = api.TransferSIPParticipantRequest(
+            room_name=self.room_name,
+            participant_identity=self.participant_identity,
+            transfer_to=destination,
+            play_dialtone=False,
+        )
+        request.ringing_timeout.FromSeconds(int(self.ringing_timeout))
+        return request
+
+    async def transfer(self, destination: str) -> TransferResult:
+        """Cold-transfers the caller. The caller leaves the room when this succeeds."""
+        if not destination:
+            return TransferResult(ok=False, destination="", reason="no transfer destination is set")
+        if not self.participant_identity:
+            return TransferResult(
+                ok=False, destination=destination, reason="caller is not on a phone line"
+            )
+        log.info("transferring call", extra={"destination": _safe(destination)})
+        try:
+            await self._client.sip.transfer_sip_participant(self.transfer_request(destination))
+        except api.SipCallError as exc:
+            log.warning(
+                "transfer failed",
+                extra={"sip_status_code": exc.sip_status_code, "sip_status": exc.sip_status},
+            )
+            return TransferResult(
+                False, destination, exc.sip_status_code, exc.sip_status or str(exc)
+            )
+        except api.TwirpError as exc:
+            log.warning("transfer refused by the server", extra={"twirp_code": exc.code})
+            return TransferResult(False, destination, None, exc.message)
+        return TransferResult(ok=True, destination=destination)
+
+    async def hang_up(self) -> None:
+        """Ends the call for everyone: deleting the room makes the SIP bridge send BYE."""
+        try:
+            await self._client.room.delete_room(api.DeleteRoomRequest(room=self.room_name))
+        except api.TwirpError as exc:
+            if exc.code != "not_found":
+                log.warning("could not delete the room", extra={"twirp_code": exc.code})
+
+
+def _safe(destination: str) -> str:
+    """A destination fit for logs: phone numbers masked, SIP hosts kept for debugging."""
+    if destination.lower().startswith("tel:"):
+        return "tel:" + mask(destination[4:])
+    user, _, host = destination.partition("@")
+    return f"sip:***@{host}" if host else "sip:***"

@@ -1,0 +1,80 @@
+"""Keypad (DTMF) input: `0` reaches a human at any moment; otherwise digits the agent asked for.
+
+DTMF arrives from the SIP bridge as RFC 4733 events (`sip_dtmf_received`). The `0` escape hatch
+is handled in code, so it works even when speech recognition or the model is failing. While the
+agent is collecting digits (a date of birth, a callback number) `0` is just a digit: the entry ends
+with `#`, or after a pause, and reaches the model as the caller's next message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("receptionist.telephony")
+
+ENTRY_IDLE_SECONDS = 5.0
+MAX_DIGITS = 20
+
+
+class Keypad:
+    def __init__(
+        self,
+        *,
+        on_operator: Callable[[], Awaitable[None]],
+        on_entry: Callable[[str, str], Awaitable[None]],
+        idle_seconds: float = ENTRY_IDLE_SECONDS,
+    ) -> None:
+        self._on_operator = on_operator
+        self._on_entry = on_entry
+        self._idle_seconds = idle_seconds
+        self.collecting: str | None = None
+        self._digits = ""
+        self._idle: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    def start(self, what: str) -> None:
+        """Treat the next keypresses as an entry of `what` (e.g. date_of_birth)."""
+        self.collecting = what
+        self._digits = ""
+        self._restart_idle()
+
+    def press(self, digit: str) -> None:
+        if self.collecting is None:
+            if digit == "0":
+                log.info("caller pressed 0: transferring to staff")
+                self._spawn(self._on_operator())
+            return
+        if digit == "#":
+            self._finish()
+        elif digit == "*":
+            self._digits = ""
+            self._restart_idle()
+        elif digit.isdigit() and len(self._digits) < MAX_DIGITS:
+            self._digits += digit
+            self._restart_idle()
+
+    def _restart_idle(self) -> None:
+        if self._idle:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(self._idle_seconds, self._finish)
+
+    def _finish(self) -> None:
+        if self._idle:
+            self._idle.cancel()
+            self._idle = None
+        what, digits = self.collecting, self._digits
+        self.collecting, self._digits = None, ""
+        if what and digits:
+            self._spawn(self._on_entry(what, digits))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Waits for keypad-triggered work (tests, and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,101 @@
+"""How a call ends: silence checks, hang-up, and the rescue when the speech pipeline dies.
+
+A call never dead-ends. A silent caller is asked whether they are still there, then politely let
+go. When STT, LLM or TTS fail for good the session closes; the caller then hears a pre-rendered
+apology (no TTS needed) and is transferred, or told to call back, and the line is hung up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from livekit.agents import AgentSession, CloseEvent, UserStateChangedEvent
+
+from receptionist.calls import CallState, Outcome
+from receptionist.telephony.transfer import destination_for, speak
+
+log = logging.getLogger("receptionist.telephony")
+
+STILL_THERE = "Are you still there?"
+SILENT_GOODBYE = (
+    "I haven't heard anything, so I'll end the call now. Please call back any time. Goodbye."
+)
+
+
+class SilenceWatch:
+    """After the session marks the caller away: ask once, then end the call if still silent."""
+
+    def __init__(self, session: AgentSession, *, grace_seconds: float) -> None:
+        self._session = session
+        self._grace = grace_seconds
+        self._task: asyncio.Task | None = None
+
+    def on_user_state(self, ev: UserStateChangedEvent) -> None:
+        if ev.new_state == "away" and self._task is None:
+            self._task = asyncio.create_task(self._check())
+        elif ev.new_state == "speaking" and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _check(self) -> None:
+        await speak(self._session, STILL_THERE)
+        await asyncio.sleep(self._grace)
+        if self._session.user_state != "away":
+            self._task = None
+            return
+        log.info("caller silent: ending the call")
+        await speak(self._session, SILENT_GOODBYE)
+        self._session.shutdown()
+
+
+class CallLifecycle:
+    """Runs once when the session closes: rescue if it failed, hang up, write the call record."""
+
+    def __init__(
+        self,
+        state: CallState,
+        *,
+        on_finished: Callable[[CallState], Awaitable[None]] | None = None,
+    ) -> None:
+        self._state = state
+        self._on_finished = on_finished
+        self._task: asyncio.Task | None = None
+
+    def on_close(self, ev: CloseEvent) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._finish(ev))
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _finish(self, ev: CloseEvent) -> None:
+        state = self._state
+        try:
+            if ev.error is not None:
+                await self.rescue(
+                    type(getattr(ev.error, "error", ev.error)).__name__, ev.error.type
+                )
+            await state.control.hang_up()
+        finally:
+            if self._on_finished is not None:
+                await self._on_finished(state)
+
+    async def rescue(self, error_name: str, source: str) -> None:
+        """The speech pipeline is gone: apologise from a clip, then transfer or say goodbye."""
+        state = self._state
+        log.error(
+            "speech pipeline failed for good; rescuing the call",
+            extra={"failed": source, "error": error_name},
+        )
+        destination = destination_for(state)
+        if destination and state.info.is_sip:
+            await state.clips.play("trouble-transfer")
+            result = await state.control.transfer(destination)
+            if result.ok:
+                state.transfer_destination = destination
+                state.record(Outcome.TRANSFERRED)
+                return
+        await state.clips.play("trouble-goodbye")

@@ -1,0 +1,62 @@
+"""Handing the caller to a human: announce, let it play out, then REFER; say so when it fails.
+
+Shared by the LLM's transfer tool and the keypad `0` escape hatch, which must work without the
+model. The lines are fixed text, so what the caller hears does not depend on the model either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from livekit.agents import AgentSession
+
+from receptionist.calls import CallState, Outcome
+from receptionist.telephony.control import TransferResult
+
+log = logging.getLogger("receptionist.telephony")
+
+ANNOUNCE = "One moment please, I'm connecting you to our team now."
+UNAVAILABLE = (
+    "I'm sorry, I couldn't reach anyone on our team just now. "
+    "I can take a message and someone will call you back. What would you like me to pass on?"
+)
+# Longest we wait for the announcement to play before transferring anyway (TTS may be down).
+ANNOUNCE_TIMEOUT = 10.0
+
+
+def destination_for(state: CallState, now: datetime | None = None) -> str:
+    return state.practice.transfer_destination(now or state.now())
+
+
+async def speak(session: AgentSession, text: str, *, timeout: float = ANNOUNCE_TIMEOUT) -> None:
+    """Says `text` and waits for it to play out, but never hangs the call on a broken TTS."""
+    try:
+        handle = session.say(text, allow_interruptions=False)
+        await asyncio.wait_for(handle.wait_for_playout(), timeout)
+    except Exception as exc:  # a failing TTS must not stop the transfer
+        log.warning(
+            "could not play a line before transferring", extra={"error": type(exc).__name__}
+        )
+
+
+async def transfer_caller(session: AgentSession, state: CallState) -> TransferResult:
+    """Announces and transfers to the staff (or after-hours) line; records the outcome."""
+    destination = destination_for(state)
+    if not destination:
+        return TransferResult(ok=False, destination="", reason="no transfer destination is set")
+    await speak(session, ANNOUNCE)
+    result = await state.control.transfer(destination)
+    if result.ok:
+        state.transfer_destination = destination
+        state.record(Outcome.TRANSFERRED)
+    return result
+
+
+async def operator_escape(session: AgentSession, state: CallState) -> None:
+    """Keypad `0`: stop whatever is happening and put the caller through, model or no model."""
+    session.interrupt()
+    result = await transfer_caller(session, state)
+    if result.failed:
+        await speak(session, UNAVAILABLE)
