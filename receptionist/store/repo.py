@@ -83,7 +83,7 @@ class Store:
         self.url = url
         self.engine = engine or make_engine(url, **kw)
         self.dialect = self.engine.dialect.name
-        self.outbox = outbox or Outbox()
+        self.outbox = outbox if outbox is not None else Outbox()
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writes = async_sessionmaker(writer(self.engine), expire_on_commit=False)
 
@@ -297,7 +297,7 @@ class Store:
                 .where(and_(*conditions))
                 .order_by(Appointment.starts_at, Appointment.provider_id)
             )
-            return [(a, p) for a, p in rows.tuples()]
+            return [(a, p) for a, p in rows.all()]
 
     # --- messages and calls (idempotent, outbox-backed) -------------------------------------
 

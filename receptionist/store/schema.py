@@ -45,17 +45,26 @@ def _prepare_sqlite_dir(url: str) -> None:
 
 async def upgrade(url: str, revision: str = "head") -> str:
     """Applies migrations up to `revision`; returns the revision the database is now at."""
+    return await _migrate(url, command.upgrade, revision)
+
+
+async def downgrade(url: str, revision: str) -> str:
+    """Reverts migrations down to `revision` ("base" empties the schema)."""
+    return await _migrate(url, command.downgrade, revision)
+
+
+async def _migrate(url: str, action, revision: str) -> str:
     _prepare_sqlite_dir(url)
     config = alembic_config(url)
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
 
-            def _upgrade(sync_conn: Connection) -> None:
+            def _run(sync_conn: Connection) -> None:
                 config.attributes["connection"] = sync_conn
-                command.upgrade(config, revision)
+                action(config, revision)
 
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(_run)
             await conn.commit()
             return await conn.run_sync(_current) or "(empty)"
     finally:
