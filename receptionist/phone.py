@@ -39,13 +39,16 @@ def _strip_uri(raw: str) -> str:
 
 
 def _candidates(text: str, region: str) -> list[str]:
-    """National form first; then, for bare digits, the same digits as an international number.
+    """National form first; then, for bare digits, the same digits read as international.
 
-    `14144007103` is not a valid US national number, but `+14144007103` is: providers that drop
-    the `+` still send the country code.
+    `14144007103` is not a valid US national number but `+14144007103` is: providers that drop
+    the `+` still send the country code. Bare digits are read as international only when they
+    start with the region's country code or are too long to be national, so an invalid national
+    number (`4602000000`) is never turned into a foreign one (`+46 ...`).
     """
     candidates = [text]
-    if text.isdigit():
+    country_code = str(phonenumbers.country_code_for_region(region))
+    if text.isdigit() and (text.startswith(country_code) or len(text) > 10):
         candidates.append("+" + text)
     return candidates
 

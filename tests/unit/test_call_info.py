@@ -1,0 +1,54 @@
+"""Call info is read from the SIP participant's attributes, safely."""
+
+from receptionist.calls import CallInfo, CallState, Outcome
+from receptionist.phone import UNKNOWN
+
+
+def test_sip_attributes_become_call_info_with_e164_numbers():
+    info = CallInfo.from_attributes(
+        {
+            "sip.phoneNumber": "14144007103",
+            "sip.trunkPhoneNumber": "4145550100",
+            "sip.callID": "SCL_abc",
+            "sip.callIDFull": "a84b4c76e66710@carrier",
+            "sip.trunkID": "ST_1",
+            "sip.ruleID": "SDR_1",
+        },
+        "US",
+        is_sip=True,
+    )
+    assert info.caller == "+14144007103"
+    assert info.dialled == "+14145550100"
+    assert (info.call_id, info.sip_call_id, info.trunk_id, info.rule_id) == (
+        "SCL_abc",
+        "a84b4c76e66710@carrier",
+        "ST_1",
+        "SDR_1",
+    )
+    assert info.log_id == "SCL_abc"
+
+
+def test_console_participant_without_attributes_is_unknown_not_a_crash():
+    info = CallInfo.from_attributes({}, "US")
+    assert info.caller == UNKNOWN and info.dialled == UNKNOWN
+    assert info.is_sip is False
+    assert info.log_id == "local"
+
+
+def test_odd_attribute_values_are_tolerated():
+    info = CallInfo.from_attributes(
+        {"sip.phoneNumber": "anonymous", "sip.callID": "x" * 5000, "sip.trunkID": None}, "US"
+    )
+    assert info.caller == UNKNOWN
+    assert len(info.call_id) == 256
+    assert info.trunk_id == ""
+
+
+def test_headline_outcome_is_the_most_consequential():
+    state = CallState(info=CallInfo(), started_at=None)
+    assert state.outcome == Outcome.ABANDONED
+    state.record(Outcome.INFORMATION)
+    state.record(Outcome.BOOKED)
+    state.record(Outcome.BOOKED)
+    assert state.outcomes == [Outcome.INFORMATION, Outcome.BOOKED]
+    assert state.outcome == Outcome.BOOKED

@@ -1,0 +1,33 @@
+"""Logs carry the call id and never a full phone number or a date."""
+
+import json
+import logging
+
+from receptionist.logs import CallContextFilter, JsonLineFormatter, current_call_id, redact
+
+
+def test_redact_masks_phone_numbers_and_dates():
+    text = redact("caller +1 (414) 400-7103 born 1985-03-14, also 03/14/1985 and 4144007103")
+    assert "400-7103" not in text and "4144007103" not in text
+    assert "***7103" in text
+    assert "1985" not in text
+
+
+def test_redact_keeps_small_numbers_and_ids():
+    assert redact("retry 3 of 5 after 30.0s, status 486, room call-abc") == (
+        "retry 3 of 5 after 30.0s, status 486, room call-abc"
+    )
+
+
+def test_every_record_gets_the_call_id_and_is_redacted():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "caller %s", ("+14144007103",), None)
+    record.destination = "tel:+14145550101"
+    token = current_call_id.set("SCL_abc")
+    try:
+        CallContextFilter().filter(record)
+    finally:
+        current_call_id.reset(token)
+    line = json.loads(JsonLineFormatter().format(record))
+    assert line["call_id"] == "SCL_abc"
+    assert line["message"] == "caller ***7103"
+    assert line["destination"] == "tel:***0101"
