@@ -84,6 +84,21 @@ class CallState:
     keypad: Any = None
     # The call's clock: tests pin it to put a call inside or outside opening hours.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The practice's book (receptionist.store.Store); None: the process-wide store from settings.
+    store: Any = None
+    # Times offered in this call (receptionist.scheduling.Offers): only these can be booked.
+    offers: Any = None
+    # The patient whose name and date of birth were confirmed (or who registered) in this call.
+    patient_id: str | None = None
+    patient_name: str = ""
+    patient_is_new: bool = False
+    identity_failures: int = 0
+    registrations: int = 0
+    # Appointments listed in this call: short reference ("appt-1") -> appointment id.
+    appointment_refs: dict[str, str] = field(default_factory=dict)
+    # [{"role": "user"|"assistant", "text": ...}]: stored with the call record only when the
+    # practice enables transcripts (practice.records.transcripts).
+    transcript: list[dict[str, str]] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.clock()
