@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     """Everything the receptionist reads from its environment."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
     )
 
     # LiveKit
@@ -80,7 +84,6 @@ class Settings(BaseSettings):
 
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
 
     # SIP provisioning (`receptionist sip setup`): comma-separated lists where plural.
     sip_inbound_numbers: str = ""

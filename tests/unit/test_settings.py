@@ -67,3 +67,15 @@ def test_provider_factory_replaces_the_provider_keys(monkeypatch):
 def test_secrets_do_not_show_in_the_settings_repr(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
     assert "sk-very-secret" not in repr(load_settings())
+
+
+def test_env_example_lists_every_setting_and_loads_as_is(tmp_path):
+    from dotenv import dotenv_values
+
+    from receptionist.settings import REPO_ROOT, Settings
+
+    example = REPO_ROOT / ".env.example"
+    assert {name.lower() for name in dotenv_values(example)} == set(Settings.model_fields)
+    (tmp_path / ".env").write_text(example.read_text())
+    settings = load_settings()  # cwd is tmp_path: reads the copied .env
+    assert settings.agent_name == "receptionist"

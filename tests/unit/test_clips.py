@@ -1,0 +1,33 @@
+"""The apology clips ship in the repo, decode to real speech, and re-render offline."""
+
+import array
+import shutil
+
+import pytest
+
+from receptionist.telephony import clips
+
+
+def rms(frames) -> float:
+    samples = array.array("h")
+    for frame in frames:
+        samples.frombytes(bytes(frame.data))
+    return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5
+
+
+@pytest.mark.parametrize("name", sorted(clips.CLIP_TEXT))
+def test_shipped_clip_is_audible_speech_in_20ms_frames(name):
+    path = clips.clip_path(name)
+    frames = list(clips.read_frames(path))
+    assert clips.clip_seconds(path) > 2.0
+    assert {f.samples_per_channel for f in frames} == {clips.SAMPLE_RATE // 50}
+    assert rms(frames) > 300  # speech, not silence
+
+
+@pytest.mark.skipif(
+    not shutil.which("espeak-ng") or not shutil.which("sox"), reason="espeak-ng/sox"
+)
+def test_render_with_espeak_writes_a_playable_clip(tmp_path):
+    path = clips.render_with_espeak("hello", "Hello from the dental office.", out_dir=tmp_path)
+    assert rms(clips.read_frames(path)) > 300
+    assert [p.name for p in tmp_path.iterdir()] == ["hello.wav"]
