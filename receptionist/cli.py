@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -26,10 +27,10 @@ class Engine(StrEnum):
 
 @app.command("render-clips")
 def render_clips(
-    engine: Engine = typer.Option(
-        Engine.ESPEAK,
-        help="espeak: offline (espeak-ng + sox); tts: the configured cloud TTS voice.",
-    ),
+    engine: Annotated[
+        Engine,
+        typer.Option(help="espeak: offline (espeak-ng + sox); tts: the configured cloud TTS."),
+    ] = Engine.ESPEAK,
 ) -> None:
     """Re-render the apology clips played when the speech pipeline fails (no TTS at call time)."""
     from receptionist.settings import load_settings
