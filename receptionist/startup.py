@@ -11,17 +11,24 @@ import sys
 
 from receptionist.practice import PracticeError, load_directory
 from receptionist.settings import Settings, SettingsError, load_settings
+from receptionist.store.schema import SchemaError, check_schema
 
 # Commands that run calls and so need the full set of settings.
 CALL_MODES = {"console", "dev", "start", "connect"}
 
 
 def startup_problems(mode: str) -> list[str]:
-    try:
-        settings = load_settings(mode if mode in CALL_MODES else None)
-    except SettingsError as exc:
-        return exc.problems
+    """Every problem found, not just the first, so one run tells the whole fix."""
     problems: list[str] = []
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return exc.problems  # without valid settings nothing else can be checked
+    if mode in CALL_MODES:
+        try:
+            load_settings(mode)
+        except SettingsError as exc:
+            problems += exc.problems
     try:
         load_directory(settings.practice_file)
     except PracticeError as exc:
@@ -32,12 +39,8 @@ def startup_problems(mode: str) -> list[str]:
 
 def _schema_problems(settings: Settings) -> list[str]:
     try:
-        from receptionist.store import check_schema
-    except ImportError:
-        return []
-    try:
         asyncio.run(check_schema(settings.database_url))
-    except Exception as exc:  # every failure here is reported, none is fatal to the check itself
+    except SchemaError as exc:
         return [str(exc)]
     return []
 
