@@ -1,0 +1,83 @@
+"""Call records: every call is written to the call log when it ends.
+
+Caller and dialled number are E.164 or "unknown" (normalised at the edge), the outcome is the call's
+headline outcome, usage is whatever figures the session reported. The transcript is stored only when
+the practice turns transcripts on. If the database is down the record goes to the local outbox with
+its id, to be written exactly once later, and any earlier outbox records are flushed after a
+successful write.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from receptionist.calls import CallState
+from receptionist.phone import UNKNOWN, is_e164
+from receptionist.store import Store
+from receptionist.store.models import new_id
+
+log = logging.getLogger(__name__)
+MAX_TRANSCRIPT_ITEMS = 500
+
+
+def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> dict[str, Any]:
+    """The call log row for a finished call (pure: easy to test and to keep in the outbox)."""
+    practice = state.practice
+    info = state.info
+    transcript = None
+    if practice is not None and practice.records.transcripts:
+        transcript = [
+            {"role": str(t.get("role", "")), "text": str(t.get("text", ""))[:4000]}
+            for t in state.transcript[:MAX_TRANSCRIPT_ITEMS]
+        ]
+    return {
+        "id": getattr(state, "call_record_id", None) or new_id(),
+        "practice_id": practice.id if practice is not None else "unknown",
+        "caller": info.caller if is_e164(info.caller) else UNKNOWN,
+        "dialled": info.dialled if is_e164(info.dialled) else UNKNOWN,
+        "livekit_call_id": info.call_id,
+        "sip_call_id": info.sip_call_id,
+        "started_at": state.started_at,
+        "duration_seconds": round(max(0.0, (ended_at - state.started_at).total_seconds()), 3),
+        "outcome": state.outcome.value,
+        "outcomes": [o.value for o in state.outcomes],
+        "usage": _jsonable(usage) if usage else None,
+        "transcript": transcript,
+    }
+
+
+async def finish_call(state: CallState, usage: dict | None) -> None:
+    """Writes the call record (or keeps it in the outbox); never raises into the shutdown path."""
+    record = call_record(state, usage, ended_at=state.now())
+    try:
+        store: Store = state.store
+        if store is None:
+            from receptionist.store.shared import shared_store
+
+            store = await shared_store()
+        where = await store.save("call", record)
+        if where == "stored":
+            await store.flush_outbox()
+        log.info("call record %s", where, extra={"outcome": record["outcome"]})
+    except Exception:
+        # Last resort: whatever went wrong (bad URL, broken store), keep the record on disk.
+        log.exception("could not write the call record; keeping it in the outbox")
+        from receptionist.store.outbox import Outbox
+
+        outbox = getattr(state.store, "outbox", None) or Outbox()
+        outbox.put("call", record)
+
+
+def _jsonable(value: Any) -> Any:
+    """Usage objects from the framework become plain JSON (numbers, strings, lists, dicts)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    if hasattr(value, "model_dump"):
+        return _jsonable(value.model_dump())
+    return str(value)

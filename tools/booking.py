@@ -1,0 +1,396 @@
+"""Booking tools: find open times, confirm who the caller is, book, list, move and cancel.
+
+Thin by design: validate the arguments, call `receptionist.scheduling` / the store, phrase the
+result. The rules live in code: only times offered in this call can be booked, and nothing about
+an appointment is disclosed or changed before the caller's name and date of birth match a patient.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from livekit.agents import RunContext, function_tool
+from livekit.agents.llm import ToolError
+
+from receptionist.calls import CallState, Outcome
+from receptionist.phone import UNKNOWN, normalize
+from receptionist.scheduling import (
+    NotOffered,
+    SchedulingError,
+    SlotGone,
+    book_offered,
+    check_patient_kind,
+    is_late_cancellation,
+    reschedule_to_offered,
+    spoken_time,
+)
+from receptionist.scheduling import (
+    find_open_times as find_times,
+)
+from receptionist.store import NotFound, StoreUnavailable
+from tools._shared import (
+    clean_name,
+    describe_options,
+    local_now,
+    offers_of,
+    parse_birth_date,
+    parse_day,
+    practice_of,
+    require_patient,
+    state_of,
+    store_of,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_IDENTITY_FAILURES = 3
+MAX_REGISTRATIONS = 2
+DB_DOWN = (
+    "The appointment book is not reachable right now. Apologise, offer to take a message so the "
+    "team can call back, or transfer the caller to the staff."
+)
+
+
+def _visit_type(state: CallState, value: str) -> str:
+    """Accepts a visit type id or name (`checkup`, `Check-up and cleaning`)."""
+    practice = practice_of(state)
+    wanted = (value or "").strip().lower()
+    for visit in practice.visit_types:
+        if wanted in (visit.id, visit.name.lower()):
+            return visit.id
+    loose = [v for v in practice.visit_types if wanted and wanted in f"{v.id} {v.name.lower()}"]
+    if len(loose) == 1:
+        return loose[0].id
+    choices = "; ".join(
+        f"{v.id} ({v.name}, {v.patients.value} patients)" for v in practice.visit_types
+    )
+    raise ToolError(f"Unknown visit type {value[:40]!r}. Use one of: {choices}.")
+
+
+@function_tool
+async def find_open_times(
+    ctx: RunContext[CallState],
+    visit_type: str,
+    date_from: str = "",
+    date_to: str = "",
+    part_of_day: Literal["any", "morning", "afternoon", "evening"] = "any",
+    provider_id: str = "",
+) -> str:
+    """Find up to three open appointment times. Offer only times this returns.
+
+    Args:
+        visit_type: A visit type id or name (practice_info "services" lists them).
+        date_from: Earliest date, YYYY-MM-DD; empty for today.
+        date_to: Latest date, YYYY-MM-DD; empty for about three weeks on.
+        part_of_day: Preferred part of the day.
+        provider_id: A provider id if the caller asks for someone; else empty.
+    """
+    state = state_of(ctx)
+    practice = practice_of(state)
+    visit_id = _visit_type(state, visit_type)
+    first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
+    try:
+        slots = await find_times(
+            practice,
+            await store_of(state),
+            visit_id,
+            now=state.now(),
+            date_from=first,
+            date_to=last,
+            part_of_day=part_of_day,
+            provider_id=provider_id.strip() or None,
+        )
+    except SchedulingError as exc:
+        raise ToolError(f"{exc}.") from None
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    if not slots:
+        return (
+            "No open times in that range. Offer to look at later dates or another part of the "
+            "day, or to take a message."
+        )
+    return (
+        "Offer these times in words; the option ids are for book_appointment or "
+        f"reschedule_appointment only, never say them:\n{describe_options(state, slots)}"
+    )
+
+
+@function_tool
+async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_birth: str) -> str:
+    """Confirm an existing patient's identity before discussing or changing their appointments.
+
+    Args:
+        full_name: The caller's first and last name as they said it.
+        date_of_birth: YYYY-MM-DD.
+    """
+    state = state_of(ctx)
+    practice = practice_of(state)
+    if state.identity_failures >= MAX_IDENTITY_FAILURES:
+        raise ToolError(
+            "Identity checks are locked for this call after repeated mismatches. Do not try again; "
+            "offer to take a message or transfer the caller to the staff."
+        )
+    name = clean_name(full_name)
+    born = parse_birth_date(date_of_birth, local_now(state).date())
+    try:
+        patient = await (await store_of(state)).find_patient(practice.id, name, born)
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    if patient is None:
+        state.identity_failures += 1
+        left = MAX_IDENTITY_FAILURES - state.identity_failures
+        if left <= 0:
+            return (
+                "No match, and no more attempts in this call. Say you cannot find the record and "
+                "offer a message or a transfer to the staff. Do not reveal whether the name exists."
+            )
+        return (
+            "No patient matches that name and date of birth. Do not reveal whether the name "
+            "exists. Ask them to spell their name and repeat their date of birth, or register "
+            "them if they are new."
+        )
+    if patient.id != state.patient_id:
+        state.appointment_refs.clear()  # a different person: earlier listings no longer apply
+    state.patient_id, state.patient_name, state.patient_is_new = (
+        patient.id,
+        patient.full_name,
+        False,
+    )
+    return f"Verified: {patient.full_name.split()[0]}, an existing patient."
+
+
+@function_tool
+async def register_patient(
+    ctx: RunContext[CallState], full_name: str, date_of_birth: str, callback_number: str = ""
+) -> str:
+    """Register a new patient (name, date of birth, callback number) so they can book.
+
+    Args:
+        full_name: First and last name, spelled as the caller confirmed.
+        date_of_birth: YYYY-MM-DD.
+        callback_number: Number to reach them; empty to use the number they call from.
+    """
+    state = state_of(ctx)
+    practice = practice_of(state)
+    if state.registrations >= MAX_REGISTRATIONS:
+        raise ToolError("No more registrations in this call: offer to take a message instead.")
+    name = clean_name(full_name)
+    born = parse_birth_date(date_of_birth, local_now(state).date())
+    phone = (
+        normalize(callback_number, practice.region)
+        if callback_number.strip()
+        else state.info.caller
+    )
+    if phone == UNKNOWN:
+        raise ToolError("Ask for a callback number with the area code, digit by digit.")
+    try:
+        patient, created = await (await store_of(state)).register_patient(
+            practice.id, name, born, phone
+        )
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    state.registrations += 1
+    if patient.id != state.patient_id:
+        state.appointment_refs.clear()
+    state.patient_id, state.patient_name, state.patient_is_new = (
+        patient.id,
+        patient.full_name,
+        created,
+    )
+    if not created:
+        return f"{patient.full_name.split()[0]} is already a patient: treat them as existing."
+    return f"Registered {patient.full_name.split()[0]} as a new patient."
+
+
+@function_tool
+async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
+    """Book a time the caller chose from find_open_times, for the verified or registered caller.
+
+    Args:
+        option_id: The option id of the chosen time.
+    """
+    state = state_of(ctx)
+    practice = practice_of(state)
+    patient_id = require_patient(state)
+    slot = offers_of(state).get(option_id or "")
+    if slot is None:
+        raise ToolError(
+            "That is not a time offered in this call. Call find_open_times and use one of its "
+            "option ids."
+        )
+    try:
+        check_patient_kind(
+            practice.visit_type(slot.visit_type), is_new_patient=state.patient_is_new
+        )
+    except SchedulingError as exc:
+        raise ToolError(f"{exc}.") from None
+    ctx.disallow_interruptions()
+    try:
+        appointment = await book_offered(
+            practice,
+            await store_of(state),
+            offers_of(state),
+            option_id,
+            patient_id=patient_id,
+            call_id=state.info.call_id,
+            now=state.now(),
+        )
+    except SlotGone as gone:
+        raise ToolError(_taken(state, gone)) from None
+    except NotOffered as exc:
+        raise ToolError(str(exc)) from None
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    state.record(Outcome.BOOKED)
+    visit = practice.visit_type(appointment.visit_type)
+    when = spoken_time(appointment.starts_at, practice.tz, local_now(state).date())
+    return f"Booked: {visit.name} {when} with {slot.provider_name}. Confirm it in one sentence."
+
+
+def _taken(state: CallState, gone: SlotGone) -> str:
+    if not gone.fresh:
+        return (
+            "That time was just taken and nothing else is open soon. Apologise and offer other "
+            "dates or a message."
+        )
+    return (
+        "That time was just taken by someone else. Apologise and offer these instead (never say "
+        f"the ids):\n{describe_options(state, gone.fresh)}"
+    )
+
+
+@function_tool
+async def list_appointments(ctx: RunContext[CallState]) -> str:
+    """List the verified caller's upcoming appointments."""
+    state = state_of(ctx)
+    practice = practice_of(state)
+    patient_id = require_patient(state)
+    try:
+        upcoming = await (await store_of(state)).upcoming_for_patient(patient_id, after=state.now())
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    if not upcoming:
+        return "They have no upcoming appointments."
+    today = local_now(state).date()
+    lines = []
+    for appointment in upcoming[:5]:
+        ref = next(
+            (r for r, i in state.appointment_refs.items() if i == appointment.id),
+            f"appt-{len(state.appointment_refs) + 1}",
+        )
+        state.appointment_refs[ref] = appointment.id
+        visit = practice.visit_type(appointment.visit_type)
+        provider = practice.provider(appointment.provider_id)
+        lines.append(
+            f"{ref}: {visit.name if visit else appointment.visit_type} "
+            f"{spoken_time(appointment.starts_at, practice.tz, today)}"
+            f" with {provider.name if provider else 'the dentist'}"
+        )
+    return "Upcoming (refs are for reschedule/cancel only, never say them):\n" + "\n".join(lines)
+
+
+def _appointment_id(state: CallState, appointment_ref: str) -> str:
+    found = state.appointment_refs.get((appointment_ref or "").strip())
+    if found is None:
+        raise ToolError(
+            "Unknown appointment reference. Call list_appointments and use a ref it returns; "
+            "only the verified caller's own appointments can be changed."
+        )
+    return found
+
+
+@function_tool
+async def reschedule_appointment(
+    ctx: RunContext[CallState], appointment_ref: str, option_id: str
+) -> str:
+    """Move the verified caller's appointment to a time offered by find_open_times.
+
+    Args:
+        appointment_ref: The ref from list_appointments.
+        option_id: The option id of the new time.
+    """
+    state = state_of(ctx)
+    practice = practice_of(state)
+    patient_id = require_patient(state)
+    appointment_id = _appointment_id(state, appointment_ref)
+    ctx.disallow_interruptions()
+    try:
+        old, new = await reschedule_to_offered(
+            practice,
+            await store_of(state),
+            offers_of(state),
+            option_id,
+            appointment_id=appointment_id,
+            patient_id=patient_id,
+            call_id=state.info.call_id,
+            now=state.now(),
+        )
+    except SlotGone as gone:
+        raise ToolError(_taken(state, gone)) from None
+    except (NotOffered, SchedulingError) as exc:
+        raise ToolError(str(exc)) from None
+    except NotFound:
+        raise ToolError("That appointment is no longer booked. Call list_appointments.") from None
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    state.appointment_refs = {r: i for r, i in state.appointment_refs.items() if i != old.id}
+    state.record(Outcome.RESCHEDULED)
+    today = local_now(state).date()
+    note = ""
+    if is_late_cancellation(practice, old, state.now()) and practice.policies.cancellation:
+        note = f" Mention the policy: {practice.policies.cancellation}"
+    return (
+        f"Moved from {spoken_time(old.starts_at, practice.tz, today)} to "
+        f"{spoken_time(new.starts_at, practice.tz, today)}. Confirm it in one sentence.{note}"
+    )
+
+
+@function_tool
+async def cancel_appointment(
+    ctx: RunContext[CallState], appointment_ref: str, caller_confirmed: bool = False
+) -> str:
+    """Cancel the verified caller's appointment. First call without confirmation to get the policy.
+
+    Args:
+        appointment_ref: The ref from list_appointments.
+        caller_confirmed: True only after the caller heard the policy and said to cancel.
+    """
+    state = state_of(ctx)
+    practice = practice_of(state)
+    patient_id = require_patient(state)
+    appointment_id = _appointment_id(state, appointment_ref)
+    store = await store_of(state)
+    try:
+        appointment = await store.get_appointment(appointment_id)
+        if not caller_confirmed:
+            late = appointment is not None and is_late_cancellation(
+                practice, appointment, state.now()
+            )
+            policy = practice.policies.cancellation or "no cancellation fee"
+            lead = "This is short notice. " if late else ""
+            return (
+                f"{lead}Tell the caller the policy: {policy} Ask if they still want to cancel or "
+                "would rather move it; if they confirm, call again with caller_confirmed true."
+            )
+        ctx.disallow_interruptions()
+        cancelled = await store.cancel(appointment_id, patient_id=patient_id)
+    except NotFound:
+        raise ToolError("That appointment is no longer booked. Call list_appointments.") from None
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    state.appointment_refs.pop(appointment_ref.strip(), None)
+    state.record(Outcome.CANCELLED)
+    when = spoken_time(cancelled.starts_at, practice.tz, local_now(state).date())
+    return f"Cancelled the appointment {when}. Confirm it and offer to book a new time."
+
+
+BOOKING_TOOLS = [
+    find_open_times,
+    verify_patient,
+    register_patient,
+    book_appointment,
+    list_appointments,
+    reschedule_appointment,
+    cancel_appointment,
+]
