@@ -12,10 +12,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import Agent, AgentSession, JobContext, room_io
+from livekit.agents import (
+    Agent,
+    AgentSession,
+    JobContext,
+    get_job_context,
+    room_io,
+)
 from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.plugins import noise_cancellation
 
+from receptionist import records
 from receptionist.calls import CallInfo, CallState
 from receptionist.logs import current_call_id
 from receptionist.practice import Practice
@@ -133,7 +140,12 @@ async def run_call(ctx: JobContext, settings: Settings, choose_practice, vad: An
     )
     providers = build_providers(settings, keyterms=[practice.name])
     session = build_session(settings, providers, state, vad)
-    lifecycle = attach_call_handling(session, state, settings, on_finished=_write_call_record)
+
+    async def write_record(done: CallState) -> None:
+        usage = {"models": [u.model_dump(mode="json") for u in session.usage.model_usage]}
+        await _write_call_record(done, usage)
+
+    lifecycle = attach_call_handling(session, state, settings, on_finished=write_record)
     ctx.room.on("sip_dtmf_received", lambda ev: state.keypad.press(ev.digit))
     ctx.add_shutdown_callback(lifecycle.wait)
 
@@ -147,14 +159,10 @@ async def run_call(ctx: JobContext, settings: Settings, choose_practice, vad: An
     )
 
 
-async def _write_call_record(state: CallState) -> None:
+async def _write_call_record(state: CallState, usage: dict) -> None:
     """Hands the finished call to the call log, then lets the job end."""
-    from receptionist import records
-
     try:
-        await records.finish_call(state, usage=None)
+        await records.finish_call(state, usage=usage)
     finally:
         log.info("call finished", extra={"outcome": state.outcome.value})
-        from livekit.agents import get_job_context
-
         get_job_context().shutdown(reason="call finished")

@@ -180,3 +180,20 @@ async def test_provider_failure_with_refused_transfer_plays_goodbye_and_hangs_up
         await call.keep_talking_until_ended("Hello?")
     assert call.clips.played == ["trouble-transfer", "trouble-goodbye"]
     assert call.api.deleted_rooms == ["call-test"]
+
+
+async def test_transcript_is_kept_only_when_the_practice_enables_it():
+    def transcripts_on(state):
+        records = state.practice.records.model_copy(update={"transcripts": True})
+        state.practice = state.practice.model_copy(update={"records": records})
+
+    script = [Say("We open at eight.")]
+    async with receptionist_call(ScriptedLLM(script), prepare=transcripts_on) as call:
+        await call.session.run(user_input="When do you open on Monday?")
+    roles = [t["role"] for t in call.state.transcript]
+    assert roles == ["assistant", "user", "assistant"]
+    assert call.state.transcript[1]["text"] == "When do you open on Monday?"
+
+    async with receptionist_call(ScriptedLLM(script)) as call:
+        await call.session.run(user_input="When do you open on Monday?")
+    assert call.state.transcript == []
