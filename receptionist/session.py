@@ -15,6 +15,7 @@ from livekit import rtc
 from livekit.agents import (
     Agent,
     AgentSession,
+    ConversationItemAddedEvent,
     JobContext,
     get_job_context,
     room_io,
@@ -103,12 +104,18 @@ def attach_call_handling(
         label = what.replace("_", " ")
         session.generate_reply(user_input=f"(typed on the keypad, {label}) {digits}")
 
+    def keep_transcript(ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if item.type == "message" and item.text_content and state.practice.records.transcripts:
+            state.transcript.append({"role": item.role, "text": item.text_content})
+
     state.keypad = Keypad(
         on_operator=lambda: operator_escape(session, state), on_entry=deliver_entry
     )
     silence = SilenceWatch(session, grace_seconds=settings.silence_timeout)
     lifecycle = CallLifecycle(state, on_finished=on_finished)
     session.on("user_state_changed", silence.on_user_state)
+    session.on("conversation_item_added", keep_transcript)
     session.on("close", lifecycle.on_close)
     return lifecycle
 
