@@ -1,0 +1,158 @@
+"""Booking through the agent: the model chooses, the code decides, the database holds the result."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from receptionist.calls import Outcome
+from tests.conversation.book_support import (
+    ANN,
+    BOB,
+    active_appointments,
+    book_directly,
+    option_ids,
+    practice_book,
+    tool_results,
+)
+from tests.support.harness import receptionist_call
+from tests.support.scripted_llm import Call, Say, ScriptedLLM
+
+
+def _use(store):
+    return lambda state: setattr(state, "store", store)
+
+
+async def test_existing_patient_books_an_offered_time(tmp_path):
+    chosen = {}
+
+    def book_first(chat_ctx):
+        chosen["id"] = option_ids(chat_ctx)[0]
+        return Call("book_appointment", option_id=chosen["id"])
+
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="ann lee", date_of_birth="1980-02-29"),
+            Call("find_open_times", visit_type="cleaning", part_of_day="morning"),
+            Say("I have Wednesday at 10:15, Friday... Which suits you?"),
+            book_first,
+            Say("You're booked."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        result = await call.session.run(
+            user_input="Hi, it's Ann Lee, born February 29th 1980. I need a cleaning, mornings."
+        )
+        result.expect.next_event().is_function_call(name="verify_patient")
+        result.expect.next_event().is_function_call_output(is_error=False)
+        result.expect.next_event().is_function_call(name="find_open_times")
+        offered = result.expect.next_event().is_function_call_output(is_error=False)
+        assert "never say them" in offered.event().item.output
+        result = await call.session.run(user_input="The first one please.")
+        result.expect.next_event().is_function_call(name="book_appointment")
+        result.expect.next_event().is_function_call_output(is_error=False)
+        slot = call.state.offers.get(chosen["id"])
+        [appointment] = await active_appointments(store, ANN)
+        assert call.state.outcomes == [Outcome.BOOKED]
+    assert appointment.starts_at == slot.start
+    assert appointment.visit_type == "checkup" and appointment.provider_id == "maria-santos"
+    assert appointment.call_id == "SCL_test123"
+    assert slot.start >= call.state.now() + timedelta(hours=24)  # the cleaning's lead time
+    assert slot.start.astimezone(slot.start.tzinfo).hour < 12
+
+
+async def test_new_patient_registers_and_books_the_new_patient_exam(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("register_patient", full_name="Carla Diaz", date_of_birth="1992-07-14"),
+            Call("find_open_times", visit_type="new-patient"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("Booked."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        await call.session.run(user_input="I'm new, Carla Diaz, born July 14 1992, book me in.")
+        carla = ("Carla Diaz", date(1992, 7, 14))
+        patient = await store.find_patient("lakeside", *carla)
+        [appointment] = await active_appointments(store, carla)
+    assert patient.phone == "+14144007103"  # the caller's number, normalised, as the callback
+    assert appointment.visit_type == "new-patient"
+    assert call.state.patient_is_new is True
+
+
+async def test_an_invented_time_is_refused_and_nothing_is_booked(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("book_appointment", option_id="opt-abc123"),
+            Say("Let me find real times."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        result = await call.session.run(user_input="Ann Lee, 2/29/1980. Book me Thursday 9am.")
+        [(output, is_error)] = tool_results(result, "book_appointment")
+        assert is_error and "find_open_times" in output
+        assert await active_appointments(store, ANN) == []
+    assert Outcome.BOOKED not in call.state.outcomes
+
+
+async def test_booking_without_identity_is_refused(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("find_open_times", visit_type="checkup"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("May I have your name and date of birth?"),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        result = await call.session.run(user_input="Book the first cleaning you have.")
+        [(output, is_error)] = tool_results(result, "book_appointment")
+        assert is_error and "verify_patient" in output
+        assert await store.count("appointment") == 0
+
+
+async def test_time_taken_meanwhile_gets_fresh_options_and_books_one(tmp_path):
+    taken = {}
+
+    def book_first(chat_ctx):
+        return Call("book_appointment", option_id=option_ids(chat_ctx)[0])
+
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("find_open_times", visit_type="checkup"),
+            Say("Wednesday at ten?"),
+            book_first,
+            Say("Sorry, that was just taken. How about ...?"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx, "book_appointment")[0]),
+            Say("Booked."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        await call.session.run(user_input="Ann Lee, 1980-02-29, a cleaning please.")
+        first = min((s for s in call.state.offers._slots.values()), key=lambda s: s.start)
+        taken["slot"] = first
+        await book_directly(store, BOB, first.start)
+        result = await call.session.run(user_input="Wednesday works.")
+        result.expect.next_event().is_function_call(name="book_appointment")
+        error = result.expect.next_event().is_function_call_output(is_error=True)
+        assert "just taken" in error.event().item.output
+        assert "opt-" in error.event().item.output
+        await call.session.run(user_input="OK, the first of those then.")
+        [mine] = await active_appointments(store, ANN)
+    assert mine.starts_at != first.start
+    assert Outcome.BOOKED in call.state.outcomes

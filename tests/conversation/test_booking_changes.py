@@ -1,0 +1,115 @@
+"""Moving and cancelling through the agent, each ending in the database state it promised."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from receptionist.calls import Outcome
+from receptionist.store.models import BOOKED, CANCELLED, RESCHEDULED
+from tests.conversation.book_support import (
+    ANN,
+    active_appointments,
+    book_directly,
+    option_ids,
+    practice_book,
+    tool_results,
+)
+from tests.support.harness import receptionist_call
+from tests.support.scripted_llm import Call, Say, ScriptedLLM
+
+# Thursday 26 Nov is Thanksgiving (closed); Ann's visit is Monday 30 Nov 9:00 Chicago.
+ANN_VISIT = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+def _use(store):
+    return lambda state: setattr(state, "store", store)
+
+
+async def test_reschedule_moves_the_callers_own_appointment(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("list_appointments"),
+            Say("I see your cleaning on Monday the 30th at 9. When would you like instead?"),
+            Call(
+                "find_open_times",
+                visit_type="checkup",
+                date_from="2026-12-01",
+                part_of_day="afternoon",
+            ),
+            Say("I have Tuesday the first at 1, ..."),
+            lambda ctx: Call(
+                "reschedule_appointment", appointment_ref="appt-1", option_id=option_ids(ctx)[0]
+            ),
+            Say("Done."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        old = await book_directly(store, ANN, ANN_VISIT)
+        result = await call.session.run(
+            user_input="Ann Lee, Feb 29 1980, I need to move my cleaning."
+        )
+        [(listing, _)] = tool_results(result, "list_appointments")
+        assert "appt-1" in listing and old.id not in listing  # database ids never reach the model
+        await call.session.run(user_input="An afternoon in December.")
+        result = await call.session.run(user_input="The first one.")
+        [(output, is_error)] = tool_results(result, "reschedule_appointment")
+        assert not is_error and "Moved from" in output
+        [new] = await active_appointments(store, ANN)
+        previous = await store.get_appointment(old.id)
+    assert previous.status == RESCHEDULED and new.status == BOOKED
+    assert new.replaces_id == old.id and new.starts_at > ANN_VISIT
+    assert new.starts_at.astimezone(call.state.practice.tz).hour >= 12
+    assert call.state.outcomes == [Outcome.RESCHEDULED]
+
+
+async def test_cancel_states_the_policy_then_cancels_on_confirmation(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("list_appointments"),
+            Call("cancel_appointment", appointment_ref="appt-1"),
+            Say("Our policy asks for 24 hours notice... Do you still want to cancel?"),
+            Call("cancel_appointment", appointment_ref="appt-1", caller_confirmed=True),
+            Say("It's cancelled."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        old = await book_directly(store, ANN, ANN_VISIT)
+        result = await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel my appointment.")
+        [(policy, _)] = tool_results(result, "cancel_appointment")
+        assert "24 hours" in policy and "caller_confirmed" in policy
+        assert (await store.get_appointment(old.id)).status == BOOKED  # not before confirmation
+        result = await call.session.run(user_input="Yes, cancel it.")
+        [(done, is_error)] = tool_results(result, "cancel_appointment")
+        assert not is_error and "Cancelled" in done
+        assert (await store.get_appointment(old.id)).status == CANCELLED
+        assert await active_appointments(store, ANN) == []
+    assert call.state.outcomes == [Outcome.CANCELLED]
+
+
+async def test_late_cancellation_is_flagged_as_short_notice(tmp_path):
+    soon = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # tomorrow 9:00, under 24 h away
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("list_appointments"),
+            Call("cancel_appointment", appointment_ref="appt-1"),
+            Say("That's short notice..."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        old = await book_directly(store, ANN, soon)
+        result = await call.session.run(user_input="Ann Lee, 1980-02-29, cancel tomorrow's visit.")
+        [(policy, _)] = tool_results(result, "cancel_appointment")
+        assert policy.startswith("This is short notice")
+        assert (await store.get_appointment(old.id)).status == BOOKED
