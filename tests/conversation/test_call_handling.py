@@ -190,9 +190,10 @@ async def test_transcript_is_kept_only_when_the_practice_enables_it():
     script = [Say("We open at eight.")]
     async with receptionist_call(ScriptedLLM(script), prepare=transcripts_on) as call:
         await call.session.run(user_input="When do you open on Monday?")
-    roles = [t["role"] for t in call.state.transcript]
-    assert roles == ["assistant", "user", "assistant"]
-    assert call.state.transcript[1]["text"] == "When do you open on Monday?"
+    kept = {(t["role"], t["text"]) for t in call.state.transcript}
+    assert ("user", "When do you open on Monday?") in kept
+    assert ("assistant", "We open at eight.") in kept
+    assert len(call.state.transcript) == 3  # with the greeting
 
     async with receptionist_call(ScriptedLLM(script)) as call:
         await call.session.run(user_input="When do you open on Monday?")
