@@ -1,0 +1,285 @@
+"""Staff commands: apply migrations, load demo data, and read the book (appointments, messages,
+recent calls) as Rich tables, in the practice's time zone.
+
+    uv run receptionist migrate
+    uv run receptionist demo-data
+    uv run receptionist appointments --date 2026-11-24
+    uv run receptionist messages
+    uv run receptionist calls --limit 20
+    uv run receptionist flush-outbox
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from receptionist.practice import Practice, PracticeDirectory, PracticeError, load_directory
+from receptionist.settings import SettingsError, load_settings
+from receptionist.store import SchemaError, SlotTaken, Store, check_schema, upgrade
+from receptionist.store.engine import DatabaseUrlError, safe_url
+
+console = Console()
+DEMO_NAMESPACE = uuid.UUID("5b0c7f7e-1d2a-4c55-9a53-0d3c1e0de111")
+DEMO_PATIENTS = [
+    ("Ann Lee", date(1980, 2, 29), "+14144007103"),
+    ("Bob Stone", date(1975, 6, 1), "+14145550123"),
+    ("Carla Diaz", date(1992, 7, 14), "+14145550177"),
+    ("Dev Patel", date(2011, 9, 3), "+14145550188"),
+]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(1)
+
+
+def _context() -> tuple[str, PracticeDirectory]:
+    try:
+        settings = load_settings()
+        return settings.database_url, load_directory(settings.practice_file)
+    except (SettingsError, PracticeError) as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[Any]]) -> Any:
+    url, directory = _context()
+
+    async def run() -> Any:
+        await check_schema(url)
+        store = Store(url)
+        try:
+            return await fn(store, directory)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except (SchemaError, DatabaseUrlError) as exc:
+        _fail(str(exc))
+
+
+def _local(moment: datetime, practice: Practice) -> str:
+    return moment.astimezone(practice.tz).strftime("%a %d %b %H:%M")
+
+
+def migrate() -> None:
+    """Apply database migrations (DATABASE_URL) up to the newest."""
+    url, _ = _context()
+    try:
+        revision = asyncio.run(upgrade(url))
+    except DatabaseUrlError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        _fail(f"migration failed on {safe_url(url)}: {type(exc).__name__}: {exc}")
+    console.print(f"[green]Database {safe_url(url)} is at migration {revision} (newest).[/green]")
+
+
+def demo_data() -> None:
+    """Load demo patients, appointments, a message and a call (safe to run twice)."""
+
+    async def load(store: Store, directory: PracticeDirectory) -> tuple[int, int]:
+        from receptionist.scheduling import find_open_times
+
+        practice = directory.default
+        patients = [
+            (await store.register_patient(practice.id, name, born, phone))[0]
+            for name, born, phone in DEMO_PATIENTS
+        ]
+        booked = 0
+        visits = [v.id for v in practice.visit_types if v.patients.value != "new"] or [
+            practice.visit_types[0].id
+        ]
+        now = practice.now()
+        for index, patient in enumerate(patients):
+            appointment_id = str(uuid.uuid5(DEMO_NAMESPACE, f"appointment-{index}"))
+            if await store.get_appointment(appointment_id) is not None:
+                continue
+            slots = await find_open_times(
+                practice,
+                store,
+                visits[index % len(visits)],
+                now=now,
+                date_from=now.date() + timedelta(days=1 + index),
+            )
+            if not slots:
+                continue
+            try:
+                await store.book(
+                    practice_id=practice.id,
+                    provider_id=slots[0].provider_id,
+                    patient_id=patient.id,
+                    visit_type=slots[0].visit_type,
+                    starts_at=slots[0].start,
+                    ends_at=slots[0].end,
+                    call_id="demo",
+                    appointment_id=appointment_id,
+                )
+                booked += 1
+            except SlotTaken:
+                continue
+        await store.insert_once(
+            "message",
+            {
+                "id": str(uuid.uuid5(DEMO_NAMESPACE, "message-0")),
+                "practice_id": practice.id,
+                "caller_name": "Bob Stone",
+                "callback_number": "+14145550123",
+                "reason": "Question about his last invoice",
+                "urgency": "routine",
+                "call_id": "demo",
+                "created_at": now,
+            },
+        )
+        await store.insert_once(
+            "call",
+            {
+                "id": str(uuid.uuid5(DEMO_NAMESPACE, "call-0")),
+                "practice_id": practice.id,
+                "caller": "+14145550123",
+                "dialled": practice.numbers[0] if practice.numbers else "unknown",
+                "livekit_call_id": "SCL_demo",
+                "sip_call_id": "demo@example",
+                "started_at": now,
+                "duration_seconds": 74.0,
+                "outcome": "message",
+                "outcomes": ["message"],
+                "usage": {"llm_prompt_tokens": 2100, "tts_characters": 640},
+                "created_at": now,
+            },
+        )
+        return len(patients), booked
+
+    patients, booked = _with_store(load)
+    console.print(
+        f"[green]Demo data ready: {patients} patients, {booked} new appointments.[/green]"
+    )
+
+
+def appointments(
+    day: Annotated[
+        str, typer.Option("--date", help="Day to show, YYYY-MM-DD (default: today at the practice)")
+    ] = "",
+    practice_id: Annotated[str, typer.Option("--practice", help="Location id")] = "",
+    all_statuses: Annotated[
+        bool, typer.Option("--all", help="Include cancelled and moved")
+    ] = False,
+) -> None:
+    """List the day's appointments."""
+
+    async def show(store: Store, directory: PracticeDirectory) -> None:
+        practice = directory.get(practice_id) if practice_id else directory.default
+        if practice is None:
+            _fail(f"unknown --practice {practice_id!r}: use one of {[p.id for p in directory]}")
+        try:
+            wanted = date.fromisoformat(day) if day else practice.now().date()
+        except ValueError:
+            _fail(f"--date {day!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-24")
+        start = datetime.combine(wanted, datetime.min.time(), tzinfo=practice.tz)
+        rows = await store.appointments_between(
+            practice.id, start, start + timedelta(days=1), include_inactive=all_statuses
+        )
+        table = Table(title=f"{practice.name}: appointments on {wanted:%A %d %B %Y}")
+        for column in ("Time", "Until", "Provider", "Patient", "Visit", "Status"):
+            table.add_column(column)
+        for appointment, patient in rows:
+            provider = practice.provider(appointment.provider_id)
+            visit = practice.visit_type(appointment.visit_type)
+            table.add_row(
+                f"{appointment.starts_at.astimezone(practice.tz):%H:%M}",
+                f"{appointment.ends_at.astimezone(practice.tz):%H:%M}",
+                provider.name if provider else appointment.provider_id,
+                patient.full_name,
+                visit.name if visit else appointment.visit_type,
+                appointment.status,
+            )
+        console.print(table if rows else f"No appointments on {wanted:%A %d %B %Y}.")
+
+    _with_store(show)
+
+
+def messages(
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """List open messages (callback requests), newest first."""
+
+    async def show(store: Store, directory: PracticeDirectory) -> None:
+        rows = await store.open_messages(limit=limit)
+        table = Table(title="Open messages")
+        for column in ("Received", "Location", "Urgency", "Name", "Call back", "Reason"):
+            table.add_column(column)
+        for m in rows:
+            practice = directory.get(m.practice_id) or directory.default
+            colour = {"urgent": "red", "soon": "yellow"}.get(m.urgency, "")
+            table.add_row(
+                _local(m.created_at, practice),
+                m.practice_id,
+                f"[{colour}]{m.urgency}[/{colour}]" if colour else m.urgency,
+                m.caller_name,
+                m.callback_number,
+                m.reason,
+            )
+        console.print(table if rows else "No open messages.")
+
+    _with_store(show)
+
+
+def calls(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
+    """List recent calls, newest first."""
+
+    async def show(store: Store, directory: PracticeDirectory) -> None:
+        rows = await store.recent_calls(limit=limit)
+        table = Table(title="Recent calls")
+        for column in (
+            "Started",
+            "Location",
+            "Caller",
+            "Dialled",
+            "Duration",
+            "Outcome",
+            "Call id",
+        ):
+            table.add_column(column)
+        for c in rows:
+            practice = directory.get(c.practice_id) or directory.default
+            table.add_row(
+                _local(c.started_at, practice),
+                c.practice_id,
+                c.caller,
+                c.dialled,
+                f"{int(c.duration_seconds // 60)}:{int(c.duration_seconds % 60):02d}",
+                c.outcome,
+                c.livekit_call_id or "-",
+            )
+        console.print(table if rows else "No calls yet.")
+
+    _with_store(show)
+
+
+def flush_outbox() -> None:
+    """Write messages and call records kept in the local outbox during a database outage."""
+
+    async def flush(store: Store, _: PracticeDirectory) -> tuple[int, int]:
+        written = await store.flush_outbox()
+        return written, len(store.outbox.pending())
+
+    written, left = _with_store(flush)
+    console.print(f"Wrote {written} outbox records; {left} still waiting.")
+
+
+def register(app: typer.Typer) -> None:
+    """Adds the staff commands to the root `receptionist` command."""
+    app.command("migrate")(migrate)
+    app.command("demo-data")(demo_data)
+    app.command("appointments")(appointments)
+    app.command("messages")(messages)
+    app.command("calls")(calls)
+    app.command("flush-outbox")(flush_outbox)

@@ -1,0 +1,50 @@
+"""The staff command line against a real SQLite file: migrate, demo data, the three views."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from receptionist.cli import app
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/book.db")
+    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path
+
+
+def test_views_refuse_an_unmigrated_database_with_the_fix(env):
+    result = CliRunner().invoke(app, ["appointments"])
+    assert result.exit_code == 1
+    assert "receptionist migrate" in result.output
+
+
+def test_migrate_demo_data_and_views(env):
+    runner = CliRunner()
+    assert "newest" in runner.invoke(app, ["migrate"]).output
+    first = runner.invoke(app, ["demo-data"])
+    assert first.exit_code == 0 and "4 patients" in first.output
+    again = runner.invoke(app, ["demo-data"])
+    assert "0 new appointments" in again.output  # idempotent
+    week = [runner.invoke(app, ["appointments", "--date", d]).output for d in _next_days(8)]
+    assert sum(out.count("booked") for out in week) >= 3
+    messages = runner.invoke(app, ["messages"])
+    assert "Bob Stone" in messages.output and "+14145550123" in messages.output
+    calls = runner.invoke(app, ["calls"])
+    assert "SCL_demo" in calls.output and "1:14" in calls.output
+    bad = runner.invoke(app, ["appointments", "--date", "tomorrow"])
+    assert bad.exit_code == 1 and "YYYY-MM-DD" in bad.output
+    assert "Wrote 0" in runner.invoke(app, ["flush-outbox"]).output
+
+
+def _next_days(n: int) -> list[str]:
+    from receptionist.practice import load_practice
+    from receptionist.settings import REPO_ROOT
+
+    today = load_practice(REPO_ROOT / "practice.toml").now().date()
+    from datetime import timedelta
+
+    return [(today + timedelta(days=i)).isoformat() for i in range(n)]
