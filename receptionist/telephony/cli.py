@@ -105,7 +105,7 @@ def _desired(settings: Settings) -> prov.Desired:
 def _plan_table(plan: prov.Plan, title: str) -> Table:
     table = Table(title=title, show_lines=False)
     for column in ("object", "name", "action", "id", "changes"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     colours = {"create": "green", "update": "yellow", "unchanged": "dim"}
     for step in plan.steps:
         changes = "\n".join(f"{c.name}: {c.before} -> {c.after}" for c in step.changes)
@@ -124,6 +124,7 @@ def setup(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create or update in place the inbound trunk, agent dispatch rule and outbound trunk.
 
@@ -135,6 +136,15 @@ def setup(
         settings,
         lambda lk: prov.run_setup(lk, desired, dry_run=dry_run, agent_name=settings.agent_name),
     )
+    if as_json:
+        print(json.dumps({"dry_run": dry_run, **asdict(result)}, indent=2))
+    else:
+        _print_setup(result, dry_run, settings.agent_name)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+def _print_setup(result: prov.SetupResult, dry_run: bool, agent_name: str) -> None:
     title = "SIP setup (dry run: nothing changed)" if dry_run else "SIP setup"
     out.print(_plan_table(result.plan, title))
     for note in result.plan.notes:
@@ -145,14 +155,13 @@ def setup(
         else:
             out.print("setup is up to date: nothing to do")
         return
-    if result.problems:
-        for problem in result.problems:
-            err.print(f"[bold red]verify failed:[/] {problem}")
-        raise typer.Exit(1)
-    out.print(
-        f"[green]verified:[/] rule dispatches agent {settings.agent_name!r}; "
-        "trunk authenticated; objects read back as set."
-    )
+    for problem in result.problems:
+        err.print(f"[bold red]verify failed:[/] {problem}")
+    if not result.problems:
+        out.print(
+            f"[green]verified:[/] rule dispatches agent {agent_name!r}; "
+            "trunk authenticated; objects read back as set."
+        )
 
 
 @app.command()

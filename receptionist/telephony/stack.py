@@ -51,7 +51,7 @@ class StackConfig:
     rtc_tcp_port: int = 7881
     rtc_udp_port: int = 7882
     sip_port: int = 5060
-    sip_health_port: int = 8081
+    sip_health_port: int = 8090
     rtp_port_start: int = 20000
     rtp_port_end: int = 20400
     api_key: str = "APIlocalstack"

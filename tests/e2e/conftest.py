@@ -1,0 +1,260 @@
+"""Fixtures for real phone calls: the local stack, provisioning through the CLI, the real worker.
+
+One stack (Redis + livekit-server + livekit-sip) per test session, in a network namespace this run
+creates (`rcp-e2e`, 10.78.0.1); the agent worker (`agent.py start`) and sipp run inside it too.
+Nothing leaves that namespace. Without root or the binaries the tests skip locally, but under
+CI=true a missing piece fails the run: the end-to-end tests must really place calls in CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from receptionist.settings import REPO_ROOT
+from receptionist.telephony.stack import LocalStack, StackConfig, missing_binaries
+from tests.e2e.sipcall import DTMF_PCAP_DIR, Caller
+
+E2E_DIR = Path(__file__).parent
+PRACTICE_FILE = E2E_DIR / "practice.toml"
+PRACTICE_NUMBER = "+14145550100"
+STAFF_DESTINATION = "tel:+14145550101"
+AGENT_NAME = "receptionist"
+STACK = StackConfig(name="rcp-e2e", address="10.78.0.1", run_dir=REPO_ROOT / ".stack")
+ALLOWED = "10.78.0.0/24"
+
+
+def e2e_unavailable() -> str | None:
+    """Why real calls cannot run here, or None when they can."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, raw sockets for DTMF)"
+    missing = missing_binaries()
+    if missing:
+        return f"missing {', '.join(missing)}: run `bash scripts/install-stack.sh`"
+    if not (DTMF_PCAP_DIR / "dtmf_2833_0.pcap").exists():
+        return f"no DTMF pcaps in {DTMF_PCAP_DIR} (Debian package sip-tester)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def e2e_ready() -> None:
+    reason = e2e_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"end-to-end calls cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_ready: None) -> Iterator[LocalStack]:
+    with LocalStack(STACK) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite call log for the worker (the store's own tests cover PostgreSQL)."""
+    from receptionist.store import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('e2e-db') / 'calls.db'}"
+    asyncio.run(upgrade(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def base_env(stack: LocalStack, database_url: str, tmp_path_factory) -> dict[str, str]:
+    """Settings shared by the CLI and the worker; nothing from a developer's .env leaks in."""
+    return {
+        **stack.env(),
+        "AGENT_NAME": AGENT_NAME,
+        "PRACTICE_FILE": str(PRACTICE_FILE),
+        "DATABASE_URL": database_url,
+        "SIP_ALLOWED_ADDRESSES": ALLOWED,
+        "SIP_INBOUND_NUMBERS": "",
+        "SIP_AUTH_USERNAME": "",
+        "SIP_AUTH_PASSWORD": "",
+        "SIP_OUTBOUND_ADDRESS": "",
+        "NOISE_CANCELLATION": "auto",
+        "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+    }
+
+
+@dataclass
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture(scope="session")
+def sip_cli(stack: LocalStack, base_env: dict[str, str]) -> Callable[..., CliRun]:
+    """Runs `receptionist sip ...` inside the stack's namespace, as a user would."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> CliRun:
+        argv = [sys.executable, "-m", "receptionist.cli", "sip", *args]
+        if os.environ.get("E2E_SIP_CLI") == "direct":  # debugging: the sub-app alone
+            argv = [sys.executable, "-m", "receptionist.telephony.cli", *args]
+        result = subprocess.run(
+            stack.wrap(argv),
+            cwd=REPO_ROOT,
+            env={**os.environ, **base_env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return CliRun(result.returncode, result.stdout, result.stderr)
+
+    return run
+
+
+@dataclass
+class Provisioning:
+    """What happened while provisioning: legacy rule -> doctor -> setup -> doctor."""
+
+    legacy: dict[str, str]
+    doctor_before: CliRun
+    setup: CliRun
+    doctor_after: CliRun
+
+    @property
+    def rule_id(self) -> str:
+        steps = self.setup.json()["plan"]["steps"]
+        return next(s["object_id"] for s in steps if s["kind"] == "dispatch rule")
+
+
+@pytest.fixture(scope="session")
+def provisioning(
+    stack: LocalStack, base_env: dict[str, str], sip_cli: Callable[..., CliRun]
+) -> Provisioning:
+    """Starts from a rule made without room_config (as old scripts did), then runs the CLI."""
+    legacy = subprocess.run(
+        stack.wrap([sys.executable, str(E2E_DIR / "legacy_rule.py"), PRACTICE_NUMBER, ALLOWED]),
+        cwd=REPO_ROOT,
+        env={**os.environ, **base_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    before = sip_cli("doctor", "--json")
+    setup = sip_cli("setup", "--json")
+    assert setup.returncode == 0, f"sip setup failed:\n{setup.stdout}\n{setup.stderr}"
+    after = sip_cli("doctor", "--json")
+    return Provisioning(json.loads(legacy.stdout), before, setup, after)
+
+
+@dataclass
+class Worker:
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    stack: LocalStack
+
+    def load(self) -> float | None:
+        """The load the worker reports to the server (its /worker endpoint), or None."""
+        code, body = self.stack.http_get(f"http://{self.stack.config.address}:8081/worker")
+        if code != 200:
+            return None
+        return float(json.loads(body).get("worker_load", 0.0))
+
+    def wait_ready_for_call(self, max_load: float = 0.7, timeout: float = 60.0) -> None:
+        """In `start` mode a worker above its load threshold is skipped by the server, and
+        2 cores are busy after start-up or a call: wait until it would accept the job."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"agent.py exited ({self.proc.returncode}):\n{self.log()[-4000:]}")
+            load = self.load()
+            if load is not None and load < max_load:
+                return
+            time.sleep(0.5)
+        pytest.fail(f"worker load stayed above {max_load} for {timeout:.0f}s")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def job_requests(self) -> list[dict]:
+        """The worker's "received job request" log lines (room, agent name, ...)."""
+        found = []
+        for line in self.log().splitlines():
+            if '"received job request"' in line:
+                with_json = line[line.find("{") :]
+                try:
+                    found.append(json.loads(with_json))
+                except json.JSONDecodeError:
+                    continue
+        return found
+
+
+@pytest.fixture(scope="session")
+def worker(
+    stack: LocalStack, base_env: dict[str, str], provisioning: Provisioning
+) -> Iterator[Worker]:
+    """The real agent.py in `start` mode, with test doubles for the cloud AI providers only."""
+    script = os.environ.get("E2E_AGENT_SCRIPT", str(REPO_ROOT / "agent.py"))
+    env = {
+        **base_env,
+        "PROVIDER_FACTORY": "tests.support.e2e_providers:build",
+        "PYTHONPATH": str(REPO_ROOT),
+        # Two cores run the server, the bridge, the worker and sipp: refuse jobs only when
+        # saturated (and count calls instead of CPU where agent.py supports MAX_CALLS).
+        "LOAD_THRESHOLD": "1.0",
+        "MAX_CALLS": "25",
+        "IDLE_PROCESSES": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    proc = stack.spawn("agent-worker", [sys.executable, script, "start"], env=env, cwd=REPO_ROOT)
+    started = Worker(proc, stack.log_path("agent-worker"), stack)
+    _wait_registered(started, timeout=120)
+    started.wait_ready_for_call()
+    yield started
+    stack.stop_process(proc)
+
+
+def _wait_registered(worker: Worker, timeout: float) -> None:
+    """Calls placed before the worker registered would ring out with nobody to dispatch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.proc.poll() is not None:
+            pytest.fail(f"agent.py exited ({worker.proc.returncode}):\n{worker.log()[-4000:]}")
+        if "registered worker" in worker.log():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"agent.py did not register within {timeout:.0f}s:\n{worker.log()[-4000:]}")
+
+
+_ports = count()
+
+
+@pytest.fixture
+def caller(stack: LocalStack, tmp_path: Path) -> Caller:
+    """A sipp caller with its own ports and working folder."""
+    n = next(_ports)
+    return Caller(stack, tmp_path / "caller", sip_port=5070 + n, media_port=16000 + 2 * n)
+
+
+def sip_log_fields(stack: LocalStack, sip_call_id: str) -> dict[str, str]:
+    """The bridge's view of one call (trunk, rule, room), read from its log by SIP Call-ID."""
+    fields: dict[str, str] = {}
+    for line in stack.log_path("livekit-sip").read_text(errors="replace").splitlines():
+        if f'"sipCallID": "{sip_call_id}"' not in line:
+            continue
+        for key in ("sipTrunk", "sipRule", "room", "callID"):
+            match = re.search(rf'"{key}": "([^"]*)"', line)
+            if match:
+                fields[key] = match.group(1)
+    return fields

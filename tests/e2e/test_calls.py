@@ -1,0 +1,169 @@
+"""Real phone calls: sipp -> livekit-sip -> livekit-server -> the real agent.py worker.
+
+Each call is a real SIP dialogue with real RTP; only the cloud STT/LLM/TTS are test doubles
+(tests/support/e2e_providers.py: the TTS double speaks with espeak-ng). Provisioning is done by
+`receptionist sip setup`, starting from a dispatch rule that an old script made without
+`room_config`, which `receptionist sip doctor` must flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from receptionist.store import Store
+from tests.e2e.conftest import (
+    AGENT_NAME,
+    PRACTICE_NUMBER,
+    STAFF_DESTINATION,
+    Provisioning,
+    Worker,
+    sip_log_fields,
+)
+from tests.e2e.sipcall import (
+    Caller,
+    SippResult,
+    voiced_frames,
+    write_silence_ulaw,
+    write_speech_ulaw,
+)
+
+pytestmark = pytest.mark.e2e
+
+# How the provider delivers the caller's number: national digits, no "+" and no country code.
+CALLER_AS_SENT = "4145550123"
+CALLER_E164 = "+14145550123"
+# 20 ms PCMU frames: at least a second of audible agent speech must reach the caller.
+MIN_VOICED_FRAMES = 50
+
+
+# --- provisioning and diagnosis ------------------------------------------------------------------
+
+
+def test_doctor_flags_rule_without_room_config_and_setup_repairs_it(provisioning: Provisioning):
+    before = provisioning.doctor_before
+    assert before.returncode == 1, before.stdout + before.stderr
+    findings = before.json()["findings"]
+    flagged = [f for f in findings if f["code"] == "rule-no-agent"]
+    assert flagged and provisioning.legacy["rule_id"] in flagged[0]["subject"]
+    assert all(f["severity"] == "error" for f in flagged)
+
+    steps = {s["kind"]: s for s in provisioning.setup.json()["plan"]["steps"]}
+    rule = steps["dispatch rule"]
+    assert rule["action"] == "update", "setup must repair the rule in place, not recreate it"
+    assert rule["object_id"] == provisioning.legacy["rule_id"]
+    assert steps["inbound trunk"]["object_id"] == provisioning.legacy["trunk_id"]
+    assert provisioning.setup.json()["problems"] == []
+
+    after = provisioning.doctor_after
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert after.json()["findings"] == []
+
+
+def test_setup_is_idempotent(provisioning: Provisioning, sip_cli):
+    dry = sip_cli("setup", "--dry-run", "--json")
+    again = sip_cli("setup", "--json")
+    assert dry.returncode == 0 and again.returncode == 0, again.stderr
+    for run in (dry, again):
+        steps = run.json()["plan"]["steps"]
+        assert [s["action"] for s in steps] == ["unchanged", "unchanged"]
+    ids = [s["object_id"] for s in again.json()["plan"]["steps"]]
+    assert ids == [provisioning.legacy["trunk_id"], provisioning.legacy["rule_id"]]
+
+
+# --- calls ---------------------------------------------------------------------------------------
+
+
+def _invite_call_id(result: SippResult) -> str:
+    invites = result.sent("INVITE")
+    assert invites, f"sipp sent no INVITE:\n{result.log}"
+    return invites[0].header("call-id")
+
+
+def _record_for(database_url: str, sip_call_id: str, timeout: float = 30.0):
+    """The call record the worker writes at call end (it may land just after the BYE)."""
+
+    async def find():
+        async with Store(database_url) as store:
+            for record in await store.recent_calls(limit=50):
+                if record.sip_call_id == sip_call_id:
+                    return record
+        return None
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = asyncio.run(find())
+        if record is not None:
+            return record
+        time.sleep(0.5)
+    raise AssertionError(f"no call record for SIP Call-ID {sip_call_id} within {timeout:.0f}s")
+
+
+@pytest.fixture(scope="module")
+def goodbye_call(worker: Worker, stack, tmp_path_factory) -> SippResult:
+    """One call: the agent greets, the caller says goodbye, the agent ends the call."""
+    workdir: Path = tmp_path_factory.mktemp("goodbye-call")
+    caller = Caller(stack, workdir, sip_port=5080, media_port=16100)
+    speech = write_speech_ulaw("That is all I needed, thank you. Goodbye.", workdir / "s.ulaw")
+    # Six seconds of silence let the greeting play uninterrupted, then the caller speaks.
+    silence = bytes([0xFF]) * 8000
+    (workdir / "caller.ulaw").write_bytes(silence * 6 + speech.read_bytes() + silence * 10)
+    worker.wait_ready_for_call()
+    return caller.call("agent_hangs_up.xml", PRACTICE_NUMBER, CALLER_AS_SENT, timeout_s=75)
+
+
+def test_call_is_answered_through_the_named_agent_rule(
+    goodbye_call: SippResult, provisioning: Provisioning, worker: Worker, stack
+):
+    assert goodbye_call.received(200), f"never answered:\n{goodbye_call.log}"
+    bridge = sip_log_fields(stack, _invite_call_id(goodbye_call))
+    assert bridge.get("sipRule") == provisioning.rule_id, bridge
+    room = bridge.get("room", "")
+    assert room.startswith("call-"), bridge
+    jobs = [j for j in worker.job_requests() if j.get("room") == room]
+    assert jobs and jobs[0].get("agent_name") == AGENT_NAME, worker.job_requests()
+
+
+def test_caller_hears_the_agent(goodbye_call: SippResult):
+    voiced = voiced_frames(goodbye_call.rtp)
+    assert len(goodbye_call.rtp) > 0, "no RTP reached the caller"
+    assert len(voiced) >= MIN_VOICED_FRAMES, (
+        f"only {len(voiced)} of {len(goodbye_call.rtp)} RTP frames at the caller carry sound"
+    )
+
+
+def test_agent_goodbye_hangs_up_the_caller(goodbye_call: SippResult):
+    assert goodbye_call.returncode == 0, goodbye_call.log
+    byes = goodbye_call.received("BYE")
+    assert len(byes) == 1, "the agent's end-call must send exactly one BYE to the caller"
+    assert not goodbye_call.sent("BYE"), "the caller must not be the one hanging up"
+    answered = goodbye_call.received(200)[0].time
+    assert (byes[0].time - answered).total_seconds() > 6, "hung up before the caller spoke"
+
+
+def test_caller_number_is_recorded_as_e164(goodbye_call: SippResult, database_url: str):
+    record = _record_for(database_url, _invite_call_id(goodbye_call))
+    assert record.caller == CALLER_E164
+    assert record.dialled == PRACTICE_NUMBER
+
+
+def test_pressing_0_transfers_to_staff(worker: Worker, caller: Caller, database_url: str):
+    caller.workdir.mkdir(parents=True, exist_ok=True)
+    write_silence_ulaw(caller.workdir / "caller.ulaw")  # RTP keeps flowing; no speech, no turn
+    worker.wait_ready_for_call()
+    result = caller.call("press_0_transfer.xml", PRACTICE_NUMBER, CALLER_AS_SENT, timeout_s=60)
+    assert result.returncode == 0, result.log
+
+    refers = result.received("REFER")
+    assert len(refers) == 1, [m.start_line for m in result.messages]
+    assert refers[0].header("refer-to").strip("<>") == STAFF_DESTINATION
+    assert [m.status for m in result.messages if m.sent and m.status] == [202, 200]
+    assert result.received(200)[-1].header("cseq").endswith("NOTIFY")
+    assert result.received("BYE"), "the bridge must end the caller's leg after the transfer"
+    assert len(voiced_frames(result.rtp)) >= MIN_VOICED_FRAMES
+
+    record = _record_for(database_url, _invite_call_id(result))
+    assert record.outcome == "transferred"
