@@ -265,3 +265,12 @@ async def test_call_records_round_trip(store: Store):
     assert calls[1].usage == usage and calls[1].outcomes == ["booked", "information"]
     assert calls[1].started_at == T0
     assert len(await store.recent_calls(limit=1)) == 1
+
+
+async def test_appointments_longer_than_eight_hours_are_refused(store: Store):
+    pid = await _patient(store)
+    with pytest.raises(Exception, match="(?i)too_long|max_length|check"):
+        await _book(store, pid, T0, minutes=8 * 60 + 15)
+    await _book(store, pid, T0, minutes=8 * 60)
+    with pytest.raises(SlotTaken):  # a long booking still blocks its whole span
+        await _book(store, pid, T0 + timedelta(hours=7, minutes=45), minutes=30)
