@@ -18,8 +18,8 @@ from receptionist.phone import is_e164, mask
 from receptionist.telephony.provisioning import Existing, agent_names, fetch_existing
 
 # Per-account subdomains that are not the provider's outbound SIP host: (suffix, right host).
+# A host equal to the right host is fine (`sip.telnyx.com` ends with `.telnyx.com` too).
 _SUBDOMAIN_HOSTS = (
-    (".sip.telnyx.com", "sip.telnyx.com"),
     (".telnyx.com", "sip.telnyx.com"),
     (".sip.twilio.com", "your Elastic SIP Trunk termination URI (<name>.pstn.twilio.com)"),
     (".sip.livekit.cloud", "your provider's SIP host (this is LiveKit's own inbound address)"),
@@ -262,7 +262,7 @@ def _outbound_address_findings(trunks: Iterable[api.SIPOutboundTrunkInfo]) -> li
     for trunk in trunks:
         host = trunk.address.lower().split(":")[0].strip()
         for suffix, right in _SUBDOMAIN_HOSTS:
-            if host.endswith(suffix):
+            if host.endswith(suffix) and host != right:
                 findings.append(
                     Finding(
                         Severity.WARNING,

@@ -1,0 +1,115 @@
+"""`sip doctor` rules, each on the smallest set of objects that shows the failure it encodes."""
+
+from __future__ import annotations
+
+from livekit import api
+
+from receptionist.telephony.doctor import AgentSide, Severity, diagnose, has_errors
+from receptionist.telephony.provisioning import Existing
+
+AGENT = AgentSide(agent_name="receptionist", cancels_noise=False)
+
+
+def trunk(tid="ST_1", numbers=("+14145550100",), user="u", addresses=(), krisp=False):
+    return api.SIPInboundTrunkInfo(
+        sip_trunk_id=tid, name=f"trunk-{tid}", numbers=list(numbers), auth_username=user,
+        auth_password="p" if user else "", allowed_addresses=list(addresses), krisp_enabled=krisp,
+    )  # fmt: skip
+
+
+def rule(rid="SDR_1", trunks=("ST_1",), agents=("receptionist",), numbers=(), krisp=False):
+    return api.SIPDispatchRuleInfo(
+        sip_dispatch_rule_id=rid, name=f"rule-{rid}", trunk_ids=list(trunks),
+        numbers=list(numbers), krisp_enabled=krisp,
+        rule=api.SIPDispatchRule(
+            dispatch_rule_individual=api.SIPDispatchRuleIndividual(room_prefix="call-")
+        ),
+        room_config=api.RoomConfiguration(
+            agents=[api.RoomAgentDispatch(agent_name=a) for a in agents]
+        ),
+    )  # fmt: skip
+
+
+def codes(existing: Existing, agent: AgentSide = AGENT) -> set[str]:
+    return {f.code for f in diagnose(existing, agent)}
+
+
+def test_a_correct_setup_has_no_findings():
+    assert diagnose(Existing([trunk()], [rule()], []), AGENT) == []
+
+
+def test_rule_without_room_config_is_an_error():
+    findings = diagnose(Existing([trunk()], [rule(agents=())], []), AGENT)
+    assert [f.code for f in findings] == ["rule-no-agent"]
+    assert findings[0].severity == Severity.ERROR and "sip setup" in findings[0].fix
+    assert has_errors(findings)
+
+
+def test_rule_for_another_agent_name_is_an_error():
+    assert codes(Existing([trunk()], [rule(agents=("old-agent",))], [])) == {"rule-wrong-agent"}
+
+
+def test_trunk_numbers_must_be_e164_and_are_masked():
+    findings = diagnose(Existing([trunk(numbers=("4145550100",))], [rule()], []), AGENT)
+    assert [f.code for f in findings] == ["trunk-number-format"]
+    assert "4145550100" not in findings[0].problem and "***0100" in findings[0].problem
+
+
+def test_trunk_open_to_anyone_is_an_error_but_an_allow_list_is_enough():
+    assert codes(Existing([trunk(user="")], [rule()], [])) == {"trunk-open"}
+    assert codes(Existing([trunk(user="", addresses=("203.0.113.0/24",))], [rule()], [])) == set()
+
+
+def test_krisp_on_trunk_warns_only_when_the_agent_cancels_noise_too():
+    existing = Existing([trunk(krisp=True)], [rule()], [])
+    assert codes(existing) == set()
+    findings = diagnose(existing, AgentSide("receptionist", cancels_noise=True))
+    assert [(f.code, f.severity) for f in findings] == [
+        ("double-noise-cancellation", Severity.WARNING)
+    ]
+    assert not has_errors(findings)
+
+
+def test_rule_pointing_at_a_missing_trunk():
+    found = codes(Existing([trunk()], [rule(), rule("SDR_2", trunks=("ST_gone",))], []))
+    assert "rule-missing-trunk" in found
+
+
+def test_trunk_no_rule_covers():
+    existing = Existing([trunk(), trunk("ST_2", numbers=("+14145550111",))], [rule()], [])
+    findings = diagnose(existing, AGENT)
+    assert [f.code for f in findings] == ["number-no-rule"]
+    assert "ST_2" in findings[0].subject and "***0111" in findings[0].problem
+
+
+def test_rule_without_trunk_ids_covers_every_trunk():
+    assert codes(Existing([trunk(), trunk("ST_2")], [rule(trunks=())], [])) == set()
+
+
+def test_overlapping_rules_conflict_and_duplicate_names_warn():
+    first, second = rule(), rule("SDR_2")
+    second.name = first.name
+    found = codes(Existing([trunk()], [first, second], []))
+    assert {"rule-conflict", "rule-duplicate-name"} <= found
+
+
+def test_rules_on_different_numbers_do_not_conflict():
+    rules = [rule(numbers=("+14145550100",)), rule("SDR_2", numbers=("+14145550101",))]
+    assert codes(Existing([trunk()], rules, [])) == set()
+
+
+def test_outbound_trunk_on_a_per_account_subdomain_warns():
+    bad = api.SIPOutboundTrunkInfo(sip_trunk_id="ST_o", name="out", address="acme.sip.telnyx.com")
+    good = api.SIPOutboundTrunkInfo(sip_trunk_id="ST_p", name="out2", address="sip.telnyx.com")
+    findings = diagnose(Existing([trunk()], [rule()], [bad, good]), AGENT)
+    assert [(f.code, f.subject) for f in findings] == [("outbound-subdomain", "trunk out [ST_o]")]
+    assert "sip.telnyx.com" in findings[0].fix
+
+
+def test_errors_come_before_warnings():
+    existing = Existing([trunk(krisp=True)], [rule(agents=())], [])
+    findings = diagnose(existing, AgentSide("receptionist", cancels_noise=True))
+    assert [f.severity for f in findings] == [Severity.ERROR, Severity.WARNING, Severity.WARNING][
+        : len(findings)
+    ]
+    assert findings[0].severity == Severity.ERROR
