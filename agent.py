@@ -28,6 +28,7 @@ server = AgentServer(
     setup_fnc=lambda proc: prewarm(proc),
     load_threshold=settings.load_threshold,
     shutdown_process_timeout=90.0,  # room for the rescue path: apology clip + transfer ringing
+    log_level=settings.log_level,
     **(
         {"num_idle_processes": settings.idle_processes}
         if settings.idle_processes is not None

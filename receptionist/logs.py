@@ -21,6 +21,10 @@ current_call_id: contextvars.ContextVar[str] = contextvars.ContextVar("call_id",
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
 _DATE = re.compile(r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
 _SAFE_EXTRAS = {"call_id", "job_id", "room", "pid", "level", "name"}
+# LiveKit marks fields holding what callers said (`lk.pii.text`, ...) with this prefix.
+_PII_PREFIX = "lk.pii"
+# Database drivers log SQL parameters (names, numbers) at DEBUG: keep them quiet.
+_QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine")
 
 
 def redact(text: str) -> str:
@@ -45,7 +49,9 @@ class CallContextFilter(logging.Filter):
             record.msg = redact(record.getMessage())
             record.args = None
         for key, value in list(record.__dict__.items()):
-            if key not in _SAFE_EXTRAS and isinstance(value, str) and key not in _RESERVED:
+            if key.startswith(_PII_PREFIX):
+                record.__dict__[key] = "[redacted]"  # the framework's transcript fields
+            elif key not in _SAFE_EXTRAS and isinstance(value, str) and key not in _RESERVED:
                 record.__dict__[key] = redact(value)
         return True
 
@@ -86,3 +92,5 @@ def install(level: str = "INFO") -> None:
     for handler in root.handlers:
         if not any(isinstance(f, CallContextFilter) for f in handler.filters):
             handler.addFilter(CallContextFilter())
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

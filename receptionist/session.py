@@ -140,7 +140,7 @@ async def run_call(ctx: JobContext, settings: Settings, choose_practice, vad: An
         clips=RoomClipPlayer(ctx.room),
     )
     state.control = CallControl(
-        ctx.api,
+        None if ctx.is_fake_job() else ctx.api,  # console mode has no server to call
         room_name=ctx.room.name,
         participant_identity=participant.identity if is_sip else "",
         ringing_timeout=settings.transfer_ringing_timeout,

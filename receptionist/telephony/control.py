@@ -55,7 +55,7 @@ class CallControl:
         """Cold-transfers the caller. The caller leaves the room when this succeeds."""
         if not destination:
             return TransferResult(ok=False, destination="", reason="no transfer destination is set")
-        if not self.participant_identity:
+        if not self.participant_identity or self._client is None:
             return TransferResult(
                 ok=False, destination=destination, reason="caller is not on a phone line"
             )
@@ -77,6 +77,8 @@ class CallControl:
 
     async def hang_up(self) -> None:
         """Ends the call for everyone: deleting the room makes the SIP bridge send BYE."""
+        if self._client is None:
+            return
         try:
             await self._client.room.delete_room(api.DeleteRoomRequest(room=self.room_name))
         except api.TwirpError as exc:

@@ -31,3 +31,10 @@ def test_every_record_gets_the_call_id_and_is_redacted():
     assert line["call_id"] == "SCL_abc"
     assert line["message"] == "caller ***7103"
     assert line["destination"] == "tel:***0101"
+
+
+def test_framework_transcript_fields_are_redacted():
+    record = logging.LogRecord("livekit.agents", logging.DEBUG, __file__, 1, "item", None, None)
+    record.__dict__["lk.pii.text"] = "my date of birth is March 14"
+    CallContextFilter().filter(record)
+    assert record.__dict__["lk.pii.text"] == "[redacted]"
