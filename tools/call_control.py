@@ -9,6 +9,7 @@ from livekit.agents.beta.tools import EndCallTool
 
 from receptionist.calls import CallState
 from receptionist.telephony import transfer
+from receptionist.telephony.control import NOT_A_PHONE_CALL
 
 
 @function_tool
@@ -26,6 +27,11 @@ async def transfer_to_staff(ctx: RunContext[CallState], reason: str) -> str | No
     result = await transfer.transfer_caller(ctx.session, state)
     if result.ok:
         return None
+    if result.reason == NOT_A_PHONE_CALL:
+        return (
+            "This caller is not on a phone line, so they cannot be put through. Give them the "
+            "practice's phone number from the practice information and offer to take a message."
+        )
     if not result.destination:
         return (
             "No one from the team can take calls right now. Tell the caller that, and offer to "

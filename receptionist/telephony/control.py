@@ -16,6 +16,7 @@ from livekit import api
 from receptionist.phone import mask
 
 log = logging.getLogger("receptionist.telephony")
+NOT_A_PHONE_CALL = "caller is not on a phone line"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class CallControl:
         self.participant_identity = participant_identity
         self.ringing_timeout = ringing_timeout
 
+    @property
+    def can_transfer(self) -> bool:
+        """Only a phone caller on a server we can reach can be handed over by SIP REFER."""
+        return bool(self.participant_identity) and self._client is not None
+
     def transfer_request(self, destination: str) -> api.TransferSIPParticipantRequest:
         request = api.TransferSIPParticipantRequest(
             room_name=self.room_name,
@@ -55,10 +61,8 @@ class CallControl:
         """Cold-transfers the caller. The caller leaves the room when this succeeds."""
         if not destination:
             return TransferResult(ok=False, destination="", reason="no transfer destination is set")
-        if not self.participant_identity or self._client is None:
-            return TransferResult(
-                ok=False, destination=destination, reason="caller is not on a phone line"
-            )
+        if not self.can_transfer:
+            return TransferResult(ok=False, destination=destination, reason=NOT_A_PHONE_CALL)
         log.info("transferring call", extra={"destination": _safe(destination)})
         try:
             await self._client.sip.transfer_sip_participant(self.transfer_request(destination))

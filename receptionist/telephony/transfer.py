@@ -13,7 +13,7 @@ from datetime import datetime
 from livekit.agents import AgentSession
 
 from receptionist.calls import CallState, Outcome
-from receptionist.telephony.control import TransferResult
+from receptionist.telephony.control import NOT_A_PHONE_CALL, TransferResult
 
 log = logging.getLogger("receptionist.telephony")
 
@@ -46,6 +46,8 @@ async def transfer_caller(session: AgentSession, state: CallState) -> TransferRe
     destination = destination_for(state)
     if not destination:
         return TransferResult(ok=False, destination="", reason="no transfer destination is set")
+    if not state.control.can_transfer:
+        return TransferResult(ok=False, destination=destination, reason=NOT_A_PHONE_CALL)
     await speak(session, ANNOUNCE)
     result = await state.control.transfer(destination)
     if result.ok:

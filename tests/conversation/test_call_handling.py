@@ -198,3 +198,14 @@ async def test_transcript_is_kept_only_when_the_practice_enables_it():
     async with receptionist_call(ScriptedLLM(script)) as call:
         await call.session.run(user_input="When do you open on Monday?")
     assert call.state.transcript == []
+
+
+async def test_browser_caller_is_not_transferred_and_gets_the_number_instead():
+    script = ScriptedLLM([Call("transfer_to_staff", reason="question"), Say("You can call us.")])
+    async with receptionist_call(script, is_sip=False, attributes={}) as call:
+        result = await call.session.run(user_input="Can I talk to a person?")
+        result.expect.next_event().is_function_call(name="transfer_to_staff")
+        output = result.expect.next_event().is_function_call_output().event().item.output
+    assert "not on a phone line" in output
+    assert call.api.transfers == []
+    assert transfer.ANNOUNCE not in assistant_texts(call.session)
