@@ -17,6 +17,16 @@ from datetime import UTC, datetime
 from receptionist.phone import mask
 
 current_call_id: contextvars.ContextVar[str] = contextvars.ContextVar("call_id", default="")
+# A job process runs one call: records from tasks started before the call was known (the
+# framework's own) fall back to the process's call id.
+_process_call_id = ""
+
+
+def bind_call(call_id: str) -> None:
+    """Stamps every later log line of this process and task with `call_id`."""
+    global _process_call_id
+    _process_call_id = call_id
+    current_call_id.set(call_id)
 
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
 _DATE = re.compile(r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
@@ -44,7 +54,7 @@ class CallContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "call_id", ""):
-            record.call_id = current_call_id.get()
+            record.call_id = current_call_id.get() or _process_call_id
         if isinstance(record.msg, str):
             record.msg = redact(record.getMessage())
             record.args = None

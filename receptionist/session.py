@@ -25,7 +25,7 @@ from livekit.plugins import noise_cancellation
 
 from receptionist import records
 from receptionist.calls import CallInfo, CallState
-from receptionist.logs import current_call_id
+from receptionist.logs import bind_call
 from receptionist.practice import Practice
 from receptionist.prompts import greeting, render_instructions
 from receptionist.providers import Providers, build_providers, turn_handling
@@ -127,7 +127,7 @@ async def run_call(ctx: JobContext, settings: Settings, choose_practice, vad: An
     is_sip = participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     default_practice = choose_practice(None)
     info = CallInfo.from_attributes(participant.attributes, default_practice.region, is_sip=is_sip)
-    current_call_id.set(info.log_id)
+    bind_call(info.log_id)
     practice = choose_practice(info.dialled)
     log.info("call started", extra={"sip": is_sip, "practice": practice.name})
 

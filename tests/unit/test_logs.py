@@ -38,3 +38,15 @@ def test_framework_transcript_fields_are_redacted():
     record.__dict__["lk.pii.text"] = "my date of birth is March 14"
     CallContextFilter().filter(record)
     assert record.__dict__["lk.pii.text"] == "[redacted]"
+
+
+def test_lines_from_tasks_started_before_the_call_still_get_its_id():
+    import contextvars
+
+    from receptionist import logs
+
+    earlier = contextvars.copy_context()  # e.g. a framework task created before the call
+    logs.bind_call("SCL_proc")
+    record = logging.LogRecord("livekit.agents", logging.INFO, __file__, 1, "tick", None, None)
+    earlier.run(CallContextFilter().filter, record)
+    assert record.call_id == "SCL_proc"
