@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from livekit.agents.voice.run_result import mock_tools
+
 from receptionist.calls import Outcome
+from receptionist.session import Receptionist
 from receptionist.telephony import transfer
 from receptionist.telephony.lifecycle import SILENT_GOODBYE, STILL_THERE
 from tests.support.harness import CLOSED_TIME, receptionist_call, sip_error
@@ -209,3 +212,21 @@ async def test_browser_caller_is_not_transferred_and_gets_the_number_instead():
     assert "not on a phone line" in output
     assert call.api.transfers == []
     assert transfer.ANNOUNCE not in assistant_texts(call.session)
+
+
+async def test_a_crashing_tool_does_not_end_the_call_and_keypad_zero_still_works():
+    def broken_transfer(reason: str) -> str:
+        raise RuntimeError("bug in the transfer tool")
+
+    script = ScriptedLLM(
+        [Call("transfer_to_staff", reason="question"), Say("Sorry, please press zero.")]
+    )
+    async with receptionist_call(script) as call:
+        with mock_tools(Receptionist, {"transfer_to_staff": broken_transfer}):
+            result = await call.session.run(user_input="Let me talk to a person.")
+        result.expect.next_event().is_function_call(name="transfer_to_staff")
+        result.expect.next_event().is_function_call_output(is_error=True)
+        result.expect.next_event().is_message(role="assistant")
+        call.state.keypad.press("0")
+        await call.state.keypad.drain()
+    assert [r.transfer_to for r in call.api.transfers] == ["tel:+14145550101"]
