@@ -113,3 +113,20 @@ class TempCluster:
         with contextlib.suppress(Exception):
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def asyncpg_kwargs(url: str) -> dict:
+    """asyncpg.connect() arguments for a SQLAlchemy URL (unix-socket `?host=` included)."""
+    from receptionist.store.engine import normalize_url
+
+    parsed = normalize_url(url)
+    kwargs: dict = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "database": parsed.database,
+    }
+    kwargs["host"] = parsed.query.get("host") or parsed.host
+    port = parsed.query.get("port") or parsed.port
+    if port:
+        kwargs["port"] = int(port)
+    return {k: v for k, v in kwargs.items() if v is not None}

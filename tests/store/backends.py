@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from receptionist.store import upgrade
 from receptionist.store.engine import normalize_url
 from receptionist.store.pgcluster import ClusterUnavailable, TempCluster
+from receptionist.store.pgcluster import asyncpg_kwargs as _asyncpg_kwargs
 
 TEMPLATE = "receptionist_template"
 
@@ -26,21 +27,6 @@ def run_sync(coro_fn, *args):
     (session fixtures are first requested from inside async tests)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro_fn(*args)).result()
-
-
-def _asyncpg_kwargs(url: str) -> dict:
-    parsed = normalize_url(url)
-    kwargs: dict = {
-        "user": parsed.username,
-        "password": parsed.password,
-        "database": parsed.database,
-    }
-    host = parsed.query.get("host") or parsed.host
-    kwargs["host"] = host
-    port = parsed.query.get("port") or parsed.port
-    if port:
-        kwargs["port"] = int(port)
-    return {k: v for k, v in kwargs.items() if v is not None}
 
 
 class PostgresServer:

@@ -274,3 +274,11 @@ async def test_appointments_longer_than_eight_hours_are_refused(store: Store):
     await _book(store, pid, T0, minutes=8 * 60)
     with pytest.raises(SlotTaken):  # a long booking still blocks its whole span
         await _book(store, pid, T0 + timedelta(hours=7, minutes=45), minutes=30)
+
+
+async def test_busy_finds_a_long_appointment_that_began_before_the_window(store: Store):
+    pid = await _patient(store)
+    long_one = await _book(store, pid, T0 - timedelta(hours=7, minutes=59), minutes=8 * 60)
+    busy = await store.busy(["dr-a"], T0, T0 + timedelta(hours=1))
+    assert [(b.starts_at, b.ends_at) for b in busy] == [(long_one.starts_at, long_one.ends_at)]
+    assert await store.busy(["dr-a"], long_one.ends_at, long_one.ends_at + timedelta(hours=1)) == []
