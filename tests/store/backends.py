@@ -8,6 +8,7 @@ gets a fresh copy (`CREATE DATABASE ... TEMPLATE`), which is much faster than mi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import concurrent.futures
 import os
 
@@ -66,7 +67,8 @@ class PostgresServer:
         if self.cluster is not None:
             self.cluster.stop()
         else:
-            run_sync(self._admin, f"DROP DATABASE IF EXISTS {TEMPLATE}")
+            with contextlib.suppress(Exception):  # the server may be the reason we are closing
+                run_sync(self._admin, f"DROP DATABASE IF EXISTS {TEMPLATE}")
 
 
 def start_postgres() -> PostgresServer:
