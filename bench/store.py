@@ -275,7 +275,8 @@ async def main(runs: int, skip_postgres: bool) -> dict:
             from receptionist.store.pgcluster import asyncpg_kwargs
 
             admin = await asyncpg.connect(**asyncpg_kwargs(url))
-            results["machine"]["postgresql"] = admin.get_server_version().__repr__()
+            version = admin.get_server_version()
+            results["machine"]["postgresql"] = f"{version.major}.{version.micro}"
             await admin.execute("DROP DATABASE IF EXISTS receptionist_bench")
             await admin.execute("CREATE DATABASE receptionist_bench")
             await admin.close()
