@@ -322,7 +322,10 @@ class Store:
         values = {"id": new_id(), "created_at": utcnow(), **values}
         try:
             await self.insert_once(kind, values)
-        except (StoreUnavailable, OSError, TimeoutError):
+        except IntegrityError:
+            raise  # a bad record (a bug), not an outage: retrying it later would not help
+        except Exception as exc:  # unreachable, locked, not migrated: keep it, write it later
+            log.warning("cannot write %s now (%s)", kind, type(exc).__name__)
             self.outbox.put(kind, values)
             return "queued"
         return "stored"

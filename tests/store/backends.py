@@ -8,8 +8,8 @@ gets a fresh copy (`CREATE DATABASE ... TEMPLATE`), which is much faster than mi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import concurrent.futures
+import contextlib
 import os
 
 import asyncpg

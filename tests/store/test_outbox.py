@@ -84,3 +84,15 @@ async def test_bad_outbox_record_is_quarantined_not_retried_forever(db_url: str,
         "garbage.json",
         "message-bad.json",
     ]
+
+
+async def test_a_database_without_tables_queues_rather_than_loses(tmp_path):
+    outbox = Outbox(tmp_path / "outbox")
+    store = Store(f"sqlite+aiosqlite:///{tmp_path}/never-migrated.db", outbox=outbox)
+    try:
+        _, where = await store.add_message(
+            practice_id="lakeside", callback_number="+14145550123", reason="call me"
+        )
+    finally:
+        await store.close()
+    assert where == "queued" and [p.kind for p in outbox.pending()] == ["message"]

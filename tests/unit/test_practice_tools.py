@@ -1,0 +1,53 @@
+"""What the practice_info and current_time tools say, read from the profile and the call's clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from receptionist.calls import CallInfo, CallState
+from receptionist.practice import load_practice
+from receptionist.settings import REPO_ROOT
+from tools.clock import describe_now
+from tools.practice_info import answer
+
+PRACTICE = load_practice(REPO_ROOT / "practice.toml")
+
+
+def state_at(moment: datetime) -> CallState:
+    return CallState(info=CallInfo(), started_at=moment, practice=PRACTICE, clock=lambda: moment)
+
+
+TUESDAY_10AM = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+SATURDAY = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+THANKSGIVING = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+
+
+def test_current_time_open_closed_and_holiday():
+    assert describe_now(state_at(TUESDAY_10AM)) == (
+        "It is Tuesday, November 24, 2026, 10:00 AM at the practice. "
+        "The office is open until 5:00 PM."
+    )
+    closed = describe_now(state_at(SATURDAY))
+    assert "closed now" in closed and "opens again Monday, November 30 at 8 AM" in closed
+    holiday = describe_now(state_at(THANKSGIVING))
+    assert "closed now (Thanksgiving)" in holiday and "tomorrow (Friday) at 8 AM" in holiday
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("hours", "Wednesday: 8 AM to 12 PM and 1 PM to 7 PM"),
+        ("hours", "closed November 26 for Thanksgiving"),
+        ("address_parking", "Free parking behind the building"),
+        ("insurance", "Delta Dental"),
+        ("services", "new-patient: new patient exam, 60 minutes, new patients only"),
+        ("payment", "payment plans"),
+        ("new_patients", "photo ID"),
+        ("cancellation", "24 hours"),
+        ("providers", "Maria Santos (hygienist, id maria-santos)"),
+    ],
+)
+def test_practice_info_topics_come_from_the_profile(topic, expected):
+    assert expected in answer(PRACTICE, state_at(TUESDAY_10AM), topic)
