@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Practice and data
     practice_file: Path = REPO_ROOT / "practice.toml"
     database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'receptionist.db'}"
+    # Messages and call records wait here while the database is unreachable.
+    outbox_dir: Path = REPO_ROOT / "outbox"
 
     # Speech pipeline
     deepgram_api_key: SecretStr = SecretStr("")

@@ -21,12 +21,13 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 KINDS = ("message", "call")
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "outbox"
 
 
 def default_outbox_dir() -> Path:
-    """`OUTBOX_DIR` if set, else `outbox/` in the repository (git-ignored)."""
-    return Path(os.environ.get("OUTBOX_DIR") or DEFAULT_DIR)
+    """The `OUTBOX_DIR` setting (default `outbox/` in the repository, git-ignored)."""
+    from receptionist.settings import load_settings
+
+    return load_settings().outbox_dir
 
 
 @dataclass(frozen=True)
