@@ -244,7 +244,7 @@ _ports = count()
 def caller(stack: LocalStack, tmp_path: Path) -> Caller:
     """A sipp caller with its own ports and working folder."""
     n = next(_ports)
-    return Caller(stack, tmp_path / "caller", sip_port=5070 + n, media_port=16000 + 2 * n)
+    return Caller(stack, tmp_path / "caller", sip_port=5070 + n, media_port=16000 + 4 * n)
 
 
 def sip_log_fields(stack: LocalStack, sip_call_id: str) -> dict[str, str]:

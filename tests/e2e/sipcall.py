@@ -55,6 +55,7 @@ def write_silence_ulaw(path: Path, seconds: float = 2.0) -> Path:
 class RtpPacket:
     time: float
     src_port: int
+    dst_port: int
     payload_type: int
     payload: bytes
 
@@ -116,26 +117,27 @@ def _parse_frame(frame: bytes, linktype: int, stamp: float) -> RtpPacket | None:
     if ip[0] >> 4 != 4 or ip[9] != 17:
         return None
     udp = ip[(ip[0] & 0x0F) * 4 :]
-    src_port = struct.unpack("!H", udp[:2])[0]
+    src_port, dst_port = struct.unpack("!HH", udp[:4])
     rtp = udp[8:]
     if len(rtp) < 12 or rtp[0] >> 6 != 2:
         return None
     start = 12 + 4 * (rtp[0] & 0x0F)
     if rtp[0] & 0x10 and len(rtp) >= start + 4:
         start += 4 + 4 * struct.unpack("!H", rtp[start + 2 : start + 4])[0]
-    return RtpPacket(stamp, src_port, rtp[1] & 0x7F, rtp[start:])
+    return RtpPacket(stamp, src_port, dst_port, rtp[1] & 0x7F, rtp[start:])
 
 
 @contextlib.contextmanager
-def capture_rtp(stack: LocalStack, port: int, out: Path) -> Iterator[Path]:
-    """Captures UDP to the caller's media `port` on the namespace's loopback (where traffic
-    between the namespace's own addresses flows) while the block runs."""
+def capture_rtp(stack: LocalStack, capture_filter: str, out: Path) -> Iterator[Path]:
+    """Captures UDP matching `capture_filter` (e.g. `udp port 16000`) on the namespace's
+    loopback, where traffic between the namespace's own addresses flows, while the block runs."""
     tshark = find_binary("tshark") or "tshark"
-    argv = [tshark, "-q", "-i", "lo", "-f", f"udp dst port {port}", "-F", "pcap", "-w", str(out)]
-    proc = subprocess.Popen(
-        stack.wrap(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    _wait_capturing(proc)
+    argv = [tshark, "-q", "-i", "lo", "-f", capture_filter, "-F", "pcap", "-w", str(out)]
+    # tshark's messages go to a file, never a pipe nobody reads (a full pipe stalls the capture).
+    messages = out.with_suffix(".tshark.log")
+    with open(messages, "wb") as log:
+        proc = subprocess.Popen(stack.wrap(argv), stdout=subprocess.DEVNULL, stderr=log)
+    _wait_capturing(proc, messages)
     try:
         yield out
     finally:
@@ -148,20 +150,17 @@ def capture_rtp(stack: LocalStack, port: int, out: Path) -> Iterator[Path]:
             proc.wait()
 
 
-def _wait_capturing(proc: subprocess.Popen[str], timeout: float = 15.0) -> None:
+def _wait_capturing(proc: subprocess.Popen[bytes], messages: Path, timeout: float = 15.0) -> None:
     """tshark says "Capturing on ..." once its capture is open; calls before that are lost."""
-    assert proc.stderr is not None
     deadline = time.monotonic() + timeout
-    seen = ""
     while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen += line
-        if "Capturing on" in line:
+        if "Capturing on" in messages.read_text(errors="replace"):
             return
-        if not line and proc.poll() is not None:
+        if proc.poll() is not None:
             break
+        time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"tshark did not start capturing: {seen.strip()}")
+    raise RuntimeError(f"tshark did not start capturing: {messages.read_text(errors='replace')}")
 
 
 # --- sipp and its message trace ------------------------------------------------------------------
@@ -188,6 +187,11 @@ class SipMessage:
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+    @property
+    def epoch(self) -> float:
+        """Seconds since the epoch (sipp writes local wall-clock time, as pcap stamps are)."""
+        return self.time.timestamp()
 
 
 _SEPARATOR = re.compile(
@@ -220,7 +224,8 @@ def parse_messages(text: str) -> list[SipMessage]:
 class SippResult:
     returncode: int
     messages: list[SipMessage]
-    rtp: list[RtpPacket] = field(default_factory=list)
+    rtp: list[RtpPacket] = field(default_factory=list)  # received by the caller
+    sent_rtp: list[RtpPacket] = field(default_factory=list)  # sent by the caller (audio, DTMF)
     log: str = ""
 
     def received(self, method_or_status: str | int) -> list[SipMessage]:
@@ -304,12 +309,17 @@ class Caller:
     def call(
         self, scenario: str, dialled: str, caller: str, timeout_s: int = 90, **keys: str
     ) -> SippResult:
-        """Places one call and records the RTP that reaches the caller."""
-        pcap = self.workdir / "caller-rx.pcap"
+        """Places one call and records the RTP the caller received and sent."""
+        pcap = self.workdir / "caller-rtp.pcap"
         self.workdir.mkdir(parents=True, exist_ok=True)
-        with capture_rtp(self.stack, self.media_port, pcap):
+        with capture_rtp(self.stack, f"udp port {self.media_port}", pcap):
             result = self.finish(
                 self.start(scenario, dialled, caller, timeout_s, **keys), timeout_s + 30
             )
-        result.rtp = read_pcap(pcap)
+        self.attach_rtp(result, read_pcap(pcap))
         return result
+
+    def attach_rtp(self, result: SippResult, packets: list[RtpPacket]) -> None:
+        """Splits captured packets into what this caller received and what it sent."""
+        result.rtp = [p for p in packets if p.dst_port == self.media_port]
+        result.sent_rtp = [p for p in packets if p.src_port == self.media_port]
