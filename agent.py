@@ -46,8 +46,7 @@ def prewarm(proc: JobProcess) -> None:
 @server.rtc_session(agent_name=settings.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     logs.install(settings.log_level)
-    practices = ctx.proc.userdata["practices"]
-    await run_call(ctx, settings, practices.select, ctx.proc.userdata["vad"])
+    await run_call(ctx, settings, ctx.proc.userdata["practices"], ctx.proc.userdata["vad"])
 
 
 if __name__ == "__main__":

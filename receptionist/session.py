@@ -26,7 +26,7 @@ from livekit.plugins import noise_cancellation
 from receptionist import records
 from receptionist.calls import CallInfo, CallState
 from receptionist.logs import bind_call
-from receptionist.practice import Practice
+from receptionist.practice import Practice, PracticeDirectory
 from receptionist.prompts import greeting, render_instructions
 from receptionist.providers import Providers, build_providers, turn_handling
 from receptionist.settings import NoiseCancellation, Settings
@@ -120,15 +120,18 @@ def attach_call_handling(
     return lifecycle
 
 
-async def run_call(ctx: JobContext, settings: Settings, choose_practice, vad: Any) -> None:
+async def run_call(
+    ctx: JobContext, settings: Settings, practices: PracticeDirectory, vad: Any
+) -> None:
     """The whole call: connect, find the caller, build the session, greet, and clean up."""
-    await ctx.connect()
-    participant = await ctx.wait_for_participant()
+    await ctx.connect()  # before waiting: waiting on an unconnected room raises
+    participant = await ctx.wait_for_participant()  # SIP, or a standard (console/browser) caller
     is_sip = participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
-    default_practice = choose_practice(None)
-    info = CallInfo.from_attributes(participant.attributes, default_practice.region, is_sip=is_sip)
+    # Numbers are read in the default practice's region: the dialled number picks the practice.
+    region = practices.default.region
+    info = CallInfo.from_attributes(participant.attributes, region, is_sip=is_sip)
     bind_call(info.log_id)
-    practice = choose_practice(info.dialled)
+    practice = practices.select(info.dialled)
     log.info("call started", extra={"sip": is_sip, "practice": practice.name})
 
     state = CallState(

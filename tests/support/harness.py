@@ -20,7 +20,8 @@ from livekit.agents.testing import fake_job_context
 
 from receptionist.calls import CallInfo, CallState
 from receptionist.practice import Practice, load_directory
-from receptionist.session import CONNECT_OPTIONS, Receptionist, attach_call_handling
+from receptionist.providers import Providers
+from receptionist.session import Receptionist, attach_call_handling, build_session
 from receptionist.settings import REPO_ROOT, Settings, load_settings
 from receptionist.telephony.control import CallControl
 from receptionist.telephony.lifecycle import CallLifecycle
@@ -156,16 +157,12 @@ async def receptionist_call(
     async def on_finished(done: CallState) -> None:
         finished.append(done)
 
+    # The production session, with test doubles for the providers and no audio: turns are
+    # driven by `session.run(user_input=...)`. Silence checks only when a test asks for them.
+    settings = settings.model_copy(update={"silence_timeout": user_away_timeout or 3600.0})
+    providers = Providers(stt=stt, llm=llm, tts=tts, turn_detection="manual")
     with fake_job_context():
-        session = AgentSession[CallState](
-            llm=llm,
-            tts=tts,
-            stt=stt,
-            userdata=state,
-            turn_handling={"turn_detection": "manual"},
-            user_away_timeout=user_away_timeout,
-            conn_options=CONNECT_OPTIONS,
-        )
+        session = build_session(settings, providers, state, vad=None)
         lifecycle = attach_call_handling(session, state, settings, on_finished=on_finished)
         await session.start(Receptionist(practice))
         try:
