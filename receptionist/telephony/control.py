@@ -7,6 +7,7 @@ turn into something the caller hears.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ class CallControl:
         self.room_name = room_name
         self.participant_identity = participant_identity
         self.ringing_timeout = ringing_timeout
+        self.transfer_lock = asyncio.Lock()
 
     @property
     def can_transfer(self) -> bool:

@@ -22,6 +22,7 @@ UNAVAILABLE = (
     "I'm sorry, I couldn't reach anyone on our team just now. "
     "I can take a message and someone will call you back. What would you like me to pass on?"
 )
+ALREADY_TRANSFERRING = "a transfer is already under way"
 # Longest we wait for the announcement to play before transferring anyway (TTS may be down).
 ANNOUNCE_TIMEOUT = 10.0
 
@@ -42,14 +43,21 @@ async def speak(session: AgentSession, text: str, *, timeout: float = ANNOUNCE_T
 
 
 async def transfer_caller(session: AgentSession, state: CallState) -> TransferResult:
-    """Announces and transfers to the staff (or after-hours) line; records the outcome."""
+    """Announces and transfers to the staff (or after-hours) line; records the outcome.
+
+    One transfer at a time: a second request (the caller pressing 0 twice, or 0 while the model
+    transfers) while one is under way is ignored rather than sending a second REFER.
+    """
     destination = destination_for(state)
     if not destination:
         return TransferResult(ok=False, destination="", reason="no transfer destination is set")
     if not state.control.can_transfer:
         return TransferResult(ok=False, destination=destination, reason=NOT_A_PHONE_CALL)
-    await speak(session, ANNOUNCE)
-    result = await state.control.transfer(destination)
+    if state.control.transfer_lock.locked():
+        return TransferResult(ok=False, destination=destination, reason=ALREADY_TRANSFERRING)
+    async with state.control.transfer_lock:
+        await speak(session, ANNOUNCE)
+        result = await state.control.transfer(destination)
     if result.ok:
         state.transfer_destination = destination
         state.record(Outcome.TRANSFERRED)
@@ -58,7 +66,9 @@ async def transfer_caller(session: AgentSession, state: CallState) -> TransferRe
 
 async def operator_escape(session: AgentSession, state: CallState) -> None:
     """Keypad `0`: stop whatever is happening and put the caller through, model or no model."""
-    session.interrupt()
+    if state.control.transfer_lock.locked():
+        return
+    session.interrupt(force=True)
     result = await transfer_caller(session, state)
-    if result.failed:
+    if result.failed and result.reason != ALREADY_TRANSFERRING:
         await speak(session, UNAVAILABLE)

@@ -230,3 +230,11 @@ async def test_a_crashing_tool_does_not_end_the_call_and_keypad_zero_still_works
         call.state.keypad.press("0")
         await call.state.keypad.drain()
     assert [r.transfer_to for r in call.api.transfers] == ["tel:+14145550101"]
+
+
+async def test_pressing_zero_twice_sends_one_transfer():
+    async with receptionist_call(ScriptedLLM()) as call:
+        call.state.keypad.press("0")
+        call.state.keypad.press("0")
+        await call.state.keypad.drain()
+    assert len(call.api.transfers) == 1
