@@ -322,6 +322,7 @@ def markdown(data: dict) -> str:
         "",
         f"{data['machine']['cpus']} CPUs, {data['created']}. Real livekit-server + livekit-sip + "
         "agent.py (start mode); STT/LLM/TTS are test doubles (espeak-ng speech).",
+        *(["", f"Note: {data['note']}"] if data.get("note") else []),
         "",
         f"## {seq['calls']} sequential calls ({seq['failed']} failed)",
         "",
@@ -358,6 +359,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-processes", type=int, default=3, help="worker's warm processes")
     parser.add_argument("--out", type=Path, default=RESULTS / "calls.json")
     parser.add_argument("--keep", type=Path, help="keep sipp traces and captures in this folder")
+    parser.add_argument("--note", default="", help="what was special about this run")
     return parser.parse_args(argv)
 
 
@@ -385,7 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "versions": versions(),
         "worker": {"mode": "start", "idle_processes": args.idle_processes,
-                   "load_threshold": 1.0, "providers": "test doubles (espeak-ng TTS)"},
+                   "load_threshold": 1.0, "max_calls_env": "25",
+                   "agent_script": os.environ.get("E2E_AGENT_SCRIPT", "agent.py"),
+                   "providers": "test doubles (espeak-ng TTS)"},
+        "note": args.note,
         "sequential": seq,
         "concurrency": rows,
     }  # fmt: skip
