@@ -7,6 +7,7 @@ what to call instead: the model reads these, the caller never does.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from livekit.agents import RunContext
@@ -36,6 +37,30 @@ async def store_of(state: CallState) -> Store:
     if state.store is None:
         state.store = await shared_store()
     return state.store
+
+
+@dataclass
+class BookingNotes:
+    """What the booking tools remember within one call beyond `CallState`'s fields.
+
+    - `next_ref`: appointment refs (`appt-N`) are numbered once per call and never reused, so a
+      ref the model kept from an earlier listing can never point at a different appointment.
+    - `policy_told`: appointments whose cancellation policy the model was given in this call (a
+      confirmed cancel needs it first).
+    - `names_tried`: name keys whose identity check failed or that were registered in this call
+      (another registration of the same name with a new date of birth is a guess, not a patient).
+    """
+
+    next_ref: int = 1
+    policy_told: set[str] = field(default_factory=set)
+    names_tried: set[str] = field(default_factory=set)
+
+
+def notes_of(state: CallState) -> BookingNotes:
+    notes = state.__dict__.get("booking_notes")
+    if notes is None:
+        notes = state.__dict__["booking_notes"] = BookingNotes()
+    return notes
 
 
 def offers_of(state: CallState) -> Offers:

@@ -28,11 +28,12 @@ from receptionist.scheduling import (
 from receptionist.scheduling import (
     find_open_times as find_times,
 )
-from receptionist.store import NotFound, StoreUnavailable
+from receptionist.store import NotFound, Patient, StoreUnavailable, name_key
 from tools._shared import (
     clean_name,
     describe_options,
     local_now,
+    notes_of,
     offers_of,
     parse_birth_date,
     parse_day,
@@ -116,6 +117,28 @@ async def find_open_times(
     )
 
 
+LOCKED = (
+    "Identity checks are locked for this call after repeated mismatches. Do not try again and do "
+    "not register them; offer to take a message or transfer the caller to the staff."
+)
+
+
+def _check_not_locked(state: CallState) -> None:
+    if state.identity_failures >= MAX_IDENTITY_FAILURES:
+        raise ToolError(LOCKED)
+
+
+def _adopt(state: CallState, patient: Patient, *, is_new: bool) -> None:
+    """The caller is now this patient for the rest of the call (until another check)."""
+    if patient.id != state.patient_id:
+        state.appointment_refs.clear()  # a different person: earlier listings no longer apply
+    state.patient_id, state.patient_name, state.patient_is_new = (
+        patient.id,
+        patient.full_name,
+        is_new,
+    )
+
+
 @function_tool
 async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_birth: str) -> str:
     """Confirm an existing patient's identity before discussing or changing their appointments.
@@ -126,21 +149,22 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
     """
     state = state_of(ctx)
     practice = practice_of(state)
-    if state.identity_failures >= MAX_IDENTITY_FAILURES:
-        raise ToolError(
-            "Identity checks are locked for this call after repeated mismatches. Do not try again; "
-            "offer to take a message or transfer the caller to the staff."
-        )
+    _check_not_locked(state)
     name = clean_name(full_name)
     born = parse_birth_date(date_of_birth, local_now(state).date())
+    # Counted before the lookup: the framework runs a turn's tool calls concurrently, and a
+    # batch of guesses must not all pass the check while the first ones wait on the database.
+    state.identity_failures += 1
     try:
-        patient = await (await store_of(state)).find_patient(practice.id, name, born)
+        store = await store_of(state)
+        patient = await store.find_patient(practice.id, name, born)
+        is_new = patient is not None and await store.is_new_patient(patient.id, now=state.now())
     except StoreUnavailable:
+        state.identity_failures -= 1  # nothing was checked
         raise ToolError(DB_DOWN) from None
     if patient is None:
-        state.identity_failures += 1
-        left = MAX_IDENTITY_FAILURES - state.identity_failures
-        if left <= 0:
+        notes_of(state).names_tried.add(name_key(name))
+        if state.identity_failures >= MAX_IDENTITY_FAILURES:
             return (
                 "No match, and no more attempts in this call. Say you cannot find the record and "
                 "offer a message or a transfer to the staff. Do not reveal whether the name exists."
@@ -150,13 +174,13 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
             "exists. Ask them to spell their name and repeat their date of birth, or register "
             "them if they are new."
         )
-    if patient.id != state.patient_id:
-        state.appointment_refs.clear()  # a different person: earlier listings no longer apply
-    state.patient_id, state.patient_name, state.patient_is_new = (
-        patient.id,
-        patient.full_name,
-        False,
-    )
+    state.identity_failures -= 1  # a match: not a failure
+    _adopt(state, patient, is_new=is_new)
+    if is_new:
+        return (
+            f"Verified: {patient.full_name.split()[0]}, a new patient not yet seen here: they "
+            "book the new patient exam first."
+        )
     return f"Verified: {patient.full_name.split()[0]}, an existing patient."
 
 
@@ -173,6 +197,7 @@ async def register_patient(
     """
     state = state_of(ctx)
     practice = practice_of(state)
+    _check_not_locked(state)
     if state.registrations >= MAX_REGISTRATIONS:
         raise ToolError("No more registrations in this call: offer to take a message instead.")
     name = clean_name(full_name)
@@ -184,22 +209,48 @@ async def register_patient(
     )
     if phone == UNKNOWN:
         raise ToolError("Ask for a callback number with the area code, digit by digit.")
-    try:
-        patient, created = await (await store_of(state)).register_patient(
-            practice.id, name, born, phone
-        )
-    except StoreUnavailable:
-        raise ToolError(DB_DOWN) from None
+    key = name_key(name)
+    notes = notes_of(state)
+    # A registration is an identity attempt like verify_patient (name and date of birth either
+    # match a patient or they do not), counted before any await for the same reason.
+    state.identity_failures += 1
     state.registrations += 1
-    if patient.id != state.patient_id:
-        state.appointment_refs.clear()
-    state.patient_id, state.patient_name, state.patient_is_new = (
-        patient.id,
-        patient.full_name,
-        created,
-    )
+    try:
+        store = await store_of(state)
+        existing = await store.find_patient(practice.id, name, born)
+        if existing is None and key in notes.names_tried:
+            # This name already failed to match (or was registered) in this call: another date
+            # of birth is a guess or a mishearing, not a new patient. No duplicate record.
+            state.registrations -= 1
+            raise ToolError(
+                "Those details match no record, and this name was already tried in this call, "
+                "so do not register it again. Do not reveal whether the name exists. Offer to "
+                "take a message or transfer to the staff so they can check the record."
+            )
+        if existing is None:
+            patient, created = await store.register_patient(
+                practice.id, name, born, phone, new_patient=True
+            )
+        else:
+            patient, created = existing, False
+        is_new = await store.is_new_patient(patient.id, now=state.now())
+    except StoreUnavailable:
+        state.identity_failures -= 1
+        state.registrations -= 1
+        raise ToolError(DB_DOWN) from None
+    notes.names_tried.add(key)
     if not created:
-        return f"{patient.full_name.split()[0]} is already a patient: treat them as existing."
+        # Name and date of birth matched a patient: as good as verify_patient, and no duplicate.
+        state.identity_failures -= 1
+        state.registrations -= 1
+        _adopt(state, patient, is_new=is_new)
+        return (
+            f"{patient.full_name.split()[0]} is already a patient (identity confirmed): treat "
+            "them as " + ("a new patient not yet seen here." if is_new else "existing.")
+        )
+    # A new record: it still counts as one identity attempt, so registering cannot be used to
+    # try more dates of birth than verify_patient allows.
+    _adopt(state, patient, is_new=True)
     return f"Registered {patient.full_name.split()[0]} as a new patient."
 
 

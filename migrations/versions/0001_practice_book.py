@@ -6,6 +6,9 @@ The no-overlap rule is enforced by the database so it holds for every writer:
 - SQLite: BEFORE INSERT/UPDATE triggers that abort when a booked row of the same provider overlaps.
   Writers run `BEGIN IMMEDIATE` (see store/engine.py), so the check and the write are atomic.
 
+Constraint names are final (`op.f`): the models' naming convention applies to `op.create_table`
+too, and would otherwise turn `ck_messages_urgency` into `ck_messages_ck_messages_urgency`.
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-21
@@ -65,9 +68,10 @@ def upgrade() -> None:
         sa.Column("replaces_id", sa.String(36), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("cancelled_at", UTCDateTime(), nullable=True),
-        sa.CheckConstraint("ends_at > starts_at", name="ck_appointments_ends_after_start"),
+        sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_appointments_ends_after_start")),
         sa.CheckConstraint(
-            "status IN ('booked', 'cancelled', 'rescheduled')", name="ck_appointments_status"
+            "status IN ('booked', 'cancelled', 'rescheduled')",
+            name=op.f("ck_appointments_status"),
         ),
     )
     op.create_index("ix_appointments_patient_id", "appointments", ["patient_id"])
@@ -107,7 +111,9 @@ def upgrade() -> None:
         sa.Column("call_id", sa.String(64), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("handled_at", UTCDateTime(), nullable=True),
-        sa.CheckConstraint("urgency IN ('routine', 'soon', 'urgent')", name="ck_messages_urgency"),
+        sa.CheckConstraint(
+            "urgency IN ('routine', 'soon', 'urgent')", name=op.f("ck_messages_urgency")
+        ),
     )
     op.create_index("ix_messages_practice_id", "messages", ["practice_id"])
 

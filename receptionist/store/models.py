@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -94,6 +96,9 @@ class Patient(Base):
     name_key: Mapped[str] = mapped_column(String(120))  # casefolded, punctuation-free: for matching
     date_of_birth: Mapped[date] = mapped_column(Date)
     phone: Mapped[str] = mapped_column(String(20), default="unknown")
+    # Registered as a new patient (by phone). They stay new until a booked visit has taken place
+    # (see Store.is_new_patient); patients loaded by staff or demo data are existing patients.
+    new_patient: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

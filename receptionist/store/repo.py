@@ -132,10 +132,18 @@ class Store:
             return await s.get(Patient, patient_id)
 
     async def register_patient(
-        self, practice_id: str, full_name: str, dob: date, phone: str
+        self,
+        practice_id: str,
+        full_name: str,
+        dob: date,
+        phone: str,
+        *,
+        new_patient: bool = False,
     ) -> tuple[Patient, bool]:
-        """Registers a new patient; returns (patient, created). An existing identical patient is
-        returned, not duplicated (the unique identity constraint decides under concurrency)."""
+        """Registers a patient; returns (patient, created). An existing identical patient is
+        returned, not duplicated (the unique identity constraint decides under concurrency).
+        `new_patient`: registered as a new patient of the practice (the phone agent's
+        registrations); staff and demo data load existing patients."""
         patient = Patient(
             id=new_id(),
             practice_id=practice_id,
@@ -143,6 +151,7 @@ class Store:
             name_key=name_key(full_name),
             date_of_birth=dob,
             phone=phone,
+            new_patient=new_patient,
             created_at=utcnow(),
         )
         try:
@@ -154,6 +163,26 @@ class Store:
             if existing is None:
                 raise
             return existing, False
+
+    async def is_new_patient(self, patient_id: str, *, now: datetime) -> bool:
+        """A new patient: registered as new and not yet seen (no booked visit has started yet).
+
+        Decided by the database, not by the call: a patient who registered on an earlier call is
+        still new when they call back to book their first exam."""
+        async with self._session(write=False) as s:
+            flagged = await s.scalar(select(Patient.new_patient).where(Patient.id == patient_id))
+            if not flagged:
+                return False
+            seen = await s.scalar(
+                select(Appointment.id)
+                .where(
+                    Appointment.patient_id == patient_id,
+                    Appointment.status == BOOKED,
+                    Appointment.starts_at <= now,
+                )
+                .limit(1)
+            )
+            return seen is None
 
     # --- appointments -----------------------------------------------------------------------
 
