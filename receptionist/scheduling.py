@@ -362,7 +362,8 @@ def require_visit_type(practice: Practice, visit_type_id: str) -> VisitType:
 
 
 def check_patient_kind(visit: VisitType, *, is_new_patient: bool) -> None:
-    """New-patient visits are for patients registered in this call, and vice versa."""
+    """New-patient visits are for new patients (registered as new, not yet seen: the store
+    decides, `Store.is_new_patient`), and existing-patient visits for the others."""
     if visit.patients is PatientKind.NEW and not is_new_patient:
         raise SchedulingError(
             f"{visit.name} is only for new patients; this caller is an existing patient, so "

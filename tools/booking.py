@@ -271,16 +271,22 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
             "option ids."
         )
     try:
+        store = await store_of(state)
+        # New or existing is the database's answer (registered as new, not yet seen), not this
+        # call's: a patient who registered on an earlier call is still new.
+        state.patient_is_new = await store.is_new_patient(patient_id, now=state.now())
         check_patient_kind(
             practice.visit_type(slot.visit_type), is_new_patient=state.patient_is_new
         )
     except SchedulingError as exc:
         raise ToolError(f"{exc}.") from None
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
     ctx.disallow_interruptions()
     try:
         appointment = await book_offered(
             practice,
-            await store_of(state),
+            store,
             offers_of(state),
             option_id,
             patient_id=patient_id,

@@ -156,3 +156,48 @@ async def test_time_taken_meanwhile_gets_fresh_options_and_books_one(tmp_path):
         [mine] = await active_appointments(store, ANN)
     assert mine.starts_at != first.start
     assert Outcome.BOOKED in call.state.outcomes
+
+
+async def test_patient_registered_on_an_earlier_call_books_the_new_patient_exam(tmp_path):
+    # "New patient" comes from the database, not from this call: Carla registered yesterday and
+    # hung up; today she verifies and books her first exam. Ann (an existing patient) cannot.
+    first_call = ScriptedLLM(
+        [
+            Call("register_patient", full_name="Carla Diaz", date_of_birth="1992-07-14"),
+            Say("You're registered. Anything else?"),
+        ]
+    )
+    second_call = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Carla Diaz", date_of_birth="1992-07-14"),
+            Call("find_open_times", visit_type="new-patient"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("Booked."),
+        ]
+    )
+    ann_call = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("find_open_times", visit_type="new-patient"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("That visit is for new patients."),
+        ]
+    )
+    carla = ("Carla Diaz", date(1992, 7, 14))
+    async with practice_book(tmp_path) as store:
+        async with receptionist_call(first_call, prepare=_use(store)) as call:
+            await call.session.run(user_input="Register me please: Carla Diaz, July 14 1992.")
+        assert await active_appointments(store, carla) == []
+        async with receptionist_call(second_call, prepare=_use(store)) as call:
+            result = await call.session.run(user_input="Carla Diaz, 7/14/1992, my first exam.")
+            [(verified, _)] = tool_results(result, "verify_patient")
+            assert "new patient" in verified
+            [(booked, is_error)] = tool_results(result, "book_appointment")
+            assert not is_error and booked.startswith("Booked")
+        [appointment] = await active_appointments(store, carla)
+        assert appointment.visit_type == "new-patient"
+        async with receptionist_call(ann_call, prepare=_use(store)) as call:
+            result = await call.session.run(user_input="Ann Lee, 2/29/1980, a new patient exam.")
+            [(refused, is_error)] = tool_results(result, "book_appointment")
+            assert is_error and "only for new patients" in refused
+        assert await active_appointments(store, ANN) == []

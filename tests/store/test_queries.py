@@ -282,3 +282,25 @@ async def test_busy_finds_a_long_appointment_that_began_before_the_window(store:
     busy = await store.busy(["dr-a"], T0, T0 + timedelta(hours=1))
     assert [(b.starts_at, b.ends_at) for b in busy] == [(long_one.starts_at, long_one.ends_at)]
     assert await store.busy(["dr-a"], long_one.ends_at, long_one.ends_at + timedelta(hours=1)) == []
+
+
+async def test_new_patient_stays_new_until_a_booked_visit_has_started(store: Store):
+    now = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
+    carla, created = await store.register_patient(
+        "lakeside", "Carla Diaz", date(1992, 7, 14), "+14145550123", new_patient=True
+    )
+    staff_loaded, _ = await store.register_patient("lakeside", "Dan Wu", date(1970, 1, 1), "")
+    assert created and await store.is_new_patient(carla.id, now=now)
+    assert not await store.is_new_patient(staff_loaded.id, now=now)
+    exam = await store.book(
+        practice_id="lakeside",
+        provider_id="dr-okafor",
+        patient_id=carla.id,
+        visit_type="new-patient",
+        starts_at=now + timedelta(days=2),
+        ends_at=now + timedelta(days=2, hours=1),
+    )
+    assert await store.is_new_patient(carla.id, now=now)  # booked, not yet seen
+    assert not await store.is_new_patient(carla.id, now=exam.starts_at + timedelta(hours=2))
+    await store.cancel(exam.id, patient_id=carla.id)
+    assert await store.is_new_patient(carla.id, now=exam.starts_at + timedelta(hours=2))
