@@ -45,14 +45,14 @@ class BookingNotes:
 
     - `next_ref`: appointment refs (`appt-N`) are numbered once per call and never reused, so a
       ref the model kept from an earlier listing can never point at a different appointment.
-    - `policy_told`: appointments whose cancellation policy the model was given in this call (a
-      confirmed cancel needs it first).
+    - `policy_told`: appointment id -> the reply in which the model was given its cancellation
+      policy; a confirmed cancel needs it, from an earlier reply (the caller has answered since).
     - `names_tried`: name keys whose identity check failed or that were registered in this call
       (another registration of the same name with a new date of birth is a guess, not a patient).
     """
 
     next_ref: int = 1
-    policy_told: set[str] = field(default_factory=set)
+    policy_told: dict[str, str] = field(default_factory=dict)
     names_tried: set[str] = field(default_factory=set)
 
 

@@ -331,12 +331,13 @@ async def list_appointments(ctx: RunContext[CallState]) -> str:
         return "They have no upcoming appointments."
     today = local_now(state).date()
     lines = []
+    notes = notes_of(state)
     for appointment in upcoming[:5]:
-        ref = next(
-            (r for r, i in state.appointment_refs.items() if i == appointment.id),
-            f"appt-{len(state.appointment_refs) + 1}",
-        )
-        state.appointment_refs[ref] = appointment.id
+        ref = next((r for r, i in state.appointment_refs.items() if i == appointment.id), None)
+        if ref is None:  # numbered once per call, never reused (refs are dropped on changes)
+            ref = f"appt-{notes.next_ref}"
+            notes.next_ref += 1
+            state.appointment_refs[ref] = appointment.id
         visit = practice.visit_type(appointment.visit_type)
         provider = practice.provider(appointment.provider_id)
         lines.append(
@@ -345,6 +346,14 @@ async def list_appointments(ctx: RunContext[CallState]) -> str:
             f" with {provider.name if provider else 'the dentist'}"
         )
     return "Upcoming (refs are for reschedule/cancel only, never say them):\n" + "\n".join(lines)
+
+
+def _reply_id(ctx: RunContext[CallState]) -> str:
+    """The agent's current reply: tool calls made before the caller spoke again share it."""
+    try:
+        return ctx.speech_handle.id
+    except Exception:  # no reply in progress (a tool called outside a turn)
+        return ""
 
 
 def _appointment_id(state: CallState, appointment_ref: str) -> str:
@@ -417,6 +426,18 @@ async def cancel_appointment(
     practice = practice_of(state)
     patient_id = require_patient(state)
     appointment_id = _appointment_id(state, appointment_ref)
+    notes = notes_of(state)
+    reply = _reply_id(ctx)
+    if caller_confirmed:
+        told = notes.policy_told.get(appointment_id)
+        if told is None or (reply and told == reply):
+            # Never told, or told in this same reply: the caller has not heard it and answered.
+            raise ToolError(
+                "The caller has not heard the cancellation policy for this appointment yet. Call "
+                "cancel_appointment without caller_confirmed to get the policy, tell it to the "
+                "caller and wait for their answer; only then call again with caller_confirmed "
+                "true."
+            )
     store = await store_of(state)
     try:
         appointment = await store.get_appointment(appointment_id)
@@ -426,6 +447,7 @@ async def cancel_appointment(
             )
             policy = practice.policies.cancellation or "no cancellation fee"
             lead = "This is short notice. " if late else ""
+            notes.policy_told.setdefault(appointment_id, reply)  # the first telling counts
             return (
                 f"{lead}Tell the caller the policy: {policy} Ask if they still want to cancel or "
                 "would rather move it; if they confirm, call again with caller_confirmed true."

@@ -113,3 +113,85 @@ async def test_late_cancellation_is_flagged_as_short_notice(tmp_path):
         [(policy, _)] = tool_results(result, "cancel_appointment")
         assert policy.startswith("This is short notice")
         assert (await store.get_appointment(old.id)).status == BOOKED
+
+
+async def test_refs_are_never_reused_after_a_move(tmp_path):
+    # Two visits listed as appt-1 and appt-2; appt-1 is moved; the new listing must not hand the
+    # moved visit the ref appt-2 (still meaning the second visit), or a cancel of "appt-2" would
+    # hit the wrong appointment.
+    second_visit = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("list_appointments"),
+            Call("find_open_times", visit_type="checkup", date_from="2026-12-02"),
+            Say("I can move the first one to ..."),
+            lambda ctx: Call(
+                "reschedule_appointment", appointment_ref="appt-1", option_id=option_ids(ctx)[0]
+            ),
+            Call("list_appointments"),
+            Say("You now have ..."),
+            Call("cancel_appointment", appointment_ref="appt-2"),
+            Say("Our policy is ... Still cancel?"),
+            Call("cancel_appointment", appointment_ref="appt-2", caller_confirmed=True),
+            Say("Cancelled."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        first = await book_directly(store, ANN, ANN_VISIT)
+        second = await book_directly(store, ANN, second_visit)
+        await call.session.run(user_input="Ann Lee, 1980-02-29. Move my first visit.")
+        result = await call.session.run(user_input="Yes, the first time. What do I have now?")
+        [(moved, _)] = tool_results(result, "reschedule_appointment")
+        assert "Moved from" in moved
+        [(listing, _)] = tool_results(result, "list_appointments")
+        refs = dict(line.split(": ", 1) for line in listing.splitlines()[1:])
+        assert len(refs) == 2 and "appt-1" not in refs
+        assert "December 8" in refs["appt-2"]  # appt-2 still means the second visit
+        [moved_ref] = set(refs) - {"appt-2"}
+        assert moved_ref == "appt-3"
+        await call.session.run(user_input="Cancel the December 8 one.")
+        await call.session.run(user_input="Yes.")
+        [moved_visit] = [a for a in await active_appointments(store, ANN) if a.id != second.id]
+    assert (await store.get_appointment(second.id)).status == CANCELLED
+    assert moved_visit.replaces_id == first.id and moved_visit.status == BOOKED
+
+
+async def test_a_confirmed_cancel_without_the_policy_is_refused(tmp_path):
+    # The model skips the policy (straight to caller_confirmed), then tells it and confirms in
+    # the same reply, before the caller could answer: both refused. Only after the caller has
+    # heard the policy and answered does the cancel go through.
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("list_appointments"),
+            Call("cancel_appointment", appointment_ref="appt-1", caller_confirmed=True),
+            Call("cancel_appointment", appointment_ref="appt-1"),
+            Say("Before I cancel: our policy asks for 24 hours notice. Still cancel?"),
+            [
+                Call("cancel_appointment", appointment_ref="appt-1"),
+                Call("cancel_appointment", appointment_ref="appt-1", caller_confirmed=True),
+            ],
+            Say("Cancelled."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        old = await book_directly(store, ANN, ANN_VISIT)
+        result = await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel it, no questions.")
+        [(skipped, skipped_error), (policy, policy_error)] = tool_results(
+            result, "cancel_appointment"
+        )
+        assert skipped_error and "policy" in skipped and "caller_confirmed" in skipped
+        assert not policy_error and "24 hours" in policy
+        assert (await store.get_appointment(old.id)).status == BOOKED
+        result = await call.session.run(user_input="Yes, cancel it.")
+        outputs = tool_results(result, "cancel_appointment")
+        assert any(not err and "Cancelled" in out for out, err in outputs)
+        assert (await store.get_appointment(old.id)).status == CANCELLED
+    assert call.state.outcomes == [Outcome.CANCELLED]
