@@ -32,7 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from receptionist.telephony.stack import LocalStack, StackConfig  # noqa: E402
+from receptionist.telephony.stack import LocalStack, StackConfig, signals_raise  # noqa: E402
 from tests.e2e.sipcall import (  # noqa: E402
     Caller,
     SippResult,
@@ -370,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from receptionist.store import upgrade
 
-    with tempfile.TemporaryDirectory() as tmp, LocalStack(CONFIG) as stack:
+    with signals_raise(), tempfile.TemporaryDirectory() as tmp, LocalStack(CONFIG) as stack:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite+aiosqlite:///{work / 'calls.db'}"

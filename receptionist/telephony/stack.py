@@ -349,7 +349,7 @@ def _write_env_file(stack: LocalStack) -> Path:
 
 
 @contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
+def signals_raise() -> Iterator[None]:
     """Turns SIGTERM into KeyboardInterrupt so `kill` tears the stack down like Ctrl-C."""
 
     def handler(signum: int, frame: object) -> None:
@@ -366,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the stack in the foreground until interrupted; always tears it down."""
     config = _config_from_args(_parse_args(argv))
     stack = LocalStack(config)
-    with _signals_raise():
+    with signals_raise():
         try:
             stack.start()
             env_file = _write_env_file(stack)
