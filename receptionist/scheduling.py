@@ -54,11 +54,15 @@ class NotOffered(SchedulingError):
 
 
 class SlotGone(Exception):
-    """The chosen time was just taken (or is no longer bookable); `fresh` holds new options."""
+    """The chosen time can no longer be booked; `fresh` holds new options.
 
-    def __init__(self, message: str, fresh: list[Slot]) -> None:
+    `reason`: "taken" (someone else booked it meanwhile) or "too_soon" (time passed and the visit
+    type's notice no longer allows it): the caller hears the real cause."""
+
+    def __init__(self, message: str, fresh: list[Slot], reason: str = "taken") -> None:
         super().__init__(message)
         self.fresh = fresh
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Offers:
 
     def __init__(self) -> None:
         self._slots: dict[str, Slot] = {}
+        self._booked: set[str] = set()
 
     def add(self, slots: Iterable[Slot]) -> list[tuple[str, Slot]]:
         added = []
@@ -95,6 +100,14 @@ class Offers:
 
     def discard(self, option_id: str) -> None:
         self._slots.pop(option_id, None)
+
+    def mark_booked(self, option_id: str) -> None:
+        """Booked in this call: no longer on offer, remembered so a repeat is recognised."""
+        self.discard(option_id)
+        self._booked.add(option_id)
+
+    def was_booked(self, option_id: str) -> bool:
+        return (option_id or "").strip() in self._booked
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -388,7 +401,11 @@ async def _take(
     visit = require_visit_type(practice, slot.visit_type)
     if slot.start < now + visit.lead_time or slot.start <= now:
         offers.discard(option_id)
-        raise SlotGone("that time is no longer bookable", await _fresh(practice, store, slot, now))
+        raise SlotGone(
+            "that time is now too soon to book",
+            await _fresh(practice, store, slot, now),
+            "too_soon",
+        )
     return slot
 
 
@@ -409,7 +426,7 @@ async def book_offered(
     """Books an offered slot; `SlotGone` (with fresh options) if someone else just took it."""
     slot = await _take(practice, store, offers, option_id, now=now)
     try:
-        return await store.book(
+        appointment = await store.book(
             practice_id=practice.id,
             provider_id=slot.provider_id,
             patient_id=patient_id,
@@ -423,6 +440,8 @@ async def book_offered(
         raise SlotGone(
             "that time was just taken", await _fresh(practice, store, slot, now)
         ) from None
+    offers.mark_booked(option_id)
+    return appointment
 
 
 async def reschedule_to_offered(
@@ -460,6 +479,7 @@ async def reschedule_to_offered(
         raise SlotGone(
             "that time was just taken", await _fresh(practice, store, slot, now)
         ) from None
+    offers.mark_booked(option_id)
     return old, new
 
 

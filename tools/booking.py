@@ -264,6 +264,11 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
     state = state_of(ctx)
     practice = practice_of(state)
     patient_id = require_patient(state)
+    if offers_of(state).was_booked(option_id):
+        raise ToolError(
+            "That time is already booked in this call (see the earlier confirmation); do not book "
+            "it again. Confirm it to the caller, or call find_open_times for another visit."
+        )
     slot = offers_of(state).get(option_id or "")
     if slot is None:
         raise ToolError(
@@ -306,14 +311,18 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
 
 
 def _taken(state: CallState, gone: SlotGone) -> str:
-    if not gone.fresh:
-        return (
-            "That time was just taken and nothing else is open soon. Apologise and offer other "
-            "dates or a message."
+    if gone.reason == "too_soon":
+        cause = (
+            "That time is now too soon to book: this visit needs more notice than is left. "
+            "Nobody else took it; explain that"
         )
+    else:
+        cause = "That time was just taken by someone else. Apologise"
+    if not gone.fresh:
+        return f"{cause}, and say nothing else is open soon; offer other dates or a message."
     return (
-        "That time was just taken by someone else. Apologise and offer these instead (never say "
-        f"the ids):\n{describe_options(state, gone.fresh)}"
+        f"{cause}, and offer these instead (never say the ids):\n"
+        f"{describe_options(state, gone.fresh)}"
     )
 
 

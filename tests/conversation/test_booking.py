@@ -50,10 +50,12 @@ async def test_existing_patient_books_an_offered_time(tmp_path):
         result.expect.next_event().is_function_call(name="find_open_times")
         offered = result.expect.next_event().is_function_call_output(is_error=False)
         assert "never say them" in offered.event().item.output
+        on_offer = dict(call.state.offers._slots)
         result = await call.session.run(user_input="The first one please.")
         result.expect.next_event().is_function_call(name="book_appointment")
         result.expect.next_event().is_function_call_output(is_error=False)
-        slot = call.state.offers.get(chosen["id"])
+        slot = on_offer[chosen["id"]]
+        assert call.state.offers.get(chosen["id"]) is None  # booked: no longer on offer
         [appointment] = await active_appointments(store, ANN)
         assert call.state.outcomes == [Outcome.BOOKED]
     assert appointment.starts_at == slot.start
@@ -200,4 +202,53 @@ async def test_patient_registered_on_an_earlier_call_books_the_new_patient_exam(
             result = await call.session.run(user_input="Ann Lee, 2/29/1980, a new patient exam.")
             [(refused, is_error)] = tool_results(result, "book_appointment")
             assert is_error and "only for new patients" in refused
+        assert await active_appointments(store, ANN) == []
+
+
+async def test_booking_the_same_option_twice_says_it_is_already_booked(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("find_open_times", visit_type="checkup"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("Booked."),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("That one is already yours."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        await call.session.run(user_input="Ann Lee, 1980-02-29, the first checkup you have.")
+        result = await call.session.run(user_input="Did that go through? Book it.")
+        [(output, is_error)] = tool_results(result, "book_appointment")
+        assert is_error and "already booked" in output
+        assert "just taken" not in output and "opt-" not in output
+        assert len(await active_appointments(store, ANN)) == 1
+
+
+async def test_an_offer_that_became_too_soon_is_refused_for_that_reason(tmp_path):
+    # Offered while there was enough notice; by the time the caller chooses, the visit type's
+    # lead time (24 hours for a check-up) no longer allows it. Nobody took it: say so.
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("find_open_times", visit_type="checkup"),
+            Say("Wednesday at 10?"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("That's now too soon; how about ..."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        await call.session.run(user_input="Ann Lee, 1980-02-29, a checkup please.")
+        first = min(call.state.offers._slots.values(), key=lambda s: s.start)
+        later = first.start - timedelta(hours=2)
+        call.state.clock = lambda: later
+        result = await call.session.run(user_input="Wednesday works.")
+        [(output, is_error)] = tool_results(result, "book_appointment")
+        assert is_error and "just taken" not in output and "notice" in output
         assert await active_appointments(store, ANN) == []
