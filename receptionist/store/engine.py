@@ -3,6 +3,12 @@
 SQLite is made safe for several writers (one worker process per call): WAL journal, a busy
 timeout so writers queue instead of failing, foreign keys on, and write transactions opened with
 `BEGIN IMMEDIATE` so the overlap trigger's check and the insert happen under the write lock.
+
+Both engines hide statement parameters from exception text (`hide_parameters`): they are patient
+data (names, dates of birth, phone numbers) and exception text ends up in logs. And both give up
+quickly when the database is unreachable or stuck (connect, statement and pool timeouts): a caller
+waiting on a dead database hears silence, so a tool should fail within seconds and fall back to a
+message or a transfer.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-SQLITE_BUSY_TIMEOUT_S = 30.0
+SQLITE_BUSY_TIMEOUT_S = 5.0  # a writer waits this long for the write lock, then fails
+PG_CONNECT_TIMEOUT_S = 3.0  # asyncpg: establishing a connection
+PG_COMMAND_TIMEOUT_S = 5.0  # asyncpg: any one statement
+POOL_TIMEOUT_S = 5.0  # waiting for a pooled connection
 
 
 class DatabaseUrlError(ValueError):
@@ -53,14 +62,22 @@ def safe_url(url: str | URL) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; keyword arguments (including `connect_args`) override the defaults."""
     parsed = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
         engine = create_async_engine(parsed, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(parsed, **kwargs)
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
+    connect_args = {
+        "timeout": PG_CONNECT_TIMEOUT_S,
+        "command_timeout": PG_COMMAND_TIMEOUT_S,
+        **kwargs.pop("connect_args", {}),
+    }
+    return create_async_engine(parsed, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

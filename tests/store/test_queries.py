@@ -304,3 +304,22 @@ async def test_new_patient_stays_new_until_a_booked_visit_has_started(store: Sto
     assert not await store.is_new_patient(carla.id, now=exam.starts_at + timedelta(hours=2))
     await store.cancel(exam.id, patient_id=carla.id)
     assert await store.is_new_patient(carla.id, now=exam.starts_at + timedelta(hours=2))
+
+
+async def test_database_errors_never_carry_the_values_into_logs(store: Store):
+    # SQLAlchemy puts a failed statement's parameters into the exception text, and exception
+    # text ends up in logs (log.exception, exc_info): the engines hide them.
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError) as caught:
+        await store.add_message(
+            practice_id="lakeside",
+            caller_name="Ann Lee",
+            callback_number="+14145550123",
+            reason="tooth pain since the extraction",
+            urgency="whenever",  # refused by the urgency check constraint
+        )
+    text = f"{caught.value}\n{caught.value!r}"
+    for value in ("+14145550123", "Ann Lee", "tooth pain", "whenever"):
+        assert value not in text
+    assert "ck_messages_urgency" in text or "CHECK" in text.upper()
