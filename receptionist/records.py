@@ -51,23 +51,30 @@ def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> 
 async def finish_call(state: CallState, usage: dict | None) -> None:
     """Writes the call record (or keeps it in the outbox); never raises into the shutdown path."""
     record = call_record(state, usage, ended_at=state.now())
+    store: Store | None = state.store
     try:
-        store: Store = state.store
         if store is None:
             from receptionist.store.shared import shared_store
 
             store = await shared_store()
         where = await store.save("call", record)
-        if where == "stored":
-            await store.flush_outbox()
         log.info("call record %s", where, extra={"outcome": record["outcome"]})
-    except Exception:
+    except Exception as exc:
         # Last resort: whatever went wrong (bad URL, broken store), keep the record on disk.
-        log.exception("could not write the call record; keeping it in the outbox")
+        # Type only: the message could carry the record's values.
+        log.error(
+            "could not write the call record (%s); keeping it in the outbox", type(exc).__name__
+        )
         from receptionist.store.outbox import Outbox
 
-        outbox = getattr(state.store, "outbox", None) or Outbox()
+        outbox = getattr(store, "outbox", None) or Outbox()
         outbox.put("call", record)
+        return
+    if where == "stored":
+        try:  # the database is back: write what earlier outages left behind
+            await store.flush_outbox()
+        except Exception as exc:  # the record itself is stored: never queue it again
+            log.warning("outbox flush after the call failed (%s)", type(exc).__name__)
 
 
 def _jsonable(value: Any) -> Any:

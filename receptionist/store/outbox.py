@@ -9,6 +9,7 @@ interrupted between the commit and the delete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -79,15 +80,19 @@ class Outbox:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 found.append(Pending(path, data["kind"], data["values"]))
-            except (OSError, ValueError, KeyError):
+            except FileNotFoundError:
+                continue  # another process flushed it meanwhile
+            except (OSError, ValueError, KeyError, TypeError):
                 log.error("unreadable outbox file %s: moved to failed/", path.name)
                 self.quarantine(path)
         return found
 
     def quarantine(self, path: Path) -> None:
+        """Moves a record the database will never take aside (staff can inspect `failed/`)."""
         failed = self.directory / "failed"
         failed.mkdir(exist_ok=True)
-        os.replace(path, failed / path.name)
+        with contextlib.suppress(FileNotFoundError):  # another process dealt with it meanwhile
+            os.replace(path, failed / path.name)
 
     def __len__(self) -> int:
         return len(self.pending())

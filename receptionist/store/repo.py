@@ -362,7 +362,9 @@ class Store:
     async def flush_outbox(self) -> int:
         """Writes every outbox record to the database; returns how many files were cleared.
 
-        Stops at the first unavailable error (the rest wait for the next flush)."""
+        Stops at the first unavailable error (the rest wait for the next flush). A record the
+        database rejects for any other reason is moved to `failed/`, so one bad file never
+        blocks the others."""
         cleared = 0
         for item in self.outbox.pending():
             try:
@@ -370,7 +372,7 @@ class Store:
             except StoreUnavailable:
                 log.warning("outbox flush paused: database still unavailable")
                 break
-            except (IntegrityError, ValueError, KeyError, TypeError) as exc:
+            except (SQLAlchemyError, ValueError, KeyError, TypeError) as exc:
                 log.error(
                     "outbox record %s rejected (%s): moved to failed/",
                     item.path.name,

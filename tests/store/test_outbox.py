@@ -96,3 +96,64 @@ async def test_a_database_without_tables_queues_rather_than_loses(tmp_path):
     finally:
         await store.close()
     assert where == "queued" and [p.kind for p in outbox.pending()] == ["message"]
+
+
+def _message(record_id: str) -> dict:
+    return {
+        "id": record_id,
+        "practice_id": "lakeside",
+        "callback_number": "+14145550123",
+        "reason": "call me back",
+        "urgency": "routine",
+        "caller_name": "",
+        "call_id": "",
+        "created_at": T0.isoformat(),
+    }
+
+
+def test_a_file_flushed_by_another_process_meanwhile_is_skipped(tmp_path, monkeypatch):
+    # Two worker processes flush the same outbox: a file listed by one may be gone (written and
+    # deleted by the other) before it is read or quarantined. That is not an error.
+    outbox = Outbox(tmp_path / "outbox")
+    gone = outbox.put("message", _message("gone"))
+    kept = outbox.put("message", _message("kept"))
+    real_read = type(gone).read_text
+
+    def read_after_the_other_process(self, *args, **kwargs):
+        if self == gone:
+            self.unlink()  # the other process wrote it and deleted the file just now
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(gone), "read_text", read_after_the_other_process)
+    assert [p.path for p in outbox.pending()] == [kept]
+    outbox.quarantine(gone)  # already gone: nothing to move, no error
+    assert not (tmp_path / "outbox" / "failed" / gone.name).exists()
+
+
+async def test_a_record_the_database_rejects_is_quarantined_and_the_rest_flushed(
+    db_url: str, tmp_path, monkeypatch
+):
+    from sqlalchemy.exc import DataError
+
+    outbox = Outbox(tmp_path / "outbox")
+    outbox.put("message", _message("a-rejected"))
+    outbox.put("message", _message("b-fine"))
+    store = Store(db_url, outbox=outbox)
+    real_insert = Store.insert_once
+
+    async def insert_once(self, kind, values):
+        if values["id"] == "a-rejected":  # e.g. a value too long for its column on PostgreSQL
+            raise DataError("INSERT INTO messages ...", None, ValueError("value too long"))
+        return await real_insert(self, kind, values)
+
+    monkeypatch.setattr(Store, "insert_once", insert_once)
+    try:
+        assert await store.flush_outbox() == 1
+        [message] = await store.open_messages()
+        assert message.id == "b-fine"
+    finally:
+        await store.close()
+    assert outbox.pending() == []
+    assert [p.name for p in (tmp_path / "outbox" / "failed").iterdir()] == [
+        "message-a-rejected.json"
+    ]

@@ -69,3 +69,15 @@ async def test_database_down_keeps_the_record_then_flushes_it_once(db_url: str, 
         assert await up.count("call") == 2
     finally:
         await up.close()
+
+
+async def test_a_stored_record_is_not_queued_again_when_the_flush_after_it_fails(
+    store: Store, monkeypatch
+):
+    async def broken_flush() -> int:
+        raise RuntimeError("outbox directory unreadable")
+
+    monkeypatch.setattr(store, "flush_outbox", broken_flush)
+    await finish_call(_state(store, transcripts=False), None)
+    assert await store.count("call") == 1
+    assert store.outbox.pending() == []  # stored: not kept in the outbox as well
