@@ -1,17 +1,45 @@
 """Emergencies: life-threatening -> the emergency number; urgent dental -> a person, else the
-soonest urgent visit. A note always goes to the staff. Never a diagnosis."""
+soonest urgent visit. The staff get an urgent note with the caller's number; when the number is
+withheld (or the note could not be saved) the model is told to ask for a number and take the
+message itself, and never promises a callback nobody can make. Never a diagnosis."""
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from livekit.agents import RunContext, function_tool
 
 from receptionist.calls import CallState, Outcome
+from receptionist.phone import UNKNOWN
 from receptionist.scheduling import SchedulingError, find_open_times
 from receptionist.store import StoreUnavailable
 from tools._shared import clean_text, describe_options, practice_of, state_of, store_of
 from tools.messages import save_message
+
+log = logging.getLogger(__name__)
+
+
+async def _urgent_note(state: CallState, text: str) -> bool:
+    """Leaves the staff an urgent note with the caller's number; True if stored or queued.
+
+    Without a number to call back there is no note: the model asks for one instead."""
+    caller = state.info.caller
+    if caller == UNKNOWN:
+        return False
+    try:
+        await save_message(
+            state,
+            caller_name=state.patient_name or "caller",
+            reason=f"URGENT: {text}",
+            callback_number=caller,
+            urgency="urgent",
+        )
+    except Exception as exc:  # the caller's help comes first; the model offers a message instead
+        # Type only: the exception text could carry the caller's number or their words.
+        log.warning("urgent note not saved (%s)", type(exc).__name__)
+        return False
+    return True
 
 
 @function_tool
@@ -38,17 +66,22 @@ async def report_emergency(
             f"Tell the caller now, calmly: hang up and call {number} right away, or go to the "
             "nearest emergency room. Do not book, transfer or diagnose."
         )
-    try:  # the staff hear about it whatever happens next
-        caller = state.info.caller
-        await save_message(
-            state,
-            caller_name=state.patient_name or "caller",
-            reason=f"URGENT: {text}",
-            callback_number=caller if caller != "unknown" else "unknown",
-            urgency="urgent",
+    noted = await _urgent_note(state, text)  # the staff hear about it whatever happens next
+    if noted:
+        callback = ""
+        promise = "say the team has an urgent note to call them back"
+    elif state.info.caller == UNKNOWN:
+        callback = (
+            " We have no number to call them back: ask for the best callback number and call "
+            "take_message with urgency urgent."
         )
-    except Exception:  # the message is a courtesy; the caller's help comes first
-        pass
+        promise = (
+            "ask for their callback number and call take_message with urgency urgent so the "
+            "team calls back"
+        )
+    else:
+        callback = " The note for the staff was not saved: call take_message with urgency urgent."
+        promise = "call take_message with urgency urgent so the team calls back"
     guidance = (
         f"Share this guidance: {practice.emergency.guidance} "
         if practice.emergency.guidance
@@ -70,11 +103,11 @@ async def report_emergency(
     if staffed and practice.transfer_destination(state.now()):
         return (
             f"{guidance}Then call transfer_to_staff now so a person can help. If the transfer "
-            f"fails, offer the soonest urgent visit.{options}"
+            f"fails, offer the soonest urgent visit.{callback}{options}"
         )
     return (
-        f"{guidance}Nobody can take a call now. Offer the soonest urgent visit, and say the team "
-        f"has an urgent note to call back. If it gets worse, call {number}.{options}"
+        f"{guidance}Nobody can take a call now. Offer the soonest urgent visit, and {promise}. "
+        f"If it gets worse, call {number}.{options}"
     )
 
 

@@ -15,11 +15,11 @@ from tools._shared import clean_text, practice_of, state_of, store_of
 
 async def save_message(
     state: CallState, *, caller_name: str, reason: str, callback_number: str, urgency: str
-) -> str:
-    """Stores the message (or queues it); returns the callback number used."""
+) -> Literal["stored", "queued"]:
+    """Stores the message, or keeps it in the outbox if the database is down."""
     practice = practice_of(state)
     store = await store_of(state)
-    await store.add_message(
+    _, where = await store.add_message(
         practice_id=practice.id,
         caller_name=caller_name,
         callback_number=callback_number,
@@ -29,7 +29,7 @@ async def save_message(
         call_id=state.info.call_id,
     )
     state.record(Outcome.MESSAGE)
-    return callback_number
+    return where
 
 
 def callback_for(state: CallState, given: str) -> str:

@@ -155,3 +155,73 @@ async def test_urgent_dental_when_nobody_answers_books_the_soonest_urgent_visit(
     assert call.api.transfers == []
     assert call.state.outcomes[:2] == [Outcome.EMERGENCY, Outcome.MESSAGE]
     assert Outcome.BOOKED in call.state.outcomes
+
+
+def _nobody_after_hours():
+    return example_practice().model_copy(
+        update={"transfers": example_practice().transfers.model_copy(update={"after_hours": ""})}
+    )
+
+
+async def test_urgent_dental_from_an_unknown_number_asks_for_one_and_takes_a_message(tmp_path):
+    # A withheld number: no note with "unknown" as the callback, and no promise of a callback the
+    # team cannot make. The model asks for a number and leaves the urgent message itself.
+    script = ScriptedLLM(
+        [
+            Call("report_emergency", kind="urgent_dental", summary="broken tooth, severe pain"),
+            Say("What's the best number for the team to call you back on?"),
+            Call(
+                "take_message",
+                caller_name="Dan Wu",
+                reason="URGENT: broken tooth, severe pain",
+                callback_number="414 555 0123",
+                urgency="urgent",
+            ),
+            Say("The team will call you back."),
+        ]
+    )
+    withheld = {"sip.callID": "SCL_anon", "sip.phoneNumber": "anonymous"}
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(
+            script,
+            practice=_nobody_after_hours(),
+            at=CLOSED_TIME,
+            attributes=withheld,
+            prepare=_use(store),
+        ) as call,
+    ):
+        result = await call.session.run(user_input="I broke a tooth and it really hurts.")
+        [(output, is_error)] = tool_results(result, "report_emergency")
+        assert not is_error and "take_message" in output and "callback number" in output
+        assert "has an urgent note" not in output
+        assert await store.open_messages() == []  # nothing with an "unknown" callback number
+        await call.session.run(user_input="It's 414 555 0123, Dan Wu.")
+        [message] = await store.open_messages()
+    assert message.callback_number == "+14145550123" and message.urgency == "urgent"
+
+
+async def test_an_urgent_note_that_could_not_be_saved_is_not_promised(tmp_path, caplog):
+    script = ScriptedLLM(
+        [
+            Call("report_emergency", kind="urgent_dental", summary="severe toothache all night"),
+            Say("Let me take a message for the team."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(
+            script, practice=_nobody_after_hours(), at=CLOSED_TIME, prepare=_use(store)
+        ) as call,
+    ):
+
+        async def broken(**values):
+            raise RuntimeError(f"disk full while writing {values['callback_number']}")
+
+        store.add_message = broken
+        result = await call.session.run(user_input="I have terrible tooth pain.")
+        [(output, is_error)] = tool_results(result, "report_emergency")
+    assert not is_error and "has an urgent note" not in output and "take_message" in output
+    failures = [r for r in caplog.records if "urgent note" in r.getMessage()]
+    assert failures and all("4144007103" not in r.getMessage() for r in failures)
+    assert all(r.exc_info is None for r in failures)  # no traceback text (it can carry values)
