@@ -33,7 +33,7 @@ def _hours(practice: Practice, state: CallState) -> str:
         text = " and ".join(f"{_clock(s.start)} to {_clock(s.end)}" for s in spans) or "closed"
         days.append(f"{day.capitalize()}: {text}")
     today = local_now(state).date()
-    upcoming = [c for c in practice.closures if c.last >= today][:3]
+    upcoming = sorted((c for c in practice.closures if c.last >= today), key=lambda c: c.start)[:3]
     closed = "; ".join(
         f"closed {c.start:%B} {c.start.day}"
         + (f" to {c.last:%B} {c.last.day}" if c.end else "")

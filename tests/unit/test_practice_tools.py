@@ -51,3 +51,23 @@ def test_current_time_open_closed_and_holiday():
 )
 def test_practice_info_topics_come_from_the_profile(topic, expected):
     assert expected in answer(PRACTICE, state_at(TUESDAY_10AM), topic)
+
+
+def test_hours_list_the_nearest_upcoming_closures_whatever_their_order_in_the_file():
+    from datetime import date
+
+    from receptionist.practice import Closure
+
+    closures = [
+        Closure(start=date(2027, 7, 4), reason="Independence Day"),
+        Closure(start=date(2026, 11, 1), reason="already past"),
+        Closure(start=date(2027, 1, 1), reason="New Year's Day"),
+        Closure(start=date(2026, 12, 24), end=date(2026, 12, 26), reason="the holidays"),
+        Closure(start=date(2026, 11, 26), reason="Thanksgiving"),
+    ]
+    practice = PRACTICE.model_copy(update={"closures": closures})
+    state = state_at(TUESDAY_10AM)
+    state.practice = practice
+    text = answer(practice, state, "hours")
+    assert "already past" not in text and "Independence Day" not in text
+    assert text.index("Thanksgiving") < text.index("the holidays") < text.index("New Year")
