@@ -99,6 +99,8 @@ class CallState:
     # [{"role": "user"|"assistant", "text": ...}]: stored with the call record only when the
     # practice enables transcripts (practice.records.transcripts).
     transcript: list[dict[str, str]] = field(default_factory=list)
+    # What the booking tools remember within the call (tools._shared.BookingNotes).
+    booking_notes: Any = None
 
     def now(self) -> datetime:
         return self.clock()

@@ -57,10 +57,9 @@ class BookingNotes:
 
 
 def notes_of(state: CallState) -> BookingNotes:
-    notes = state.__dict__.get("booking_notes")
-    if notes is None:
-        notes = state.__dict__["booking_notes"] = BookingNotes()
-    return notes
+    if state.booking_notes is None:
+        state.booking_notes = BookingNotes()
+    return state.booking_notes
 
 
 def offers_of(state: CallState) -> Offers:
