@@ -226,15 +226,25 @@ def worker(
 
 
 def _wait_registered(worker: Worker, timeout: float) -> None:
-    """Calls placed before the worker registered would ring out with nobody to dispatch."""
+    """Calls placed before the worker registered, or while its job processes cannot start,
+    would ring out with nobody to answer: wait for both, and fail with the worker's reason."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.proc.poll() is not None:
             pytest.fail(f"agent.py exited ({worker.proc.returncode}):\n{worker.log()[-4000:]}")
-        if "registered worker" in worker.log():
+        log = worker.log()
+        if "error initializing process" in log:
+            pytest.fail("agent.py's job processes fail to start:\n" + _error_excerpt(log))
+        if "registered worker" in log and '"process initialized"' in log:
             return
         time.sleep(0.5)
-    pytest.fail(f"agent.py did not register within {timeout:.0f}s:\n{worker.log()[-4000:]}")
+    pytest.fail(f"agent.py did not get ready within {timeout:.0f}s:\n{worker.log()[-4000:]}")
+
+
+def _error_excerpt(log: str) -> str:
+    """The first failing log line, with its traceback unescaped."""
+    line = next(line for line in log.splitlines() if "error initializing process" in line)
+    return line.replace("\\n", "\n")[-3000:]
 
 
 _ports = count()
