@@ -190,7 +190,11 @@ def _secret(value: str) -> str:
 
 
 def _compare(pairs: list[tuple[str, str, str]]) -> list[FieldChange]:
-    return [FieldChange(name, before, after) for name, before, after in pairs if before != after]
+    return [
+        FieldChange(name, before or "(empty)", after or "(empty)")
+        for name, before, after in pairs
+        if before != after
+    ]
 
 
 def inbound_changes(

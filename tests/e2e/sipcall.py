@@ -253,6 +253,7 @@ class Caller:
     workdir: Path
     sip_port: int = 5070
     media_port: int = 16000
+    auth: tuple[str, str] | None = None  # digest credentials (-au/-ap) for authenticated_call
 
     def argv(
         self, scenario: str, dialled: str, caller: str, timeout_s: int, **keys: str
@@ -274,6 +275,8 @@ class Caller:
         ]  # fmt: skip
         for name, value in keys.items():
             argv += ["-set", name, value]
+        if self.auth:
+            argv += ["-au", self.auth[0], "-ap", self.auth[1]]
         return argv
 
     def start(
