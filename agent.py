@@ -24,8 +24,22 @@ if __name__ == "__main__":
     exit_if_not_ready(sys.argv[1:])
 
 settings = load_settings()
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Once per process, before any call: the VAD model and the practice profiles."""
+    proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["practices"] = load_directory(settings.practice_file)
+
+
+def call_load(server: AgentServer) -> float:
+    """Load as a share of MAX_CALLS, for hosts where CPU load is a poor measure of capacity."""
+    return min(len(server.active_jobs) / settings.max_calls, 1.0)
+
+
 server = AgentServer(
-    setup_fnc=lambda proc: prewarm(proc),
+    setup_fnc=prewarm,  # a module-level function: job processes receive it by reference
+    load_fnc=call_load if settings.max_calls else None,
     load_threshold=settings.load_threshold,
     shutdown_process_timeout=90.0,  # room for the rescue path: apology clip + transfer ringing
     log_level=settings.log_level,
@@ -35,12 +49,6 @@ server = AgentServer(
         else {}
     ),
 )
-
-
-def prewarm(proc: JobProcess) -> None:
-    """Once per process, before any call: the VAD model and the practice profiles."""
-    proc.userdata["vad"] = silero.VAD.load()
-    proc.userdata["practices"] = load_directory(settings.practice_file)
 
 
 @server.rtc_session(agent_name=settings.agent_name)

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
 
     # Worker: above this CPU load the worker stops taking new calls (LiveKit's default is 0.7).
     load_threshold: float = Field(default=0.7, gt=0.0, le=1.0)
+    # When set, load is active calls / MAX_CALLS instead of CPU (small hosts report full CPU
+    # while warming up, and the server then skips the worker).
+    max_calls: int | None = Field(default=None, ge=1, le=1000)
     idle_processes: int | None = Field(default=None, ge=0, le=32)
 
     # Logs
