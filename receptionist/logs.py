@@ -28,6 +28,7 @@ def bind_call(call_id: str) -> None:
     _process_call_id = call_id
     current_call_id.set(call_id)
 
+
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
 _DATE = re.compile(r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
 _SAFE_EXTRAS = {"call_id", "job_id", "room", "pid", "level", "name"}
