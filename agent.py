@@ -24,6 +24,7 @@ if __name__ == "__main__":
     exit_if_not_ready(sys.argv[1:])
 
 settings = load_settings()
+logs.guard_framework_logger()
 
 
 def prewarm(proc: JobProcess) -> None:

@@ -29,9 +29,11 @@ def bind_call(call_id: str) -> None:
     current_call_id.set(call_id)
 
 
-_PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
+# Digit runs anywhere, also inside identifiers: LiveKit names rooms and SIP participants after the
+# caller's number (`call-_+14145550123_x`, `sip_+14145550123`).
+_PHONE = re.compile(r"(?<![\d.])\+?\d[\d\s().-]{5,}\d(?![\d])")
 _DATE = re.compile(r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
-_SAFE_EXTRAS = {"call_id", "job_id", "room", "pid", "level", "name"}
+_SAFE_EXTRAS = {"call_id", "job_id", "pid", "level", "name"}
 # LiveKit marks fields holding what callers said (`lk.pii.text`, ...) with this prefix.
 _PII_PREFIX = "lk.pii"
 # Database drivers log SQL parameters (names, numbers) at DEBUG: keep them quiet.
@@ -105,3 +107,13 @@ def install(level: str = "INFO") -> None:
             handler.addFilter(CallContextFilter())
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def guard_framework_logger() -> None:
+    """Redacts the worker process's own LiveKit lines (job requests name rooms after callers).
+
+    Its handlers are set up by LiveKit after our module loads, so the filter goes on the logger.
+    """
+    framework = logging.getLogger("livekit.agents")
+    if not any(isinstance(f, CallContextFilter) for f in framework.filters):
+        framework.addFilter(CallContextFilter())

@@ -50,3 +50,12 @@ def test_lines_from_tasks_started_before_the_call_still_get_its_id():
     record = logging.LogRecord("livekit.agents", logging.INFO, __file__, 1, "tick", None, None)
     earlier.run(CallContextFilter().filter, record)
     assert record.call_id == "SCL_proc"
+
+
+def test_numbers_inside_room_names_and_identities_are_masked():
+    record = logging.LogRecord("livekit.agents", logging.INFO, __file__, 1, "joined", None, None)
+    record.room = "call-_+14145550123_aBcD"
+    record.participant = "sip_+14145550123"
+    CallContextFilter().filter(record)
+    assert "4145550123" not in record.room + record.participant
+    assert record.room == "call-_***0123_aBcD"
