@@ -24,7 +24,6 @@ if __name__ == "__main__":
     exit_if_not_ready(sys.argv[1:])
 
 settings = load_settings()
-logs.guard_framework_logger()
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -50,6 +49,9 @@ server = AgentServer(
         else {}
     ),
 )
+# LiveKit sets up the worker's log handlers when it starts; job processes forward their records
+# to them (adding the room name, which carries the caller's number), so redact there too.
+server.on("worker_started", lambda: logs.install(settings.log_level))
 
 
 @server.rtc_session(agent_name=settings.agent_name)

@@ -107,13 +107,3 @@ def install(level: str = "INFO") -> None:
             handler.addFilter(CallContextFilter())
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def guard_framework_logger() -> None:
-    """Redacts the worker process's own LiveKit lines (job requests name rooms after callers).
-
-    Its handlers are set up by LiveKit after our module loads, so the filter goes on the logger.
-    """
-    framework = logging.getLogger("livekit.agents")
-    if not any(isinstance(f, CallContextFilter) for f in framework.filters):
-        framework.addFilter(CallContextFilter())

@@ -59,3 +59,29 @@ def test_numbers_inside_room_names_and_identities_are_masked():
     CallContextFilter().filter(record)
     assert "4145550123" not in record.room + record.participant
     assert record.room == "call-_***0123_aBcD"
+
+
+def test_records_forwarded_from_job_processes_are_redacted_by_the_worker_handlers():
+    """Job records reach the worker's handlers through `callHandlers`, which skips logger
+    filters; the worker adds `room` (named after the caller) on the way."""
+    from receptionist import logs
+
+    seen: list[logging.LogRecord] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            seen.append(record)
+
+    root = logging.getLogger()
+    handler = Capture()
+    root.addHandler(handler)
+    try:
+        logs.install("INFO")
+        record = logging.LogRecord(
+            "receptionist", logging.INFO, __file__, 1, "call started", None, None
+        )
+        record.room = "call-_4145550123_x9Yz"  # as the worker's _add_proc_ctx_log sets it
+        logging.getLogger("receptionist").callHandlers(record)
+    finally:
+        root.removeHandler(handler)
+    assert seen and seen[0].room == "call-_***0123_x9Yz"
