@@ -112,7 +112,11 @@ def attach_call_handling(
     state.keypad = Keypad(
         on_operator=lambda: operator_escape(session, state), on_entry=deliver_entry
     )
-    silence = SilenceWatch(session, grace_seconds=settings.silence_timeout)
+    silence = SilenceWatch(
+        session,
+        grace_seconds=settings.silence_timeout,
+        transferring=state.control.transfer_lock.locked,
+    )
     lifecycle = CallLifecycle(state, on_finished=on_finished)
     session.on("user_state_changed", silence.on_user_state)
     session.on("conversation_item_added", keep_transcript)

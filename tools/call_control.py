@@ -27,6 +27,8 @@ async def transfer_to_staff(ctx: RunContext[CallState], reason: str) -> str | No
     result = await transfer.transfer_caller(ctx.session, state)
     if result.ok:
         return None
+    if result.reason == transfer.ALREADY_TRANSFERRING:
+        return "The caller is already being connected to the team. Say nothing more."
     if result.reason == NOT_A_PHONE_CALL:
         return (
             "This caller is not on a phone line, so they cannot be put through. Give them the "

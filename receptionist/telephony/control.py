@@ -67,7 +67,9 @@ class CallControl:
             return TransferResult(ok=False, destination=destination, reason=NOT_A_PHONE_CALL)
         log.info("transferring call", extra={"destination": _safe(destination)})
         try:
-            await self._client.sip.transfer_sip_participant(self.transfer_request(destination))
+            response = await self._client.sip.transfer_sip_participant(
+                self.transfer_request(destination)
+            )
         except api.SipCallError as exc:
             log.warning(
                 "transfer failed",
@@ -79,6 +81,15 @@ class CallControl:
         except api.TwirpError as exc:
             log.warning("transfer refused by the server", extra={"twirp_code": exc.code})
             return TransferResult(False, destination, None, exc.message)
+        except Exception as exc:  # timeouts, connection errors: the caller must still hear why
+            log.warning("transfer request failed", extra={"error": type(exc).__name__})
+            return TransferResult(False, destination, None, type(exc).__name__)
+        # A reply without an error can still report failure (livekit-api: any status but
+        # ongoing/successful means the transfer did not complete).
+        if getattr(response, "status", None) == api.SIPTransferStatus.STS_TRANSFER_FAILED:
+            reason = api.SIPTransferReason.Name(response.reason)
+            log.warning("transfer reported failed", extra={"reason": reason})
+            return TransferResult(False, destination, None, reason)
         return TransferResult(ok=True, destination=destination)
 
     async def hang_up(self) -> None:
@@ -90,6 +101,8 @@ class CallControl:
         except api.TwirpError as exc:
             if exc.code != "not_found":
                 log.warning("could not delete the room", extra={"twirp_code": exc.code})
+        except Exception as exc:  # the job still ends; the server closes an empty room itself
+            log.warning("could not delete the room", extra={"error": type(exc).__name__})
 
 
 def _safe(destination: str) -> str:

@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable
 
 log = logging.getLogger("receptionist.telephony")
 
+# The first digit comes after the agent has asked for the entry and the caller has found the
+# keypad; after that, a pause this long ends the entry.
+FIRST_DIGIT_SECONDS = 20.0
 ENTRY_IDLE_SECONDS = 5.0
 MAX_DIGITS = 20
 
@@ -25,10 +28,12 @@ class Keypad:
         on_operator: Callable[[], Awaitable[None]],
         on_entry: Callable[[str, str], Awaitable[None]],
         idle_seconds: float = ENTRY_IDLE_SECONDS,
+        first_digit_seconds: float = FIRST_DIGIT_SECONDS,
     ) -> None:
         self._on_operator = on_operator
         self._on_entry = on_entry
         self._idle_seconds = idle_seconds
+        self._first_digit_seconds = first_digit_seconds
         self.collecting: str | None = None
         self._digits = ""
         self._idle: asyncio.TimerHandle | None = None
@@ -38,7 +43,7 @@ class Keypad:
         """Treat the next keypresses as an entry of `what` (e.g. date_of_birth)."""
         self.collecting = what
         self._digits = ""
-        self._restart_idle()
+        self._restart_idle(self._first_digit_seconds)
 
     def press(self, digit: str) -> None:
         if self.collecting is None:
@@ -50,15 +55,16 @@ class Keypad:
             self._finish()
         elif digit == "*":
             self._digits = ""
-            self._restart_idle()
+            self._restart_idle(self._first_digit_seconds)
         elif digit.isdigit() and len(self._digits) < MAX_DIGITS:
             self._digits += digit
             self._restart_idle()
 
-    def _restart_idle(self) -> None:
+    def _restart_idle(self, seconds: float | None = None) -> None:
         if self._idle:
             self._idle.cancel()
-        self._idle = asyncio.get_running_loop().call_later(self._idle_seconds, self._finish)
+        wait = self._idle_seconds if seconds is None else seconds
+        self._idle = asyncio.get_running_loop().call_later(wait, self._finish)
 
     def _finish(self) -> None:
         if self._idle:

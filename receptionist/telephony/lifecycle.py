@@ -27,12 +27,17 @@ SILENT_GOODBYE = (
 class SilenceWatch:
     """After the session marks the caller away: ask once, then end the call if still silent."""
 
-    def __init__(self, session: AgentSession, *, grace_seconds: float) -> None:
+    def __init__(
+        self, session: AgentSession, *, grace_seconds: float, transferring: Callable[[], bool]
+    ) -> None:
         self._session = session
         self._grace = grace_seconds
+        self._transferring = transferring
         self._task: asyncio.Task | None = None
 
     def on_user_state(self, ev: UserStateChangedEvent) -> None:
+        if ev.new_state == "away" and self._transferring():
+            return  # the caller is hearing the transfer ring: not silence to act on
         if ev.new_state == "away" and self._task is None:
             self._task = asyncio.create_task(self._check())
         elif ev.new_state == "speaking" and self._task is not None:
@@ -42,7 +47,7 @@ class SilenceWatch:
     async def _check(self) -> None:
         await speak(self._session, STILL_THERE)
         await asyncio.sleep(self._grace)
-        if self._session.user_state != "away":
+        if self._session.user_state != "away" or self._transferring():
             self._task = None
             return
         log.info("caller silent: ending the call")
@@ -75,11 +80,12 @@ class CallLifecycle:
         state = self._state
         try:
             if ev.error is not None:
-                await self.rescue(
-                    type(getattr(ev.error, "error", ev.error)).__name__, ev.error.type
-                )
-            await state.control.hang_up()
+                failed = type(getattr(ev.error, "error", ev.error)).__name__
+                await self.rescue(failed, ev.error.type)
+        except Exception:  # a broken rescue must still end in a hang-up, never a silent room
+            log.exception("rescue failed; hanging up")
         finally:
+            await state.control.hang_up()
             if self._on_finished is not None:
                 await self._on_finished(state)
 
@@ -90,6 +96,8 @@ class CallLifecycle:
             "speech pipeline failed for good; rescuing the call",
             extra={"failed": source, "error": error_name},
         )
+        if state.control.transfer_lock.locked():
+            return  # a transfer is already ringing: let it finish rather than REFER twice
         destination = destination_for(state)
         if destination and state.info.is_sip:
             await state.clips.play("trouble-transfer")

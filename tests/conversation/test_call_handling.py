@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from livekit import api
 from livekit.agents.voice.run_result import mock_tools
 
 from receptionist.calls import Outcome
@@ -238,3 +239,57 @@ async def test_pressing_zero_twice_sends_one_transfer():
         call.state.keypad.press("0")
         await call.state.keypad.drain()
     assert len(call.api.transfers) == 1
+
+
+async def test_transfer_the_server_reports_failed_offers_a_message():
+    script = ScriptedLLM([Call("transfer_to_staff", reason="question"), Say("Message?")])
+    async with receptionist_call(script) as call:
+        call.api.transfer_response = api.TransferSIPParticipantResponse(
+            status=api.SIPTransferStatus.STS_TRANSFER_FAILED,
+            reason=api.SIPTransferReason.STR_RINGING_TIMEOUT,
+        )
+        result = await call.session.run(user_input="Put me through please.")
+        result.expect.next_event().is_function_call(name="transfer_to_staff")
+        result.expect.next_event().is_message(role="assistant")
+        output = result.expect.next_event().is_function_call_output().event().item.output
+    assert "offer to take a message" in output
+    assert call.state.outcomes == []
+
+
+async def test_keypad_zero_with_a_network_error_still_tells_the_caller():
+    async with receptionist_call(ScriptedLLM()) as call:
+        call.api.transfer_error = TimeoutError()
+        call.state.keypad.press("0")
+        await call.state.keypad.drain()
+        assert transfer.UNAVAILABLE in assistant_texts(call.session)
+
+
+async def test_keypad_zero_works_while_the_model_is_failing():
+    script = ScriptedLLM(then=Fail())
+    async with receptionist_call(script) as call:
+        call.session.generate_reply(user_input="Hello?")
+        await wait_for(lambda: len(script.requests) == 1)
+        call.state.keypad.press("0")
+        await call.state.keypad.drain()
+    assert [r.transfer_to for r in call.api.transfers] == ["tel:+14145550101"]
+
+
+async def test_silence_while_a_transfer_rings_does_not_hang_up():
+    async with receptionist_call(ScriptedLLM(), user_away_timeout=0.2) as call:
+        call.api.transfer_seconds = 1.5  # the staff phone rings longer than the silence timeout
+        call.state.keypad.press("0")
+        await call.state.keypad.drain()
+        assert STILL_THERE not in assistant_texts(call.session)
+        assert call.api.deleted_rooms == []
+    assert call.state.outcomes == [Outcome.TRANSFERRED]
+
+
+async def test_a_broken_rescue_still_hangs_up():
+    async def broken_player(name: str) -> None:
+        raise OSError("audio device gone")
+
+    script = ScriptedLLM(then=Fail())
+    async with receptionist_call(script) as call:
+        call.clips.play = broken_player
+        await call.keep_talking_until_ended("Hello?")
+    assert call.api.deleted_rooms == ["call-test"]

@@ -47,9 +47,10 @@ class _Recorder:
 class _SipService(_Recorder):
     async def transfer_sip_participant(self, request: api.TransferSIPParticipantRequest) -> Any:
         self._owner.transfers.append(request)
+        await asyncio.sleep(self._owner.transfer_seconds)  # the REFER ringing at the far end
         if self._owner.transfer_error is not None:
             raise self._owner.transfer_error
-        return api.SIPParticipantInfo()
+        return self._owner.transfer_response
 
 
 class _RoomService(_Recorder):
@@ -65,6 +66,9 @@ class RecordingLiveKitAPI:
         self.transfers: list[api.TransferSIPParticipantRequest] = []
         self.deleted_rooms: list[str] = []
         self.transfer_error: Exception | None = None
+        # What the server answers when it raises nothing (ONGOING, as livekit-server 1.13 sends).
+        self.transfer_response = api.TransferSIPParticipantResponse()
+        self.transfer_seconds = 0.0
         self.sip = _SipService(self)
         self.room = _RoomService(self)
 
