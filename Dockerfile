@@ -27,6 +27,10 @@ RUN uv run --no-sync python -m livekit.agents download-files
 COPY . .
 RUN uv sync --locked --no-dev
 
+# A migrated SQLite book so the image starts as is (DATABASE_URL unset). It lives and dies with
+# the container: for real use set DATABASE_URL to PostgreSQL and migrate that database instead.
+RUN uv run --no-sync receptionist migrate
+
 # ---- runtime ----
 FROM base
 ARG UID=10001

@@ -21,7 +21,6 @@ from livekit.agents import (
     room_io,
 )
 from livekit.agents.voice.agent_session import SessionConnectOptions
-from livekit.plugins import noise_cancellation
 
 from receptionist import records
 from receptionist.calls import CallInfo, CallState
@@ -82,6 +81,10 @@ def noise_filter(settings: Settings) -> Callable[[Any], Any] | None:
         mode == NoiseCancellation.AUTO and not settings.uses_livekit_cloud
     ):
         return None
+
+    # Imported only when used: loading the plugin registers an audio filter that a self-hosted
+    # server refuses with an error on every call.
+    from livekit.plugins import noise_cancellation
 
     def choose(params: Any) -> Any:
         if params.participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP:

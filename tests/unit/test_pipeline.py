@@ -15,12 +15,21 @@ KEYS = {"deepgram_api_key": "dg-test", "openai_api_key": "sk-test"}
 
 
 def test_single_providers_are_plugin_objects_with_settings_applied():
-    settings = load_settings(**KEYS, llm_model="gpt-4.1-mini", tts_voice="sage")
+    settings = load_settings(
+        **KEYS,
+        llm_model="gpt-4.1-mini",
+        llm_temperature=0.2,
+        tts_voice="sage",
+        stt_language="en-GB",
+    )
     providers = build_providers(settings, keyterms=["Lakeside Family Dental"])
     assert isinstance(providers.stt, deepgram.STT)
     assert providers.stt.model == "nova-3"
+    assert providers.stt._opts.language == "en-GB"
+    assert "Lakeside Family Dental" in providers.stt._opts.keyterm  # the practice's name
     assert isinstance(providers.llm, openai.LLM) and providers.llm.model == "gpt-4.1-mini"
-    assert isinstance(providers.tts, openai.TTS)
+    assert providers.llm._opts.temperature == 0.2
+    assert isinstance(providers.tts, openai.TTS) and providers.tts._opts.voice == "sage"
 
 
 def test_second_provider_or_model_is_wrapped_in_fallback_adapters():
