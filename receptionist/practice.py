@@ -135,14 +135,10 @@ class Closure(Strict):
         return self.start <= day <= self.last
 
 
-class Provider(Strict):
-    """A dentist or hygienist whose hours make up the bookable time."""
+class NamedWithId(Strict):
+    """A named thing with a stable id: the id defaults to the name as a slug (`dr-okafor`)."""
 
     id: str = ""
-    name: str = Field(min_length=1)
-    role: str = Field(min_length=1, description="e.g. dentist, hygienist")
-    hours: WeeklyHours | None = None  # omitted: the practice's opening hours
-    closures: list[Closure] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -157,6 +153,15 @@ class Provider(Strict):
         if not _SLUG.match(value):
             raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
         return value
+
+
+class Provider(NamedWithId):
+    """A dentist or hygienist whose hours make up the bookable time."""
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1, description="e.g. dentist, hygienist")
+    hours: WeeklyHours | None = None  # omitted: the practice's opening hours
+    closures: list[Closure] = Field(default_factory=list)
 
     @field_validator("role")
     @classmethod
@@ -264,10 +269,9 @@ class Records(Strict):
     transcripts: bool = False  # store call transcripts? Off unless the practice turns it on.
 
 
-class Practice(Strict):
+class Practice(NamedWithId):
     """A dental practice (or one location of it) as callers and staff know it."""
 
-    id: str = ""
     name: str = Field(min_length=1)
     timezone: str
     region: str = Field(
@@ -288,20 +292,6 @@ class Practice(Strict):
     booking: Booking = Booking()
     records: Records = Records()
     transfers: Transfers = Transfers()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_id(cls, value: object) -> object:
-        if isinstance(value, dict) and not value.get("id") and value.get("name"):
-            value = {**value, "id": slugify(str(value["name"]))}
-        return value
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
-        return value
 
     @field_validator("timezone")
     @classmethod
