@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -425,23 +425,16 @@ async def book_offered(
 ) -> Appointment:
     """Books an offered slot; `SlotGone` (with fresh options) if someone else just took it."""
     slot = await _take(practice, store, offers, option_id, now=now)
-    try:
-        appointment = await store.book(
-            practice_id=practice.id,
-            provider_id=slot.provider_id,
-            patient_id=patient_id,
-            visit_type=slot.visit_type,
-            starts_at=slot.start,
-            ends_at=slot.end,
-            call_id=call_id,
-        )
-    except SlotTaken:
-        offers.discard(option_id)
-        raise SlotGone(
-            "that time was just taken", await _fresh(practice, store, slot, now)
-        ) from None
-    offers.mark_booked(option_id)
-    return appointment
+    write = store.book(
+        practice_id=practice.id,
+        provider_id=slot.provider_id,
+        patient_id=patient_id,
+        visit_type=slot.visit_type,
+        starts_at=slot.start,
+        ends_at=slot.end,
+        call_id=call_id,
+    )
+    return await _commit(write, practice, store, offers, option_id, slot, now)
 
 
 async def reschedule_to_offered(
@@ -465,22 +458,36 @@ async def reschedule_to_offered(
             f"that option is for a different visit type; call find_open_times with visit type "
             f"{old.visit_type!r} to move this appointment"
         )
+    write = store.reschedule(
+        appointment_id,
+        patient_id=patient_id,
+        provider_id=slot.provider_id,
+        starts_at=slot.start,
+        ends_at=slot.end,
+        call_id=call_id,
+    )
+    return old, await _commit(write, practice, store, offers, option_id, slot, now)
+
+
+async def _commit(
+    write: Awaitable[Appointment],
+    practice: Practice,
+    store: Store,
+    offers: Offers,
+    option_id: str,
+    slot: Slot,
+    now: datetime,
+) -> Appointment:
+    """Runs a booking write; a slot the database refuses as taken leaves the offers for good."""
     try:
-        new = await store.reschedule(
-            appointment_id,
-            patient_id=patient_id,
-            provider_id=slot.provider_id,
-            starts_at=slot.start,
-            ends_at=slot.end,
-            call_id=call_id,
-        )
+        result = await write
     except SlotTaken:
         offers.discard(option_id)
         raise SlotGone(
             "that time was just taken", await _fresh(practice, store, slot, now)
         ) from None
     offers.mark_booked(option_id)
-    return old, new
+    return result
 
 
 def is_late_cancellation(practice: Practice, appointment: Appointment, now: datetime) -> bool:
