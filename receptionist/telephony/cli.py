@@ -17,6 +17,7 @@ import aiohttp
 import typer
 from livekit import api
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from receptionist.practice import PracticeError, load_directory
@@ -109,10 +110,13 @@ def _plan_table(plan: prov.Plan, title: str) -> Table:
     colours = {"create": "green", "update": "yellow", "unchanged": "dim"}
     for step in plan.steps:
         changes = "\n".join(f"{c.name}: {c.before} -> {c.after}" for c in step.changes)
+        action = f"[{colours[step.action]}]{step.action}[/]"
+        if step.adopted:
+            action += f"\n(adopted {escape(step.adopted)})"
         table.add_row(
             step.kind,
             step.name,
-            f"[{colours[step.action]}]{step.action}[/]",
+            action,
             step.object_id or "-",
             changes or "-",
         )
@@ -148,7 +152,7 @@ def _print_setup(result: prov.SetupResult, dry_run: bool, agent_name: str) -> No
     title = "SIP setup (dry run: nothing changed)" if dry_run else "SIP setup"
     out.print(_plan_table(result.plan, title))
     for note in result.plan.notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {escape(note)}")
     if dry_run:
         if result.plan.changes_anything:
             out.print("setup would change the objects above")

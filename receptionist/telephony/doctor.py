@@ -15,7 +15,13 @@ from enum import StrEnum
 from livekit import api
 
 from receptionist.phone import is_e164, mask
-from receptionist.telephony.provisioning import Existing, agent_names, fetch_existing
+from receptionist.telephony.provisioning import (
+    Existing,
+    agent_names,
+    fetch_existing,
+    number_key,
+    rule_pin,
+)
 
 # Per-account subdomains that are not the provider's outbound SIP host: (suffix, right host).
 # A host equal to the right host is fine (`sip.telnyx.com` ends with `.telnyx.com` too).
@@ -92,9 +98,10 @@ def _rule_agent_findings(
                     "dispatches no agent: calls ring, no agent joins, the caller is dropped after "
                     "~30 s (typical of rules created through the deprecated top-level request "
                     "fields, which silently drop room_config)",
-                    f"run `receptionist sip setup` (writes room_config.agents="
-                    f"[{agent.agent_name!r}] through the SIPDispatchRuleInfo wrapper), "
-                    "or update the rule in place",
+                    "run `receptionist sip setup`: it adopts the rule on the practice's trunk "
+                    "whatever its name and updates it in place (same id) with "
+                    f"room_config.agents=[{agent.agent_name!r}] through the SIPDispatchRuleInfo "
+                    "wrapper; or update the rule in place yourself the same way",
                 )
             )
         elif agent.agent_name not in names:
@@ -185,43 +192,95 @@ def _noise_findings(existing: Existing, agent: AgentSide) -> list[Finding]:
     ]
 
 
-def _rule_covers(rule: api.SIPDispatchRuleInfo, trunk_id: str) -> bool:
-    return not rule.trunk_ids or trunk_id in rule.trunk_ids
+def _rule_covers(rule: api.SIPDispatchRuleInfo, trunk_id: str, number: str) -> bool:
+    """Whether a call to `number` on `trunk_id` can match `rule` (empty lists match all)."""
+    trunk_ok = not rule.trunk_ids or trunk_id in rule.trunk_ids
+    # number "" stands for a trunk without numbers: any rule on the trunk takes some of its calls.
+    number_ok = (
+        not number
+        or not rule.numbers
+        or number_key(number) in {number_key(n) for n in rule.numbers}
+    )
+    return trunk_ok and number_ok
 
 
 def _uncovered_number_findings(existing: Existing) -> list[Finding]:
-    """Inbound trunks (and so their numbers) that no dispatch rule covers: `no_rule_matched`."""
+    """Trunk numbers no dispatch rule covers (checked per number): `no_rule_matched`.
+
+    A rule covers a number when its trunk_ids are empty or name the trunk AND its numbers are
+    empty or contain the number. Rules limited to some callers (inbound_numbers) leave everyone
+    else unmatched: a number reached only through such rules is a warning.
+    """
     findings = []
     for trunk in existing.inbound:
-        if any(_rule_covers(rule, trunk.sip_trunk_id) for rule in existing.rules):
-            continue
-        numbers = ", ".join(mask(n) for n in trunk.numbers) or "all numbers"
-        findings.append(
-            Finding(
-                Severity.ERROR,
-                "number-no-rule",
-                _trunk_label(trunk),
-                f"no dispatch rule covers this trunk ({numbers}): calls end with no_rule_matched",
-                "run `receptionist sip setup` to create the practice's rule for this trunk",
+        # A trunk without numbers takes calls to any number: any rule on it covers some of them.
+        numbers = list(trunk.numbers) or [""]
+        uncovered, restricted = [], []
+        for number in numbers:
+            rules = [r for r in existing.rules if _rule_covers(r, trunk.sip_trunk_id, number)]
+            if not rules:
+                uncovered.append(number)
+            elif all(r.inbound_numbers for r in rules):
+                restricted.append(number)
+        if uncovered:
+            shown = ", ".join(mask(n) if n else "all numbers" for n in uncovered)
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "number-no-rule",
+                    _trunk_label(trunk),
+                    f"no dispatch rule covers {shown} on this trunk: calls end with "
+                    "no_rule_matched",
+                    "run `receptionist sip setup` to give the practice's numbers a rule, or add "
+                    "the number to a rule's numbers (a rule without numbers covers all of them)",
+                )
             )
-        )
+        if restricted:
+            shown = ", ".join(mask(n) if n else "all numbers" for n in restricted)
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "number-callers-restricted",
+                    _trunk_label(trunk),
+                    f"only rules limited to some callers (inbound_numbers) cover {shown}: "
+                    "everyone else ends with no_rule_matched",
+                    "add an always-on fallback rule for this trunk without inbound_numbers",
+                )
+            )
     return findings
 
 
-def _rule_scope(rule: api.SIPDispatchRuleInfo) -> tuple[frozenset[str], frozenset[str], str]:
-    """What a rule matches: trunks (empty = all), dialled numbers (empty = all), PIN."""
-    pin = ""
-    if rule.rule.WhichOneof("rule") == "dispatch_rule_direct":
-        pin = rule.rule.dispatch_rule_direct.pin
-    return frozenset(rule.trunk_ids), frozenset(rule.numbers), pin
+def _rule_keys(rule: api.SIPDispatchRuleInfo) -> set[tuple[str, str, str, str]]:
+    """The server's conflict keys: (PIN, trunk or "", caller or "", dialled number or "").
+
+    An empty list is a wildcard that collides only with other wildcards: rules naming a trunk
+    or number take priority over it (livekit protocol sip.DispatchRuleValidator).
+    """
+    pin = rule_pin(rule)
+    if pin is None:
+        return set()
+    return {
+        (pin, trunk, number_key(caller), number_key(number))
+        for trunk in (list(rule.trunk_ids) or [""])
+        for caller in (list(rule.inbound_numbers) or [""])
+        for number in (list(rule.numbers) or [""])
+    }
 
 
-def _overlap(a: frozenset[str], b: frozenset[str]) -> bool:
-    return not a or not b or bool(a & b)
+def _describe_key(key: tuple[str, str, str, str]) -> str:
+    pin, trunk, caller, number = key
+    parts = [
+        f"trunk {trunk}" if trunk else "any trunk",
+        f"callers {mask(caller)}" if caller else "any caller",
+        f"number {mask(number)}" if number else "any number",
+    ]
+    if pin:
+        parts.append("the same PIN")
+    return ", ".join(parts)
 
 
 def _conflicting_rule_findings(rules: list[api.SIPDispatchRuleInfo]) -> list[Finding]:
-    """Duplicate names, and rules matching the same calls (which one wins is not defined)."""
+    """Duplicate names, and rules the server would refuse as the same match."""
     findings = []
     by_name: dict[str, list[api.SIPDispatchRuleInfo]] = defaultdict(list)
     for rule in rules:
@@ -238,21 +297,24 @@ def _conflicting_rule_findings(rules: list[api.SIPDispatchRuleInfo]) -> list[Fin
                     "keep one (verify it with a test call), then delete the others",
                 )
             )
+    keys = [_rule_keys(rule) for rule in rules]
     for i, first in enumerate(rules):
-        for second in rules[i + 1 :]:
-            t1, n1, p1 = _rule_scope(first)
-            t2, n2, p2 = _rule_scope(second)
-            if _overlap(t1, t2) and _overlap(n1, n2) and p1 == p2:
-                findings.append(
-                    Finding(
-                        Severity.ERROR,
-                        "rule-conflict",
-                        f"{_rule_label(first)} / {_rule_label(second)}",
-                        "both rules match the same trunk and numbers: which one a call takes "
-                        "is not defined (the server may reject the call as conflicting)",
-                        "limit each rule to its own trunk (trunk_ids) or numbers, or delete one",
-                    )
+        for j in range(i + 1, len(rules)):
+            shared = keys[i] & keys[j]
+            if not shared:
+                continue
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "rule-conflict",
+                    f"{_rule_label(first)} / {_rule_label(rules[j])}",
+                    f"both rules match the same calls ({_describe_key(min(shared))}): the "
+                    "server refuses such a pair and calls may fail to dispatch",
+                    "limit each rule to its own trunk (trunk_ids), numbers or callers, or give "
+                    "it a PIN, or delete one (a rule without trunk_ids or numbers is a "
+                    "fallback and only collides with another fallback)",
                 )
+            )
     return findings
 
 

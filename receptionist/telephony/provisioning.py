@@ -13,6 +13,7 @@ the agent name, and calls then ring out with no agent (see shared/docs/telephony
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -49,6 +50,8 @@ class Step:
     action: Action
     object_id: str = ""
     changes: list[FieldChange] = field(default_factory=list)
+    # Set when setup took over an object it did not name: "'<old name>' [<id>]".
+    adopted: str = ""
 
 
 @dataclass
@@ -203,6 +206,7 @@ def inbound_changes(
     """Managed fields of the inbound trunk that differ (secrets shown only as set/empty)."""
     changes = _compare(
         [
+            ("name", current.name, want.name),
             ("numbers", _numbers(current.numbers), _numbers(want.numbers)),
             (
                 "allowed_addresses",
@@ -241,13 +245,24 @@ def describe_rule(rule: api.SIPDispatchRule) -> str:
     return "(none)"
 
 
+def rule_trunk_ids(
+    current: api.SIPDispatchRuleInfo, trunk_id: str, live: Iterable[str] = ()
+) -> list[str]:
+    """The trunk ids the rule should carry: the practice's trunk first, then any other trunk it
+    already covers that still exists (setup never takes calls away from another live trunk;
+    ids of deleted trunks are dropped)."""
+    live = set(live)
+    return [trunk_id, *(t for t in current.trunk_ids if t != trunk_id and t in live)]
+
+
 def rule_changes(
-    current: api.SIPDispatchRuleInfo, want: api.SIPDispatchRuleInfo, trunk_id: str
+    current: api.SIPDispatchRuleInfo, want: api.SIPDispatchRuleInfo, trunk_ids: list[str]
 ) -> list[FieldChange]:
-    """Managed fields of the dispatch rule that differ."""
+    """Managed fields of the dispatch rule that differ (`trunk_ids`: from `rule_trunk_ids`)."""
     return _compare(
         [
-            ("trunk_ids", _plain(current.trunk_ids), trunk_id),
+            ("name", current.name, want.name),
+            ("trunk_ids", ", ".join(current.trunk_ids) or "(none)", ", ".join(trunk_ids)),
             ("rule", describe_rule(current.rule), describe_rule(want.rule)),
             ("room_config.agents", _plain(agent_names(current)), _plain(agent_names(want))),
         ]
@@ -260,6 +275,7 @@ def outbound_changes(
     """Managed fields of the outbound trunk that differ."""
     changes = _compare(
         [
+            ("name", current.name, want.name),
             ("address", current.address, want.address),
             ("numbers", _numbers(current.numbers), _numbers(want.numbers)),
             ("auth_username", current.auth_username, want.auth_username),
@@ -274,8 +290,65 @@ def _by_name(objects: Iterable, name: str) -> list:
     return [o for o in objects if o.name == name]
 
 
-def _step(kind: Kind, name: str, found: list, changes_of) -> tuple[Step, object | None]:
-    """A create step when nothing has `name`, else update/unchanged for the first match."""
+_NUMBER = re.compile(r"^\+?[\d\- ()]+$")
+
+
+def number_key(number: str) -> str:
+    """A number as the server compares it (livekit protocol `NormalizeNumber`): `+` and digits."""
+    if not number or not _NUMBER.match(number):
+        return number
+    digits = re.sub(r"[ \-()]", "", number)
+    return digits if digits.startswith("+") else f"+{digits}"
+
+
+def rule_pin(rule: api.SIPDispatchRuleInfo) -> str | None:
+    """The rule's PIN ("" for none); None for a rule of no known kind."""
+    kind = rule.rule.WhichOneof("rule")
+    return None if kind is None else getattr(rule.rule, kind).pin
+
+
+def _object_id(obj: object) -> str:
+    return getattr(obj, "sip_dispatch_rule_id", "") or getattr(obj, "sip_trunk_id", "")
+
+
+def _adopted(obj: object) -> str:
+    return f"{obj.name or '(unnamed)'!r} [{_object_id(obj)}]"  # type: ignore[attr-defined]
+
+
+def _trunks_to_adopt(
+    desired: Desired, trunks: list[api.SIPInboundTrunkInfo]
+) -> list[api.SIPInboundTrunkInfo]:
+    """Inbound trunks (under any name) that already carry one of the practice's numbers.
+
+    Creating a second trunk for the same number is refused by the server as a conflict, so setup
+    takes over the existing one instead.
+    """
+    wanted = {number_key(n) for n in desired.inbound.numbers}
+    return [t for t in trunks if wanted & {number_key(n) for n in t.numbers}]
+
+
+def _rules_to_adopt(
+    desired: Desired, rules: list[api.SIPDispatchRuleInfo], trunk_id: str
+) -> list[api.SIPDispatchRuleInfo]:
+    """Dispatch rules (under any name) on the practice's trunk that setup must take over.
+
+    First those the server would refuse ours next to (same trunk, no numbers, no caller list, no
+    PIN); then those that take the practice's numbers from every caller and would outrank ours
+    (a rule naming numbers has priority). Rules for particular callers are left alone.
+    """
+    wanted = {number_key(n) for n in desired.inbound.numbers}
+    on_trunk = [r for r in rules if trunk_id in r.trunk_ids and not r.inbound_numbers]
+    same_key = [r for r in on_trunk if not r.numbers and rule_pin(r) == ""]
+    outranking = [
+        r for r in on_trunk if r not in same_key and wanted & {number_key(n) for n in r.numbers}
+    ]
+    return same_key + outranking
+
+
+def _step(
+    kind: Kind, name: str, found: list, changes_of, adopted: bool = False
+) -> tuple[Step, object | None]:
+    """A create step when nothing was found, else update/unchanged for the first match."""
     if not found:
         return Step(kind, name, "create"), None
     current = found[0]
@@ -284,32 +357,72 @@ def _step(kind: Kind, name: str, found: list, changes_of) -> tuple[Step, object 
         kind,
         name,
         "update" if changes else "unchanged",
-        current.sip_trunk_id if kind != "dispatch rule" else current.sip_dispatch_rule_id,
+        _object_id(current),
         changes,
+        _adopted(current) if adopted else "",
     ), current
 
 
+def _adoption_note(kind: str, step: Step, why: str, others: list) -> str:
+    note = (
+        f"adopted existing {kind} {step.adopted}: {why}; setup updates it in place (same id, "
+        f"renamed {step.name!r}) instead of creating a second one next to it (which the server "
+        "refuses as a conflict, or which this one would outrank)"
+    )
+    if others:
+        note += f"; also found {', '.join(_adopted(o) for o in others)}, left as they are"
+    return note
+
+
 def plan(desired: Desired, existing: Existing) -> Plan:
-    """Decides, without side effects, what to create or update so the server matches settings."""
+    """Decides, without side effects, what to create or update so the server matches settings.
+
+    Setup finds its objects by name; without one of that name it adopts what is already there
+    for the practice (a trunk carrying its number, a rule on that trunk), whatever its name.
+    """
     notes: list[str] = []
     trunks = _by_name(existing.inbound, desired.inbound.name)
+    adopt_trunk = not trunks
+    if adopt_trunk:
+        trunks = _trunks_to_adopt(desired, existing.inbound)
     trunk_step, trunk = _step(
         "inbound trunk",
         desired.inbound.name,
         trunks,
         lambda cur: inbound_changes(cur, desired.inbound),
+        adopted=adopt_trunk,
     )
+    if trunk_step.adopted:
+        notes.append(
+            _adoption_note(
+                "inbound trunk", trunk_step, "it carries the practice's number", trunks[1:]
+            )
+        )
     trunk_id = trunk.sip_trunk_id if trunk is not None else NEW_TRUNK
+    live = {t.sip_trunk_id for t in existing.inbound}
     rules = _by_name(existing.rules, desired.rule.name)
+    adopt_rule = not rules and trunk is not None
+    if adopt_rule:
+        rules = _rules_to_adopt(desired, existing.rules, trunk_id)
     rule_step, _ = _step(
         "dispatch rule",
         desired.rule.name,
         rules,
-        lambda cur: rule_changes(cur, desired.rule, trunk_id),
+        lambda cur: rule_changes(cur, desired.rule, rule_trunk_ids(cur, trunk_id, live)),
+        adopted=adopt_rule,
     )
+    if rule_step.adopted:
+        notes.append(
+            _adoption_note(
+                "dispatch rule", rule_step, f"it takes the calls of trunk {trunk_id}", rules[1:]
+            )
+        )
     steps = [trunk_step, rule_step]
-    for kind, found in (("inbound trunks", trunks), ("dispatch rules", rules)):
-        if len(found) > 1:
+    for kind, found, adopted in (
+        ("inbound trunks", trunks, adopt_trunk),
+        ("dispatch rules", rules, adopt_rule),
+    ):
+        if len(found) > 1 and not adopted:
             notes.append(
                 f"{len(found)} {kind} are named {found[0].name!r}; setup manages the first and "
                 "leaves the others: delete the extras once the managed one is verified"
@@ -373,8 +486,14 @@ async def apply(lk: api.LiveKitAPI, desired: Desired, existing: Existing) -> Pla
     trunk_step.object_id = trunk_id
     want_rule = api.SIPDispatchRuleInfo()
     want_rule.CopyFrom(desired.rule)
-    want_rule.trunk_ids[:] = [trunk_id]
-    rule_step.object_id = await _apply_rule(lk, rule_step, want_rule, existing)
+    current = next(
+        (r for r in existing.rules if r.sip_dispatch_rule_id == rule_step.object_id), None
+    )
+    live = {t.sip_trunk_id for t in existing.inbound}
+    want_rule.trunk_ids[:] = (
+        rule_trunk_ids(current, trunk_id, live) if current is not None else [trunk_id]
+    )
+    rule_step.object_id = await _apply_rule(lk, rule_step, want_rule, current)
     if desired.outbound is not None:
         out_step = done.steps[2]
         out_step.object_id = await _apply_outbound(lk, out_step, desired.outbound, existing)
@@ -398,16 +517,18 @@ async def _apply_inbound(
 
 
 async def _apply_rule(
-    lk: api.LiveKitAPI, step: Step, want: api.SIPDispatchRuleInfo, existing: Existing
+    lk: api.LiveKitAPI,
+    step: Step,
+    want: api.SIPDispatchRuleInfo,
+    current: api.SIPDispatchRuleInfo | None,
 ) -> str:
-    current = next((r for r in existing.rules if r.sip_dispatch_rule_id == step.object_id), None)
     if current is None:
         made = await lk.sip.create_dispatch_rule(
             api.CreateSIPDispatchRuleRequest(dispatch_rule=want)
         )
         step.action = "create"
         return made.sip_dispatch_rule_id
-    if rule_changes(current, want, ",".join(want.trunk_ids)):
+    if rule_changes(current, want, list(want.trunk_ids)):
         step.action = "update"
         await lk.sip.update_dispatch_rule(step.object_id, _merged(current, want, RULE_FIELDS))
     return step.object_id
@@ -438,11 +559,12 @@ def verification_problems(desired: Desired, existing: Existing, agent_name: str)
         for s in after.steps
         if s.action != "unchanged"
     ]
-    rule = _by_name(existing.rules, desired.rule.name)
-    if rule and agent_name not in agent_names(rule[0]):
+    by_id = {_object_id(o): o for o in (*existing.rules, *existing.inbound)}
+    rule = by_id.get(after.steps[1].object_id)
+    if rule is not None and agent_name not in agent_names(rule):
         problems.append(f"dispatch rule {desired.rule.name!r} does not dispatch {agent_name!r}")
-    trunk = _by_name(existing.inbound, desired.inbound.name)
-    if trunk and not (trunk[0].auth_username or trunk[0].allowed_addresses):
+    trunk = by_id.get(after.steps[0].object_id)
+    if trunk is not None and not (trunk.auth_username or trunk.allowed_addresses):
         problems.append(f"inbound trunk {desired.inbound.name!r} has no authentication")
     return problems
 

@@ -262,18 +262,37 @@ class LocalStack:
     # -- leftovers from a run that was killed before it could clean up ------------------------
 
     def _write_pids(self) -> None:
-        pids = "\n".join(str(p.pid) for _, p in self._procs if p.poll() is None)
-        (self.run_dir / "pids").write_text(pids)
+        """Records `<pid> <start time>` per live process, after a `boot <id>` line.
+
+        A pid alone is not an identity: once the process is gone the kernel hands the number
+        to another one. The start time (clock ticks since boot) and the boot id pin it down.
+        """
+        lines = [f"boot {_boot_id()}"]
+        for _, proc in self._procs:
+            started = _start_time(proc.pid) if proc.poll() is None else None
+            if started is not None:
+                lines.append(f"{proc.pid} {started}")
+        (self.run_dir / "pids").write_text("\n".join(lines) + "\n")
 
     def _kill_recorded_pids(self) -> None:
-        """Stops processes an earlier, killed run of this stack recorded (and only those)."""
+        """Stops the process groups an earlier, killed run of this stack recorded, and only
+        those: a pid is killed only while the process holding it is the one recorded (same
+        boot, same start time). Lines without a start time (older files) are ignored."""
         path = self.run_dir / "pids"
         if not path.exists():
             return
-        for line in path.read_text().split():
-            with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
-                os.killpg(int(line), signal.SIGKILL)
+        lines = [line.split() for line in path.read_text().splitlines()]
         path.unlink()
+        if not lines or lines[0] != ["boot", _boot_id()]:
+            return
+        for fields in lines[1:]:
+            if len(fields) != 2 or not all(f.isdigit() for f in fields):
+                continue
+            pid, started = int(fields[0]), int(fields[1])
+            if pid <= 1 or _start_time(pid) != started:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
 
     def _kill_namespace_leftovers(self) -> None:
         """Stops processes still inside this stack's own namespace (started by its users)."""
@@ -281,6 +300,27 @@ class LocalStack:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time (field 22 of /proc/<pid>/stat), or None if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    fields = stat.rpartition(")")[2].split()
+    try:
+        return int(fields[19])  # fields[0] is field 3 (state)
+    except (IndexError, ValueError):
+        return None
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
 
 
 def _run(argv: Sequence[str]) -> None:

@@ -53,11 +53,21 @@ def test_doctor_flags_rule_without_room_config_and_setup_repairs_it(provisioning
     assert flagged and provisioning.legacy["rule_id"] in flagged[0]["subject"]
     assert all(f["severity"] == "error" for f in flagged)
 
-    steps = {s["kind"]: s for s in provisioning.setup.json()["plan"]["steps"]}
+    # The legacy objects carry names of their own: setup adopts them by what they do.
+    legacy = provisioning.legacy
+    setup_plan = provisioning.setup.json()["plan"]
+    steps = {s["kind"]: s for s in setup_plan["steps"]}
     rule = steps["dispatch rule"]
     assert rule["action"] == "update", "setup must repair the rule in place, not recreate it"
-    assert rule["object_id"] == provisioning.legacy["rule_id"]
-    assert steps["inbound trunk"]["object_id"] == provisioning.legacy["trunk_id"]
+    assert rule["object_id"] == legacy["rule_id"]
+    assert rule["adopted"] == f"{legacy['rule_name']!r} [{legacy['rule_id']}]"
+    assert rule["name"] != legacy["rule_name"]
+    trunk = steps["inbound trunk"]
+    assert trunk["object_id"] == legacy["trunk_id"]
+    assert trunk["adopted"] == f"{legacy['trunk_name']!r} [{legacy['trunk_id']}]"
+    notes = " ".join(setup_plan["notes"])
+    assert f"adopted existing dispatch rule {rule['adopted']}" in notes
+    assert f"adopted existing inbound trunk {trunk['adopted']}" in notes
     assert provisioning.setup.json()["problems"] == []
 
     after = provisioning.doctor_after
@@ -74,6 +84,9 @@ def test_setup_is_idempotent(provisioning: Provisioning, sip_cli):
         assert [s["action"] for s in steps] == ["unchanged", "unchanged"]
     ids = [s["object_id"] for s in again.json()["plan"]["steps"]]
     assert ids == [provisioning.legacy["trunk_id"], provisioning.legacy["rule_id"]]
+    # Adopted once, then setup's own (renamed) objects: found by name, nothing adopted again.
+    assert [s["adopted"] for s in again.json()["plan"]["steps"]] == ["", ""]
+    assert again.json()["plan"]["notes"] == []
 
 
 # --- calls ---------------------------------------------------------------------------------------

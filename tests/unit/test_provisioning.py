@@ -12,6 +12,7 @@ from receptionist.telephony.provisioning import (
     ProvisioningError,
     _merged,
     agent_names,
+    apply,
     desired_state,
     normalize_numbers,
     plan,
@@ -161,3 +162,107 @@ def test_verification_reports_what_did_not_stick():
     problems = verification_problems(want, existing, "receptionist")
     assert any("room_config.agents" in p for p in problems)
     assert any("does not dispatch 'receptionist'" in p for p in problems)
+
+
+# --- adopting objects setup did not name ---------------------------------------------------------
+
+
+def hand_made(want, trunk_name="main-line", rule_name="old-rule") -> Existing:
+    """A trunk with the practice's number and a rule on it, made by hand under other names,
+    the rule without room_config (the deprecated top-level request fields)."""
+    existing = existing_from(want, trunk_id="ST_hand", rule_id="SDR_hand")
+    existing.inbound[0].name = trunk_name
+    existing.rules[0].name = rule_name
+    existing.rules[0].ClearField("room_config")
+    return existing
+
+
+def test_setup_adopts_a_hand_made_trunk_and_rule_instead_of_creating_conflicts():
+    want = desired()
+    result = plan(want, hand_made(want))
+    trunk_step, rule_step = result.steps
+    assert (trunk_step.action, trunk_step.object_id) == ("update", "ST_hand")
+    assert (rule_step.action, rule_step.object_id) == ("update", "SDR_hand")
+    assert trunk_step.adopted == "'main-line' [ST_hand]"
+    assert rule_step.adopted == "'old-rule' [SDR_hand]"
+    assert {c.name for c in rule_step.changes} == {"name", "room_config.agents"}
+    assert any("adopted existing inbound trunk 'main-line' [ST_hand]" in n for n in result.notes)
+    assert any("adopted existing dispatch rule 'old-rule' [SDR_hand]" in n for n in result.notes)
+
+
+def test_trunk_sharing_one_number_in_another_format_is_adopted():
+    want = desired()
+    existing = hand_made(want)
+    existing.inbound[0].numbers[:] = ["+1 414 555 0100", "+14145550199"]
+    step = plan(want, existing).steps[0]
+    assert (step.action, step.object_id, step.adopted) == (
+        "update",
+        "ST_hand",
+        "'main-line' [ST_hand]",
+    )
+
+
+def test_rules_for_other_trunks_or_particular_callers_are_not_adopted():
+    want = desired()
+    existing = hand_made(want)
+    existing.rules[0].trunk_ids[:] = ["ST_other"]
+    assert plan(want, existing).steps[1].action == "create"
+    existing.rules[0].trunk_ids[:] = ["ST_hand"]
+    existing.rules[0].inbound_numbers[:] = ["+14145550123"]
+    assert plan(want, existing).steps[1].action == "create"
+
+
+def test_no_trunk_shares_a_number_so_nothing_is_adopted():
+    want = desired()
+    existing = hand_made(want)
+    existing.inbound[0].numbers[:] = ["+14145550199"]
+    result = plan(want, existing)
+    assert [(s.action, s.adopted) for s in result.steps] == [("create", ""), ("create", "")]
+    assert not any("adopted" in note for note in result.notes)
+
+
+def test_adopted_rule_keeps_the_other_live_trunks_it_covers():
+    want = desired()
+    existing = hand_made(want)
+    other = api.SIPInboundTrunkInfo(sip_trunk_id="ST_other", name="other", numbers=["+1999"])
+    existing.inbound.append(other)
+    existing.rules[0].trunk_ids[:] = ["ST_gone", "ST_hand", "ST_other"]
+    change = next(c for c in plan(want, existing).steps[1].changes if c.name == "trunk_ids")
+    assert change.after == "ST_hand, ST_other"
+
+
+class FakeSip:
+    """Records the calls `apply` makes; creating what already exists would be a server conflict."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str]] = []
+
+    async def update_inbound_trunk(self, trunk_id, trunk):
+        self.calls.append(("update_inbound_trunk", trunk_id))
+        self.trunk = trunk
+
+    async def update_dispatch_rule(self, rule_id, rule):
+        self.calls.append(("update_dispatch_rule", rule_id))
+        self.rule = rule
+
+    async def create_inbound_trunk(self, request):
+        raise AssertionError("conflict: a trunk already carries this number")
+
+    async def create_dispatch_rule(self, request):
+        raise AssertionError("conflict: a rule already covers this trunk")
+
+
+def test_apply_updates_adopted_objects_in_place():
+    import asyncio
+    from types import SimpleNamespace
+
+    want = desired()
+    fake = FakeSip()
+    done = asyncio.run(apply(SimpleNamespace(sip=fake), want, hand_made(want)))
+    assert fake.calls == [
+        ("update_inbound_trunk", "ST_hand"),
+        ("update_dispatch_rule", "SDR_hand"),
+    ]
+    assert [s.object_id for s in done.steps] == ["ST_hand", "SDR_hand"]
+    assert fake.rule.name == "receptionist-dispatch" and list(fake.rule.trunk_ids) == ["ST_hand"]
+    assert agent_names(fake.rule) == ["receptionist"]

@@ -17,12 +17,20 @@ def trunk(tid="ST_1", numbers=("+14145550100",), user="u", addresses=(), krisp=F
     )  # fmt: skip
 
 
-def rule(rid="SDR_1", trunks=("ST_1",), agents=("receptionist",), numbers=(), krisp=False):
+def rule(
+    rid="SDR_1",
+    trunks=("ST_1",),
+    agents=("receptionist",),
+    numbers=(),
+    krisp=False,
+    callers=(),
+    pin="",
+):
     return api.SIPDispatchRuleInfo(
         sip_dispatch_rule_id=rid, name=f"rule-{rid}", trunk_ids=list(trunks),
-        numbers=list(numbers), krisp_enabled=krisp,
+        numbers=list(numbers), inbound_numbers=list(callers), krisp_enabled=krisp,
         rule=api.SIPDispatchRule(
-            dispatch_rule_individual=api.SIPDispatchRuleIndividual(room_prefix="call-")
+            dispatch_rule_individual=api.SIPDispatchRuleIndividual(room_prefix="call-", pin=pin)
         ),
         room_config=api.RoomConfiguration(
             agents=[api.RoomAgentDispatch(agent_name=a) for a in agents]
@@ -96,6 +104,64 @@ def test_overlapping_rules_conflict_and_duplicate_names_warn():
 def test_rules_on_different_numbers_do_not_conflict():
     rules = [rule(numbers=("+14145550100",)), rule("SDR_2", numbers=("+14145550101",))]
     assert codes(Existing([trunk()], rules, [])) == set()
+
+
+def test_practice_rule_plus_always_on_fallback_is_not_a_conflict():
+    # The field notes' fix for no_rule_matched: a rule without trunk_ids is a fallback that
+    # collides only with another fallback; the rule naming the trunk takes priority.
+    assert codes(Existing([trunk()], [rule(), rule("SDR_fallback", trunks=())], [])) == set()
+
+
+def test_two_fallback_rules_conflict():
+    rules = [rule(trunks=()), rule("SDR_2", trunks=())]
+    assert codes(Existing([trunk()], rules, [])) == {"rule-conflict"}
+
+
+def test_rule_for_one_number_takes_priority_over_the_rule_for_the_whole_trunk():
+    rules = [rule(numbers=("+14145550100",)), rule("SDR_2")]
+    assert codes(Existing([trunk()], rules, [])) == set()
+
+
+def test_pins_and_callers_separate_rules_but_equal_ones_conflict():
+    by_pin = [rule(pin="1234"), rule("SDR_2", pin="9876")]
+    assert codes(Existing([trunk()], by_pin, [])) == set()
+    same_pin = [rule(pin="1234"), rule("SDR_2", pin="1234")]
+    assert codes(Existing([trunk()], same_pin, [])) == {"rule-conflict"}
+    by_caller = [
+        rule(callers=("+14145550123",)),
+        rule("SDR_2", callers=("+14145550124",)),
+        rule("SDR_everyone", trunks=()),
+    ]
+    assert codes(Existing([trunk()], by_caller, [])) == set()
+
+
+def test_conflict_keys_normalise_numbers_like_the_server():
+    rules = [rule(numbers=("+1 414 555-0100",)), rule("SDR_2", numbers=("14145550100",))]
+    findings = diagnose(Existing([trunk()], rules, []), AGENT)
+    assert [f.code for f in findings] == ["rule-conflict"]
+    assert "SDR_1" in findings[0].subject and "SDR_2" in findings[0].subject
+    assert "***0100" in findings[0].problem and "4145550100" not in findings[0].problem
+
+
+def test_each_trunk_number_needs_a_rule_covering_that_number():
+    two = trunk(numbers=("+14145550100", "+14145550111"))
+    findings = diagnose(Existing([two], [rule(numbers=("+14145550100",))], []), AGENT)
+    assert [f.code for f in findings] == ["number-no-rule"]
+    assert "***0111" in findings[0].problem and "***0100" not in findings[0].problem
+    both = [rule(numbers=("+14145550100",)), rule("SDR_2", numbers=("+14145550111",))]
+    assert codes(Existing([two], both, [])) == set()
+
+
+def test_number_reached_only_by_caller_limited_rules_warns():
+    findings = diagnose(Existing([trunk()], [rule(callers=("+14145550123",))], []), AGENT)
+    assert [(f.code, f.severity) for f in findings] == [
+        ("number-callers-restricted", Severity.WARNING)
+    ]
+
+
+def test_rule_without_room_config_fix_says_setup_adopts_it_in_place():
+    fix = diagnose(Existing([trunk()], [rule(agents=())], []), AGENT)[0].fix
+    assert "adopts" in fix and "in place" in fix and "'receptionist'" in fix
 
 
 def test_outbound_trunk_on_a_per_account_subdomain_warns():
