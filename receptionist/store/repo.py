@@ -255,15 +255,7 @@ class Store:
     async def cancel(self, appointment_id: str, *, patient_id: str) -> Appointment:
         """Cancels the patient's own booked appointment; `NotFound` for anyone else's."""
         async with self._session(write=True) as s:
-            appointment = await s.scalar(
-                select(Appointment).where(
-                    Appointment.id == appointment_id,
-                    Appointment.patient_id == patient_id,
-                    Appointment.status == BOOKED,
-                )
-            )
-            if appointment is None:
-                raise NotFound("no such booked appointment for this patient")
+            appointment = await _own_booked(s, appointment_id, patient_id)
             appointment.status = CANCELLED
             appointment.cancelled_at = utcnow()
         return appointment
@@ -281,15 +273,7 @@ class Store:
         """Moves the patient's appointment in one transaction: the old row becomes `rescheduled`
         and a new booked row is inserted. If the new time is taken nothing changes (`SlotTaken`)."""
         async with self._session(write=True) as s:
-            old = await s.scalar(
-                select(Appointment).where(
-                    Appointment.id == appointment_id,
-                    Appointment.patient_id == patient_id,
-                    Appointment.status == BOOKED,
-                )
-            )
-            if old is None:
-                raise NotFound("no such booked appointment for this patient")
+            old = await _own_booked(s, appointment_id, patient_id)
             old.status = RESCHEDULED
             old.cancelled_at = utcnow()
             await s.flush()
@@ -442,3 +426,17 @@ def _coerce(table: Table, values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(column.type, UTCDateTime) and isinstance(value, str):
             row[column.name] = datetime.fromisoformat(value)
     return row
+
+
+async def _own_booked(s: AsyncSession, appointment_id: str, patient_id: str) -> Appointment:
+    """The patient's own booked appointment; `NotFound` for anyone else's or a cancelled one."""
+    appointment = await s.scalar(
+        select(Appointment).where(
+            Appointment.id == appointment_id,
+            Appointment.patient_id == patient_id,
+            Appointment.status == BOOKED,
+        )
+    )
+    if appointment is None:
+        raise NotFound("no such booked appointment for this patient")
+    return appointment
