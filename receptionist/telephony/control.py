@@ -92,6 +92,11 @@ class CallControl:
             return TransferResult(False, destination, None, reason)
         return TransferResult(ok=True, destination=destination)
 
+    async def transfer_settled(self) -> None:
+        """Waits until no transfer is under way (one may ring for the whole ringing timeout)."""
+        async with self.transfer_lock:
+            pass
+
     async def hang_up(self) -> None:
         """Ends the call for everyone: deleting the room makes the SIP bridge send BYE."""
         if self._client is None:

@@ -85,6 +85,7 @@ class CallLifecycle:
         except Exception:  # a broken rescue must still end in a hang-up, never a silent room
             log.exception("rescue failed; hanging up")
         finally:
+            await state.control.transfer_settled()  # never delete the room under a ringing REFER
             await state.control.hang_up()
             if self._on_finished is not None:
                 await self._on_finished(state)
@@ -96,8 +97,9 @@ class CallLifecycle:
             "speech pipeline failed for good; rescuing the call",
             extra={"failed": source, "error": error_name},
         )
-        if state.control.transfer_lock.locked():
-            return  # a transfer is already ringing: let it finish rather than REFER twice
+        await state.control.transfer_settled()  # one already ringing: no second REFER
+        if Outcome.TRANSFERRED in state.outcomes:
+            return
         destination = destination_for(state)
         if destination and state.info.is_sip:
             await state.clips.play("trouble-transfer")

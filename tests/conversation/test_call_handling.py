@@ -293,3 +293,28 @@ async def test_a_broken_rescue_still_hangs_up():
         call.clips.play = broken_player
         await call.keep_talking_until_ended("Hello?")
     assert call.api.deleted_rooms == ["call-test"]
+
+
+async def test_provider_failure_during_a_ringing_transfer_waits_for_it_and_refers_once():
+    script = ScriptedLLM(then=Fail())
+    async with receptionist_call(script) as call:
+        call.api.transfer_seconds = 1.0
+        call.state.keypad.press("0")
+        await wait_for(lambda: call.api.transfers)  # the REFER is ringing
+        await call.keep_talking_until_ended("Hello?")
+        assert call.api.deleted_rooms == ["call-test"]
+        assert not call.api.deleted_while_ringing
+    assert len(call.api.transfers) == 1
+    assert call.clips.played == []  # the caller was transferred: no apology needed
+    assert call.state.outcomes == [Outcome.TRANSFERRED]
+
+
+async def test_session_ending_during_a_ringing_transfer_hangs_up_only_after_it():
+    async with receptionist_call(ScriptedLLM()) as call:
+        call.api.transfer_seconds = 1.0
+        call.state.keypad.press("0")
+        await wait_for(lambda: call.api.transfers)
+        call.session.shutdown()
+        await call.ended()
+        assert call.api.deleted_rooms == ["call-test"]
+        assert not call.api.deleted_while_ringing

@@ -8,6 +8,7 @@ a recording clip player stands in for publishing audio to the room.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -47,7 +48,11 @@ class _Recorder:
 class _SipService(_Recorder):
     async def transfer_sip_participant(self, request: api.TransferSIPParticipantRequest) -> Any:
         self._owner.transfers.append(request)
-        await asyncio.sleep(self._owner.transfer_seconds)  # the REFER ringing at the far end
+        self._owner.ringing = True
+        try:
+            await asyncio.sleep(self._owner.transfer_seconds)  # the REFER ringing at the far end
+        finally:
+            self._owner.ringing = False
         if self._owner.transfer_error is not None:
             raise self._owner.transfer_error
         return self._owner.transfer_response
@@ -56,6 +61,7 @@ class _SipService(_Recorder):
 class _RoomService(_Recorder):
     async def delete_room(self, request: api.DeleteRoomRequest) -> Any:
         self._owner.deleted_rooms.append(request.room)
+        self._owner.deleted_while_ringing |= self._owner.ringing
         return api.DeleteRoomResponse()
 
 
@@ -69,6 +75,8 @@ class RecordingLiveKitAPI:
         # What the server answers when it raises nothing (ONGOING, as livekit-server 1.13 sends).
         self.transfer_response = api.TransferSIPParticipantResponse()
         self.transfer_seconds = 0.0
+        self.ringing = False
+        self.deleted_while_ringing = False  # hanging up under a ringing transfer drops the caller
         self.sip = _SipService(self)
         self.room = _RoomService(self)
 
@@ -103,7 +111,8 @@ class Call:
         """Sends caller turns until the session gives up (for provider-outage tests)."""
         async with asyncio.timeout(timeout):
             while not self.finished:
-                self.session.generate_reply(user_input=text)
+                with contextlib.suppress(RuntimeError):  # closed, still finishing the call
+                    self.session.generate_reply(user_input=text)
                 await asyncio.sleep(0.3)
 
     async def ended(self, timeout: float = 10.0) -> None:
