@@ -300,9 +300,9 @@ async def find_open_times(
     """Up to `limit` open times for a visit type in a date range (practice-local dates)."""
     visit = require_visit_type(practice, visit_type_id)
     part = PartOfDay(part_of_day)
-    providers = eligible_providers(practice, visit, provider_id)
-    first, last = search_window(practice, now, date_from, date_to)
-    earliest = max(now, now + visit.lead_time).astimezone(practice.tz)
+    providers, first, last, earliest = _search(
+        practice, visit, now, date_from, date_to, provider_id
+    )
     found: list[list[Slot]] = []
     for chunk_first, chunk_last in _chunks(first, last):
         window_start = localize_floor(chunk_first, practice.tz)
@@ -330,9 +330,9 @@ def open_times(
     limit: int = MAX_OPTIONS,
 ) -> list[Slot]:
     """The pure form of `find_open_times` over a given list of busy intervals (for tests)."""
-    providers = eligible_providers(practice, visit, provider_id)
-    first, last = search_window(practice, now, date_from, date_to)
-    earliest = max(now, now + visit.lead_time).astimezone(practice.tz)
+    providers, first, last, earliest = _search(
+        practice, visit, now, date_from, date_to, provider_id
+    )
     part = PartOfDay(part_of_day)
     index = BusyIndex(busy)
     found = [
@@ -340,6 +340,21 @@ def open_times(
         for day in _days(first, last)
     ]
     return choose(found, limit)
+
+
+def _search(
+    practice: Practice,
+    visit: VisitType,
+    now: datetime,
+    date_from: date | None,
+    date_to: date | None,
+    provider_id: str | None,
+) -> tuple[list[Provider], date, date, datetime]:
+    """What both forms search: the eligible providers, the local date range, the earliest start."""
+    providers = eligible_providers(practice, visit, provider_id)
+    first, last = search_window(practice, now, date_from, date_to)
+    earliest = max(now, now + visit.lead_time).astimezone(practice.tz)
+    return providers, first, last, earliest
 
 
 def localize_floor(day: date, tz: ZoneInfo) -> datetime:
