@@ -15,10 +15,10 @@ from livekit.agents import AgentServer, JobContext, JobProcess, cli
 from livekit.plugins import silero
 
 from receptionist import logs
-from receptionist.practice import load_directory
-from receptionist.session import run_call
+from receptionist.call.session import run_call
+from receptionist.domain.practice import load_directory
+from receptionist.ops.startup import exit_if_not_ready
 from receptionist.settings import load_settings
-from receptionist.startup import exit_if_not_ready
 
 if __name__ == "__main__":
     exit_if_not_ready(sys.argv[1:])

@@ -32,7 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from receptionist.telephony.stack import LocalStack, StackConfig, signals_raise  # noqa: E402
+from receptionist.ops.stack import LocalStack, StackConfig, signals_raise  # noqa: E402
 from tests.e2e.sipcall import (  # noqa: E402
     Caller,
     SippResult,
@@ -121,7 +121,7 @@ def base_env(stack: LocalStack, database_url: str, outbox: Path) -> dict[str, st
 
 def provision(stack: LocalStack, env: dict[str, str]) -> None:
     """`receptionist sip setup`, as a user runs it."""
-    argv = [sys.executable, "-m", "receptionist.cli", "sip", "setup"]
+    argv = [sys.executable, "-m", "receptionist.ops.cli", "sip", "setup"]
     subprocess.run(stack.wrap(argv), cwd=REPO_ROOT, env=env, check=True, capture_output=True)
 
 

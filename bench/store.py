@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from receptionist.practice import Practice, parse_practice  # noqa: E402
-from receptionist.scheduling import Offers, SlotGone, book_offered, find_open_times  # noqa: E402
+from receptionist.domain.practice import Practice, parse_practice  # noqa: E402
+from receptionist.domain.scheduling import Offers, SlotGone, book_offered, find_open_times  # noqa: E402
 from receptionist.store import Store, upgrade  # noqa: E402
 from receptionist.store.models import Appointment, Patient  # noqa: E402
 
@@ -213,8 +213,8 @@ def o200k_encoding():
 def token_counts() -> dict:
     from livekit.agents import llm
 
-    from receptionist.practice import load_directory
-    from receptionist.prompts import render_instructions
+    from receptionist.call.prompts import render_instructions
+    from receptionist.domain.practice import load_directory
     from tools import ALL_TOOLS
     from tools.call_control import end_call_tool
 
@@ -246,7 +246,7 @@ def postgres_url() -> tuple[str, object | None]:
     url = os.environ.get("TEST_POSTGRES_URL", "").strip()
     if url:
         return url, None
-    from receptionist.store.pgcluster import TempCluster
+    from tests.support.pgcluster import TempCluster
 
     cluster = TempCluster()
     return cluster.start(), cluster
@@ -272,7 +272,7 @@ async def main(runs: int, skip_postgres: bool) -> dict:
         try:
             import asyncpg
 
-            from receptionist.store.pgcluster import asyncpg_kwargs
+            from tests.support.pgcluster import asyncpg_kwargs
 
             admin = await asyncpg.connect(**asyncpg_kwargs(url))
             version = admin.get_server_version()

@@ -14,7 +14,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from receptionist.phone import mask
+from receptionist.domain.phone import mask
 
 current_call_id: contextvars.ContextVar[str] = contextvars.ContextVar("call_id", default="")
 # A job process runs one call: records from tasks started before the call was known (the

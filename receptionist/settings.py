@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from receptionist.paths import REPO_ROOT
 
 KEY_SOURCES = {
     "DEEPGRAM_API_KEY": "https://console.deepgram.com (API Keys)",

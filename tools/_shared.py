@@ -13,9 +13,9 @@ from datetime import date, datetime
 from livekit.agents import RunContext
 from livekit.agents.llm import ToolError
 
-from receptionist.calls import CallState
-from receptionist.practice import Practice
-from receptionist.scheduling import Offers, Slot, spoken_time
+from receptionist.domain.calls import CallState
+from receptionist.domain.practice import Practice
+from receptionist.domain.scheduling import Offers, Slot, spoken_time
 from receptionist.store import Store
 from receptionist.store.shared import shared_store
 

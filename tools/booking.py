@@ -1,6 +1,6 @@
 """Booking tools: find open times, confirm who the caller is, book, list, move and cancel.
 
-Thin by design: validate the arguments, call `receptionist.scheduling` / the store, phrase the
+Thin by design: validate the arguments, call `receptionist.domain.scheduling` / the store, phrase the
 result. The rules live in code: only times offered in this call can be booked, and nothing about
 an appointment is disclosed or changed before the caller's name and date of birth match a patient.
 """
@@ -13,9 +13,9 @@ from typing import Literal
 from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import ToolError
 
-from receptionist.calls import CallState, Outcome
-from receptionist.phone import UNKNOWN, normalize
-from receptionist.scheduling import (
+from receptionist.domain.calls import CallState, Outcome
+from receptionist.domain.phone import UNKNOWN, normalize
+from receptionist.domain.scheduling import (
     NotOffered,
     SchedulingError,
     SlotGone,
@@ -25,7 +25,7 @@ from receptionist.scheduling import (
     reschedule_to_offered,
     spoken_time,
 )
-from receptionist.scheduling import (
+from receptionist.domain.scheduling import (
     find_open_times as find_times,
 )
 from receptionist.store import NotFound, Patient, StoreUnavailable, name_key

@@ -7,9 +7,9 @@ from typing import Literal
 from livekit.agents import RunContext, function_tool
 from livekit.agents.beta.tools import EndCallTool
 
-from receptionist.calls import CallState
-from receptionist.telephony import transfer
-from receptionist.telephony.control import NOT_A_PHONE_CALL
+from receptionist.call import transfer
+from receptionist.call.control import NOT_A_PHONE_CALL
+from receptionist.domain.calls import CallState
 
 
 @function_tool

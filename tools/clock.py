@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from livekit.agents import RunContext, function_tool
 
-from receptionist.calls import CallState
-from receptionist.scheduling import spoken_time
+from receptionist.domain.calls import CallState
+from receptionist.domain.scheduling import spoken_time
 from tools._shared import local_now, practice_of, state_of
 
 

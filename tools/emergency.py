@@ -10,9 +10,9 @@ from typing import Literal
 
 from livekit.agents import RunContext, function_tool
 
-from receptionist.calls import CallState, Outcome
-from receptionist.phone import UNKNOWN
-from receptionist.scheduling import SchedulingError, find_open_times
+from receptionist.domain.calls import CallState, Outcome
+from receptionist.domain.phone import UNKNOWN
+from receptionist.domain.scheduling import SchedulingError, find_open_times
 from receptionist.store import StoreUnavailable
 from tools._shared import clean_text, describe_options, practice_of, state_of, store_of
 from tools.messages import save_message

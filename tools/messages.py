@@ -8,8 +8,8 @@ from typing import Literal
 from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import ToolError
 
-from receptionist.calls import CallState, Outcome
-from receptionist.phone import UNKNOWN, mask, normalize
+from receptionist.domain.calls import CallState, Outcome
+from receptionist.domain.phone import UNKNOWN, mask, normalize
 from tools._shared import clean_text, practice_of, state_of, store_of
 
 

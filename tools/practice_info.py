@@ -6,8 +6,8 @@ from typing import Literal
 
 from livekit.agents import RunContext, function_tool
 
-from receptionist.calls import CallState, Outcome
-from receptionist.practice import WEEKDAYS, Practice
+from receptionist.domain.calls import CallState, Outcome
+from receptionist.domain.practice import WEEKDAYS, Practice
 from tools._shared import local_now, practice_of, state_of
 
 Topic = Literal[

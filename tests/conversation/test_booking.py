@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from receptionist.calls import Outcome
+from receptionist.domain.calls import Outcome
 from tests.conversation.book_support import (
     ANN,
     BOB,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from receptionist.calls import Outcome
+from receptionist.domain.calls import Outcome
 from receptionist.store.models import BOOKED, CANCELLED, RESCHEDULED
 from tests.conversation.book_support import (
     ANN,

@@ -7,10 +7,10 @@ import asyncio
 from livekit import api
 from livekit.agents.voice.run_result import mock_tools
 
-from receptionist.calls import Outcome
-from receptionist.session import Receptionist
-from receptionist.telephony import transfer
-from receptionist.telephony.lifecycle import SILENT_GOODBYE, STILL_THERE
+from receptionist.call import transfer
+from receptionist.call.lifecycle import SILENT_GOODBYE, STILL_THERE
+from receptionist.call.session import Receptionist
+from receptionist.domain.calls import Outcome
 from tests.support.harness import CLOSED_TIME, receptionist_call, sip_error
 from tests.support.scripted_llm import Call, Fail, Say, ScriptedLLM
 

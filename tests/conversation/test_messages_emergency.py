@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from receptionist.calls import Outcome
+from receptionist.domain.calls import Outcome
 from tests.conversation.book_support import option_ids, practice_book, tool_results
 from tests.support.harness import CLOSED_TIME, example_practice, receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.settings import REPO_ROOT
-from receptionist.telephony.stack import LocalStack, StackConfig, missing_binaries
+from receptionist.ops.stack import LocalStack, StackConfig, missing_binaries
+from receptionist.paths import REPO_ROOT
 from tests.e2e.sipcall import DTMF_PCAP_DIR, Caller
 
 E2E_DIR = Path(__file__).parent
@@ -119,9 +119,9 @@ def sip_cli(stack: LocalStack, base_env: dict[str, str]) -> Callable[..., CliRun
     """Runs `receptionist sip ...` inside the stack's namespace, as a user would."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> CliRun:
-        argv = [sys.executable, "-m", "receptionist.cli", "sip", *args]
+        argv = [sys.executable, "-m", "receptionist.ops.cli", "sip", *args]
         if os.environ.get("E2E_SIP_CLI") == "direct":  # debugging: the sub-app alone
-            argv = [sys.executable, "-m", "receptionist.telephony.cli", *args]
+            argv = [sys.executable, "-m", "receptionist.ops.sip.cli", *args]
         result = subprocess.run(
             stack.wrap(argv),
             cwd=REPO_ROOT,

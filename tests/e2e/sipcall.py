@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from receptionist.telephony.stack import LocalStack, find_binary
+from receptionist.ops.stack import LocalStack, find_binary
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 DTMF_PCAP_DIR = Path("/usr/share/sip-tester")

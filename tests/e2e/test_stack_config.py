@@ -6,7 +6,7 @@ from string import Template
 
 import yaml
 
-from receptionist.telephony.stack import TEMPLATES, LocalStack, StackConfig
+from receptionist.ops.stack import TEMPLATES, LocalStack, StackConfig
 
 
 def render(name: str, config: StackConfig) -> str:

@@ -19,7 +19,7 @@ pytestmark = [
 
 
 def real_llm():
-    from receptionist.providers import build_llm
+    from receptionist.call.providers import build_llm
 
     return build_llm(load_settings())
 
@@ -60,7 +60,7 @@ async def test_says_it_is_automated_when_asked():
 
 @pytest.mark.skipif(not os.environ.get("DEEPGRAM_API_KEY"), reason="DEEPGRAM_API_KEY not set")
 async def test_tts_audio_is_understood_by_the_stt():
-    from receptionist.providers import build_stt, build_tts
+    from receptionist.call.providers import build_stt, build_tts
 
     settings = load_settings()
     audio = (

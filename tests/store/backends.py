@@ -1,7 +1,7 @@
 """PostgreSQL for the store tests and the benchmark: a server we may create databases on.
 
 Either TEST_POSTGRES_URL (any database on a server whose user may CREATE DATABASE) or a throwaway
-cluster (`receptionist.store.pgcluster`). A migrated template database is built once; each test
+cluster (`tests.support.pgcluster`). A migrated template database is built once; each test
 gets a fresh copy (`CREATE DATABASE ... TEMPLATE`), which is much faster than migrating each time.
 """
 
@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 
 from receptionist.store import upgrade
 from receptionist.store.engine import normalize_url
-from receptionist.store.pgcluster import ClusterUnavailable, TempCluster
-from receptionist.store.pgcluster import asyncpg_kwargs as _asyncpg_kwargs
+from tests.support.pgcluster import ClusterUnavailable, TempCluster
+from tests.support.pgcluster import asyncpg_kwargs as _asyncpg_kwargs
 
 TEMPLATE = "receptionist_template"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from receptionist.store import Outbox, Store, upgrade
-from receptionist.store.pgcluster import ClusterUnavailable
 from tests.store.backends import PostgresServer, run_sync, start_postgres
+from tests.support.pgcluster import ClusterUnavailable
 
 
 def _in_ci() -> bool:

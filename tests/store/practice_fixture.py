@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from receptionist.practice import Practice, parse_practice
+from receptionist.domain.practice import Practice, parse_practice
 
 PROFILE = {
     "id": "lakeside",

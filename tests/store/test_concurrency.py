@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime
 
-from receptionist.scheduling import Offers, SlotGone, book_offered, find_open_times
+from receptionist.domain.scheduling import Offers, SlotGone, book_offered, find_open_times
 from receptionist.store import Store
 from receptionist.store.models import BOOKED
 from tests.store.practice_fixture import test_practice as make_practice

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from receptionist.calls import CallInfo, CallState, Outcome
-from receptionist.records import finish_call
+from receptionist.call.records import finish_call
+from receptionist.domain.calls import CallInfo, CallState, Outcome
 from receptionist.store import Outbox, Store
 from tests.store.practice_fixture import test_practice as make_practice
 

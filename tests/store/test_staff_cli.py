@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from receptionist.cli import app
+from receptionist.ops.cli import app
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def test_migrate_demo_data_and_views(env):
 
 
 def _next_days(n: int) -> list[str]:
-    from receptionist.practice import load_practice
-    from receptionist.settings import REPO_ROOT
+    from receptionist.domain.practice import load_practice
+    from receptionist.paths import REPO_ROOT
 
     today = load_practice(REPO_ROOT / "practice.toml").now().date()
     from datetime import timedelta

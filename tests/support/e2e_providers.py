@@ -26,7 +26,7 @@ from livekit.agents import APIConnectOptions, llm, stt, tts
 from livekit.agents.language import LanguageCode
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
 
-from receptionist.providers import Providers
+from receptionist.call.providers import Providers
 from receptionist.settings import Settings
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
 

@@ -19,13 +19,14 @@ from livekit import api
 from livekit.agents import AgentSession
 from livekit.agents.testing import fake_job_context
 
-from receptionist.calls import CallInfo, CallState
-from receptionist.practice import Practice, load_directory
-from receptionist.providers import Providers
-from receptionist.session import Receptionist, attach_call_handling, build_session
-from receptionist.settings import REPO_ROOT, Settings, load_settings
-from receptionist.telephony.control import CallControl
-from receptionist.telephony.lifecycle import CallLifecycle
+from receptionist.call.control import CallControl
+from receptionist.call.lifecycle import CallLifecycle
+from receptionist.call.providers import Providers
+from receptionist.call.session import Receptionist, attach_call_handling, build_session
+from receptionist.domain.calls import CallInfo, CallState
+from receptionist.domain.practice import Practice, load_directory
+from receptionist.paths import REPO_ROOT
+from receptionist.settings import Settings, load_settings
 
 CALLER_ATTRIBUTES = {
     "sip.phoneNumber": "4144007103",

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receptionist.practice import parse_practice
-from receptionist.scheduling import (
+from receptionist.domain.practice import parse_practice
+from receptionist.domain.scheduling import (
     Offers,
     PartOfDay,
     SchedulingError,

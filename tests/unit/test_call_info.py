@@ -1,7 +1,7 @@
 """Call info is read from the SIP participant's attributes, safely."""
 
-from receptionist.calls import CallInfo, CallState, Outcome
-from receptionist.phone import UNKNOWN
+from receptionist.domain.calls import CallInfo, CallState, Outcome
+from receptionist.domain.phone import UNKNOWN
 
 
 def test_sip_attributes_become_call_info_with_e164_numbers():

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from receptionist.telephony import clips
+from receptionist.call import clips
 
 
 def rms(frames) -> float:

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from receptionist.telephony.keypad import Keypad
+from receptionist.call.keypad import Keypad
 
 
 async def test_entry_waits_for_the_first_digit_then_ends_after_a_pause():

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receptionist.phone import UNKNOWN, is_e164, mask, normalize
+from receptionist.domain.phone import UNKNOWN, is_e164, mask, normalize
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from livekit import rtc
 from livekit.agents import inference, llm, stt, tts
 from livekit.plugins import deepgram, noise_cancellation, openai
 
-from receptionist.providers import Providers, build_providers, turn_handling
-from receptionist.session import noise_filter
+from receptionist.call.providers import Providers, build_providers, turn_handling
+from receptionist.call.session import noise_filter
 from receptionist.settings import load_settings
 
 KEYS = {"deepgram_api_key": "dg-test", "openai_api_key": "sk-test"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.practice import (
+from receptionist.domain.practice import (
     PatientKind,
     PracticeError,
     load_directory,

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from receptionist.calls import CallInfo, CallState
-from receptionist.practice import load_practice
-from receptionist.settings import REPO_ROOT
+from receptionist.domain.calls import CallInfo, CallState
+from receptionist.domain.practice import load_practice
+from receptionist.paths import REPO_ROOT
 from tools.clock import describe_now
 from tools.practice_info import answer
 
@@ -56,7 +56,7 @@ def test_practice_info_topics_come_from_the_profile(topic, expected):
 def test_hours_list_the_nearest_upcoming_closures_whatever_their_order_in_the_file():
     from datetime import date
 
-    from receptionist.practice import Closure
+    from receptionist.domain.practice import Closure
 
     closures = [
         Closure(start=date(2027, 7, 4), reason="Independence Day"),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from livekit import api
 
-from receptionist.settings import load_settings
-from receptionist.telephony.provisioning import (
+from receptionist.ops.sip.provisioning import (
     NEW_TRUNK,
     Existing,
     ProvisioningError,
@@ -18,6 +17,7 @@ from receptionist.telephony.provisioning import (
     plan,
     verification_problems,
 )
+from receptionist.settings import load_settings
 
 NUMBERS = ["+14145550100"]
 

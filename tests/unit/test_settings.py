@@ -72,7 +72,8 @@ def test_secrets_do_not_show_in_the_settings_repr(monkeypatch):
 def test_env_example_lists_every_setting_and_loads_as_is(tmp_path):
     from dotenv import dotenv_values
 
-    from receptionist.settings import REPO_ROOT, Settings
+    from receptionist.paths import REPO_ROOT
+    from receptionist.settings import Settings
 
     example = REPO_ROOT / ".env.example"
     assert {name.lower() for name in dotenv_values(example)} == set(Settings.model_fields)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from livekit import api
 
-from receptionist.telephony.doctor import AgentSide, Severity, diagnose, has_errors
-from receptionist.telephony.provisioning import Existing
+from receptionist.ops.sip.doctor import AgentSide, Severity, diagnose, has_errors
+from receptionist.ops.sip.provisioning import Existing
 
 AGENT = AgentSide(agent_name="receptionist", cancels_noise=False)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from receptionist.telephony.cli import app
-from receptionist.telephony.explain import explain, known_codes
+from receptionist.ops.sip.cli import app
+from receptionist.ops.sip.explain import explain, known_codes
 
 REQUIRED = ["403", "404", "407", "408", "480", "486", "488", "503", "603", "no_rule_matched",
             "object cannot be found", "media timeout"]  # fmt: skip

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.telephony import stack as stack_mod
-from receptionist.telephony.stack import LocalStack, StackConfig
+from receptionist.ops import stack as stack_mod
+from receptionist.ops.stack import LocalStack, StackConfig
 
 
 @pytest.fixture

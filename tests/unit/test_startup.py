@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from receptionist.settings import REPO_ROOT
+from receptionist.paths import REPO_ROOT
 
 
 def run_agent(*args: str, tmp_path, **env: str) -> subprocess.CompletedProcess:

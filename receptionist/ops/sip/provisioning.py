@@ -20,7 +20,7 @@ from typing import Literal
 
 from livekit import api
 
-from receptionist.phone import UNKNOWN, mask, normalize
+from receptionist.domain.phone import UNKNOWN, mask, normalize
 from receptionist.settings import NoiseCancellation, Settings
 
 Action = Literal["create", "update", "unchanged"]

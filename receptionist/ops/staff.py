@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from receptionist.practice import Practice, PracticeDirectory, PracticeError, load_directory
+from receptionist.domain.practice import Practice, PracticeDirectory, PracticeError, load_directory
 from receptionist.settings import SettingsError, load_settings
 from receptionist.store import SchemaError, SlotTaken, Store, check_schema, upgrade
 from receptionist.store.engine import DatabaseUrlError, safe_url
@@ -87,7 +87,7 @@ def demo_data() -> None:
     """Load demo patients, appointments, a message and a call (safe to run twice)."""
 
     async def load(store: Store, directory: PracticeDirectory) -> tuple[int, int]:
-        from receptionist.scheduling import find_open_times
+        from receptionist.domain.scheduling import find_open_times
 
         practice = directory.default
         patients = [

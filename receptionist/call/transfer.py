@@ -12,10 +12,10 @@ from datetime import datetime
 
 from livekit.agents import AgentSession
 
-from receptionist.calls import CallState, Outcome
-from receptionist.telephony.control import NOT_A_PHONE_CALL, TransferResult
+from receptionist.call.control import NOT_A_PHONE_CALL, TransferResult
+from receptionist.domain.calls import CallState, Outcome
 
-log = logging.getLogger("receptionist.telephony")
+log = logging.getLogger("receptionist.call")
 
 ANNOUNCE = "One moment please, I'm connecting you to our team now."
 UNAVAILABLE = (

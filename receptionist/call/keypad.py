@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-log = logging.getLogger("receptionist.telephony")
+log = logging.getLogger("receptionist.call")
 
 # The first digit comes after the agent has asked for the entry and the caller has found the
 # keypad; after that, a pause this long ends the entry.

@@ -17,9 +17,9 @@ from typing import Protocol
 
 from livekit import rtc
 
-from receptionist.settings import REPO_ROOT
+from receptionist.paths import REPO_ROOT
 
-log = logging.getLogger("receptionist.telephony")
+log = logging.getLogger("receptionist.call")
 
 CLIPS_DIR = REPO_ROOT / "assets" / "clips"
 SAMPLE_RATE = 16000

@@ -13,8 +13,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from receptionist.calls import CallState
-from receptionist.phone import UNKNOWN, is_e164
+from receptionist.domain.calls import CallState
+from receptionist.domain.phone import UNKNOWN, is_e164
 from receptionist.store import Store
 from receptionist.store.models import new_id
 

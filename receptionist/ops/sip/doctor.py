@@ -14,8 +14,8 @@ from enum import StrEnum
 
 from livekit import api
 
-from receptionist.phone import is_e164, mask
-from receptionist.telephony.provisioning import (
+from receptionist.domain.phone import is_e164, mask
+from receptionist.ops.sip.provisioning import (
     Existing,
     agent_names,
     fetch_existing,

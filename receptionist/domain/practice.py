@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from receptionist.phone import mask, normalize
+from receptionist.domain.phone import mask, normalize
 
 log = logging.getLogger(__name__)
 

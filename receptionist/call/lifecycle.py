@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from livekit.agents import AgentSession, CloseEvent, UserStateChangedEvent
 
-from receptionist.calls import CallState, Outcome
-from receptionist.telephony.transfer import destination_for, speak
+from receptionist.call.transfer import destination_for, speak
+from receptionist.domain.calls import CallState, Outcome
 
-log = logging.getLogger("receptionist.telephony")
+log = logging.getLogger("receptionist.call")
 
 STILL_THERE = "Are you still there?"
 SILENT_GOODBYE = (

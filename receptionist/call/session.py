@@ -22,18 +22,18 @@ from livekit.agents import (
 )
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
-from receptionist import records
-from receptionist.calls import CallInfo, CallState
+from receptionist.call import records
+from receptionist.call.clips import RoomClipPlayer
+from receptionist.call.control import CallControl
+from receptionist.call.keypad import Keypad
+from receptionist.call.lifecycle import CallLifecycle, SilenceWatch
+from receptionist.call.prompts import greeting, render_instructions
+from receptionist.call.providers import Providers, build_providers, turn_handling
+from receptionist.call.transfer import operator_escape
+from receptionist.domain.calls import CallInfo, CallState
+from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.logs import bind_call
-from receptionist.practice import Practice, PracticeDirectory
-from receptionist.prompts import greeting, render_instructions
-from receptionist.providers import Providers, build_providers, turn_handling
 from receptionist.settings import NoiseCancellation, Settings
-from receptionist.telephony.clips import RoomClipPlayer
-from receptionist.telephony.control import CallControl
-from receptionist.telephony.keypad import Keypad
-from receptionist.telephony.lifecycle import CallLifecycle, SilenceWatch
-from receptionist.telephony.transfer import operator_escape
 from tools import ALL_TOOLS
 from tools.call_control import end_call_tool
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from receptionist.practice import PracticeError, load_directory
+from receptionist.domain.practice import PracticeError, load_directory
 from receptionist.settings import Settings, SettingsError, load_settings
 from receptionist.store.schema import SchemaError, check_schema
 

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from receptionist.practice import PatientKind, Practice, Provider, VisitType
+from receptionist.domain.practice import PatientKind, Practice, Provider, VisitType
 from receptionist.store import Appointment, Busy, NotFound, SlotTaken, Store
 
 MAX_OPTIONS = 3

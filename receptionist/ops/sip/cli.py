@@ -1,6 +1,6 @@
 """`receptionist sip ...`: provision (`setup`), diagnose (`doctor`), explain SIP errors (`explain`).
 
-Mounted by receptionist/cli.py. `setup` and `doctor` talk to the LiveKit server in LIVEKIT_URL with
+Mounted by receptionist/ops/cli.py. `setup` and `doctor` talk to the LiveKit server in LIVEKIT_URL with
 LIVEKIT_API_KEY/LIVEKIT_API_SECRET; `explain` works offline. Output never shows a credential and
 masks phone numbers to their last four digits.
 """
@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from receptionist.practice import PracticeError, load_directory
+from receptionist.domain.practice import PracticeError, load_directory
+from receptionist.ops.sip import doctor as doctor_mod
+from receptionist.ops.sip import explain as explain_mod
+from receptionist.ops.sip import provisioning as prov
 from receptionist.settings import Settings, SettingsError, describe_missing, load_settings
-from receptionist.telephony import doctor as doctor_mod
-from receptionist.telephony import explain as explain_mod
-from receptionist.telephony import provisioning as prov
 
 app = typer.Typer(
     help="SIP trunk and dispatch-rule setup, diagnosis and error explanations.",

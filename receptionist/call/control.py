@@ -14,9 +14,9 @@ from typing import Any
 
 from livekit import api
 
-from receptionist.phone import mask
+from receptionist.domain.phone import mask
 
-log = logging.getLogger("receptionist.telephony")
+log = logging.getLogger("receptionist.call")
 NOT_A_PHONE_CALL = "caller is not on a phone line"
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from string import Template
 
-from receptionist.practice import WEEKDAYS, Practice
-from receptionist.settings import REPO_ROOT
+from receptionist.domain.practice import WEEKDAYS, Practice
+from receptionist.paths import REPO_ROOT
 
 PROMPTS_DIR = REPO_ROOT / "prompts"
 # Optional sections appended after the main template, when present.

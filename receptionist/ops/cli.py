@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from receptionist import staff_cli
-from receptionist.telephony import cli as sip_cli
+from receptionist.ops import staff
+from receptionist.ops.sip import cli as sip_cli
 
 app = typer.Typer(
     help="Dental receptionist: staff tools, SIP setup and diagnostics.", no_args_is_help=True
 )
 app.add_typer(sip_cli.app, name="sip")
-staff_cli.register(app)
+staff.register(app)
 console = Console()
 
 
@@ -33,14 +33,14 @@ def render_clips(
     ] = Engine.ESPEAK,
 ) -> None:
     """Re-render the apology clips played when the speech pipeline fails (no TTS at call time)."""
+    from receptionist.call import clips
     from receptionist.settings import load_settings
-    from receptionist.telephony import clips
 
     for name, text in clips.CLIP_TEXT.items():
         if engine == Engine.ESPEAK:
             path = clips.render_with_espeak(name, text)
         else:
-            from receptionist.providers import build_tts
+            from receptionist.call.providers import build_tts
 
             settings = load_settings()
             path = asyncio.run(clips.render_with_tts(name, text, build_tts(settings)))

@@ -6,8 +6,8 @@ as root the stack lives in a network namespace of its own with a veth address th
 (server, bridge, agent worker, sipp) uses; traffic never leaves that namespace. Without root it
 runs on the host and advertises an address you give it (your LAN address on a laptop).
 
-    sudo uv run python -m receptionist.telephony.stack            # netns mode, Ctrl-C to stop
-    uv run python -m receptionist.telephony.stack --host 192.168.1.20
+    sudo uv run python -m receptionist.ops.stack            # netns mode, Ctrl-C to stop
+    uv run python -m receptionist.ops.stack --host 192.168.1.20
 
 The configuration files live in `stack/` (templates); each run renders them into `.stack/<name>/`
 with a fresh API secret, so no credential is kept in the repository.
@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from receptionist.paths import REPO_ROOT
+
 TEMPLATES = REPO_ROOT / "stack"
 BINARIES = ("redis-server", "server", "livekit-sip")
 
@@ -359,7 +360,7 @@ def _detect_host_address() -> str:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m receptionist.telephony.stack",
+        prog="python -m receptionist.ops.stack",
         description="Run Redis, livekit-server and livekit-sip locally until Ctrl-C.",
     )
     parser.add_argument("--name", default="rcp-stack", help="namespace / run folder name")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from receptionist.phone import UNKNOWN, normalize
+from receptionist.domain.phone import UNKNOWN, normalize
 
 
 class Outcome(StrEnum):
@@ -76,7 +76,7 @@ class CallState:
     room_name: str = ""
     outcomes: list[Outcome] = field(default_factory=list)
     transfer_destination: str = ""
-    # The practice this call is for (receptionist.practice.Practice).
+    # The practice this call is for (receptionist.domain.practice.Practice).
     practice: Any = None
     # Telephony edges, set by the agent: CallControl (transfer/hang-up) and a ClipPlayer.
     control: Any = None
@@ -86,7 +86,7 @@ class CallState:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # The practice's book (receptionist.store.Store); None: the process-wide store from settings.
     store: Any = None
-    # Times offered in this call (receptionist.scheduling.Offers): only these can be booked.
+    # Times offered in this call (receptionist.domain.scheduling.Offers): only these can be booked.
     offers: Any = None
     # The patient whose name and date of birth were confirmed (or who registered) in this call.
     patient_id: str | None = None

@@ -1,0 +1,1 @@
+"""The domain: the practice, phone numbers, calls, scheduling and identity. No LiveKit here."""

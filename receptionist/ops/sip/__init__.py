@@ -1,0 +1,1 @@
+"""SIP trunk and dispatch rule provisioning, diagnosis (`sip doctor`) and SIP status codes."""
