@@ -15,21 +15,29 @@ from livekit.agents import AgentServer, JobContext, JobProcess, cli
 from livekit.plugins import silero
 
 from receptionist import logs
-from receptionist.call.session import run_call
+from receptionist.call.session import Worker, run_call
 from receptionist.domain.practice import load_directory
-from receptionist.ops.startup import exit_if_not_ready
 from receptionist.settings import load_settings
+from receptionist.store import open_store
+from tools import receptionist_tools
 
 if __name__ == "__main__":
+    from receptionist.ops.startup import exit_if_not_ready  # operator tooling: never in a call
+
     exit_if_not_ready(sys.argv[1:])
 
 settings = load_settings()
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Once per process, before any call: the VAD model and the practice profiles."""
-    proc.userdata["vad"] = silero.VAD.load()
-    proc.userdata["practices"] = load_directory(settings.practice_file)
+    """Once per process, before any call: the VAD model, the practice profiles and the book."""
+    proc.userdata["worker"] = Worker(
+        settings=settings,
+        practices=load_directory(settings.practice_file),
+        store=open_store(settings),
+        vad=silero.VAD.load(),
+        tools=receptionist_tools,
+    )
 
 
 def call_load(server: AgentServer) -> float:
@@ -57,7 +65,7 @@ server.on("worker_started", lambda: logs.install(settings.log_level))
 @server.rtc_session(agent_name=settings.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     logs.install(settings.log_level)
-    await run_call(ctx, settings, ctx.proc.userdata["practices"], ctx.proc.userdata["vad"])
+    await run_call(ctx, ctx.proc.userdata["worker"])
 
 
 if __name__ == "__main__":

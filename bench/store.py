@@ -36,7 +36,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from receptionist.domain.practice import Practice, parse_practice  # noqa: E402
 from receptionist.domain.scheduling import Offers, SlotGone, book_offered, find_open_times  # noqa: E402
-from receptionist.store import Store, upgrade  # noqa: E402
+from receptionist.store import Outbox, Store, upgrade  # noqa: E402
 from receptionist.store.models import Appointment, Patient  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "store.json"
@@ -134,7 +134,7 @@ def summary(samples: list[float]) -> dict:
 async def measure(url: str, runs: int) -> dict:
     practice = bench_practice()
     await upgrade(url)
-    store = Store(url)
+    store = Store(url, outbox=Outbox(Path(tempfile.mkdtemp(prefix="bench-outbox-"))))
     try:
         started = time.perf_counter()
         appointments = await load(store, practice)
@@ -215,13 +215,12 @@ def token_counts() -> dict:
 
     from receptionist.call.prompts import render_instructions
     from receptionist.domain.practice import load_directory
-    from tools import ALL_TOOLS
-    from tools.call_control import end_call_tool
+    from tools import receptionist_tools
 
     encoding = o200k_encoding()
     practice = load_directory(ROOT / "practice.toml").default
     instructions = render_instructions(practice)
-    tools = [*ALL_TOOLS, end_call_tool()]
+    tools = receptionist_tools()
     schemas = llm.ToolContext(tools).parse_function_tools("openai", strict=True)
     compact = json.dumps(schemas, separators=(",", ":"))
     per_tool = {

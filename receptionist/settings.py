@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     def uses_livekit_cloud(self) -> bool:
         return ".livekit.cloud" in self.livekit_url
 
+    @property
+    def agent_cancels_noise(self) -> bool:
+        """Whether the agent filters the caller's audio itself (BVC runs on LiveKit Cloud only);
+        the SIP trunk's own (Krisp) filter is then left off, so audio is never filtered twice."""
+        if self.noise_cancellation == NoiseCancellation.ON:
+            return True
+        return self.noise_cancellation == NoiseCancellation.AUTO and self.uses_livekit_cloud
+
     def missing_for(self, mode: str) -> list[str]:
         """Names the settings a mode cannot run without (console needs no LiveKit server)."""
         needed: list[str] = []

@@ -1,7 +1,10 @@
-"""The LLM-facing tools. Each module exports a list; `ALL_TOOLS` is what the receptionist gets."""
+"""The LLM-facing tools: thin by design (validate the arguments, call the domain, phrase the
+result). Each module exports a list; `receptionist_tools()` is what one call's agent gets."""
+
+from typing import Any
 
 from tools.booking import BOOKING_TOOLS
-from tools.call_control import CALL_CONTROL_TOOLS
+from tools.call_control import CALL_CONTROL_TOOLS, end_call_tool
 from tools.clock import CLOCK_TOOLS
 from tools.emergency import EMERGENCY_TOOLS
 from tools.messages import MESSAGE_TOOLS
@@ -15,3 +18,8 @@ ALL_TOOLS = [
     *EMERGENCY_TOOLS,
     *CLOCK_TOOLS,
 ]
+
+
+def receptionist_tools() -> list[Any]:
+    """Every tool of one call, with a fresh end-call tool (the framework's, which keeps state)."""
+    return [*ALL_TOOLS, end_call_tool()]

@@ -1,8 +1,9 @@
 """Booking tools: find open times, confirm who the caller is, book, list, move and cancel.
 
-Thin by design: validate the arguments, call `receptionist.domain.scheduling` / the store, phrase the
-result. The rules live in code: only times offered in this call can be booked, and nothing about
-an appointment is disclosed or changed before the caller's name and date of birth match a patient.
+Thin by design: validate the arguments, call the scheduling domain and the caller's `Identity`,
+phrase the result. The rules live there: only times offered in this call can be booked, and
+nothing about an appointment is disclosed or changed before the caller's name and date of birth
+match a patient.
 """
 
 from __future__ import annotations
@@ -13,59 +14,57 @@ from typing import Literal
 from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import ToolError
 
-from receptionist.domain.calls import CallState, Outcome
-from receptionist.domain.phone import UNKNOWN, normalize
+from receptionist.call.state import CallState
+from receptionist.domain.calls import Outcome
+from receptionist.domain.identity import VerifiedPatient
 from receptionist.domain.scheduling import (
     NotOffered,
     SchedulingError,
     SlotGone,
+    WrongVisitType,
     book_offered,
-    check_patient_kind,
     is_late_cancellation,
     reschedule_to_offered,
-    spoken_time,
 )
 from receptionist.domain.scheduling import (
     find_open_times as find_times,
 )
-from receptionist.store import NotFound, Patient, StoreUnavailable, name_key
-from tools._shared import (
+from receptionist.domain.spoken import spoken_time
+from receptionist.store import NotFound, Patient, StoreUnavailable
+from tools._args import (
+    DB_DOWN,
     clean_name,
     describe_options,
-    local_now,
-    notes_of,
-    offers_of,
     parse_birth_date,
     parse_day,
-    practice_of,
     require_patient,
-    state_of,
-    store_of,
+)
+from tools._args import (
+    callback_number as callback_number_of,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_IDENTITY_FAILURES = 3
-MAX_REGISTRATIONS = 2
-DB_DOWN = (
-    "The appointment book is not reachable right now. Apologise, offer to take a message so the "
-    "team can call back, or transfer the caller to the staff."
+LOCKED = (
+    "Identity checks are locked for this call after repeated mismatches. Do not try again and do "
+    "not register them; offer to take a message or transfer the caller to the staff."
+)
+NOT_OFFERED = (
+    "That is not a time offered in this call. Call find_open_times and use one of its option ids."
 )
 
 
 def _visit_type(state: CallState, value: str) -> str:
     """Accepts a visit type id or name (`checkup`, `Check-up and cleaning`)."""
-    practice = practice_of(state)
+    visits = state.practice.visit_types
     wanted = (value or "").strip().lower()
-    for visit in practice.visit_types:
+    for visit in visits:
         if wanted in (visit.id, visit.name.lower()):
             return visit.id
-    loose = [v for v in practice.visit_types if wanted and wanted in f"{v.id} {v.name.lower()}"]
+    loose = [v for v in visits if wanted and wanted in f"{v.id} {v.name.lower()}"]
     if len(loose) == 1:
         return loose[0].id
-    choices = "; ".join(
-        f"{v.id} ({v.name}, {v.patients.value} patients)" for v in practice.visit_types
-    )
+    choices = "; ".join(f"{v.id} ({v.name}, {v.patients.value} patients)" for v in visits)
     raise ToolError(f"Unknown visit type {value[:40]!r}. Use one of: {choices}.")
 
 
@@ -87,14 +86,13 @@ async def find_open_times(
         part_of_day: Preferred part of the day.
         provider_id: A provider id if the caller asks for someone; else empty.
     """
-    state = state_of(ctx)
-    practice = practice_of(state)
+    state = ctx.userdata
     visit_id = _visit_type(state, visit_type)
     first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
     try:
         slots = await find_times(
-            practice,
-            await store_of(state),
+            state.practice,
+            state.store,
             visit_id,
             now=state.now(),
             date_from=first,
@@ -117,26 +115,8 @@ async def find_open_times(
     )
 
 
-LOCKED = (
-    "Identity checks are locked for this call after repeated mismatches. Do not try again and do "
-    "not register them; offer to take a message or transfer the caller to the staff."
-)
-
-
-def _check_not_locked(state: CallState) -> None:
-    if state.identity_failures >= MAX_IDENTITY_FAILURES:
-        raise ToolError(LOCKED)
-
-
-def _adopt(state: CallState, patient: Patient, *, is_new: bool) -> None:
-    """The caller is now this patient for the rest of the call (until another check)."""
-    if patient.id != state.patient_id:
-        state.appointment_refs.clear()  # a different person: earlier listings no longer apply
-    state.patient_id, state.patient_name, state.patient_is_new = (
-        patient.id,
-        patient.full_name,
-        is_new,
-    )
+def _verified(patient: Patient, is_new: bool) -> VerifiedPatient:
+    return VerifiedPatient(patient.id, patient.full_name, is_new)
 
 
 @function_tool
@@ -147,24 +127,24 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
         full_name: The caller's first and last name as they said it.
         date_of_birth: YYYY-MM-DD.
     """
-    state = state_of(ctx)
-    practice = practice_of(state)
-    _check_not_locked(state)
+    state = ctx.userdata
+    identity = state.identity
+    if identity.locked:
+        raise ToolError(LOCKED)
     name = clean_name(full_name)
-    born = parse_birth_date(date_of_birth, local_now(state).date())
-    # Counted before the lookup: the framework runs a turn's tool calls concurrently, and a
-    # batch of guesses must not all pass the check while the first ones wait on the database.
-    state.identity_failures += 1
+    born = parse_birth_date(date_of_birth, state.local_now().date())
+    attempt = identity.attempt(name)  # counted before any await (see Identity)
     try:
-        store = await store_of(state)
-        patient = await store.find_patient(practice.id, name, born)
-        is_new = patient is not None and await store.is_new_patient(patient.id, now=state.now())
+        patient = await state.store.find_patient(state.practice.id, name, born)
+        is_new = patient is not None and await state.store.is_new_patient(
+            patient.id, now=state.now()
+        )
     except StoreUnavailable:
-        state.identity_failures -= 1  # nothing was checked
+        attempt.void()
         raise ToolError(DB_DOWN) from None
     if patient is None:
-        notes_of(state).names_tried.add(name_key(name))
-        if state.identity_failures >= MAX_IDENTITY_FAILURES:
+        attempt.failed()
+        if identity.locked:
             return (
                 "No match, and no more attempts in this call. Say you cannot find the record and "
                 "offer a message or a transfer to the staff. Do not reveal whether the name exists."
@@ -174,14 +154,14 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
             "exists. Ask them to spell their name and repeat their date of birth, or register "
             "them if they are new."
         )
-    state.identity_failures -= 1  # a match: not a failure
-    _adopt(state, patient, is_new=is_new)
+    attempt.matched(_verified(patient, is_new))
+    first = patient.full_name.split()[0]
     if is_new:
         return (
-            f"Verified: {patient.full_name.split()[0]}, a new patient not yet seen here: they "
-            "book the new patient exam first."
+            f"Verified: {first}, a new patient not yet seen here: they book the new patient "
+            "exam first."
         )
-    return f"Verified: {patient.full_name.split()[0]}, an existing patient."
+    return f"Verified: {first}, an existing patient."
 
 
 @function_tool
@@ -195,63 +175,46 @@ async def register_patient(
         date_of_birth: YYYY-MM-DD.
         callback_number: Number to reach them; empty to use the number they call from.
     """
-    state = state_of(ctx)
-    practice = practice_of(state)
-    _check_not_locked(state)
-    if state.registrations >= MAX_REGISTRATIONS:
+    state = ctx.userdata
+    identity = state.identity
+    if identity.locked:
+        raise ToolError(LOCKED)
+    if not identity.may_register:
         raise ToolError("No more registrations in this call: offer to take a message instead.")
     name = clean_name(full_name)
-    born = parse_birth_date(date_of_birth, local_now(state).date())
-    phone = (
-        normalize(callback_number, practice.region)
-        if callback_number.strip()
-        else state.info.caller
-    )
-    if phone == UNKNOWN:
-        raise ToolError("Ask for a callback number with the area code, digit by digit.")
-    key = name_key(name)
-    notes = notes_of(state)
-    # A registration is an identity attempt like verify_patient (name and date of birth either
-    # match a patient or they do not), counted before any await for the same reason.
-    state.identity_failures += 1
-    state.registrations += 1
+    born = parse_birth_date(date_of_birth, state.local_now().date())
+    phone = callback_number_of(state, callback_number)
+    attempt = identity.registration(name)  # counted before any await (see Identity)
     try:
-        store = await store_of(state)
-        existing = await store.find_patient(practice.id, name, born)
-        if existing is None and key in notes.names_tried:
+        existing = await state.store.find_patient(state.practice.id, name, born)
+        if existing is None and identity.was_tried(name):
             # This name already failed to match (or was registered) in this call: another date
             # of birth is a guess or a mishearing, not a new patient. No duplicate record.
-            state.registrations -= 1
+            attempt.refused_as_guess()
             raise ToolError(
                 "Those details match no record, and this name was already tried in this call, "
                 "so do not register it again. Do not reveal whether the name exists. Offer to "
                 "take a message or transfer to the staff so they can check the record."
             )
         if existing is None:
-            patient, created = await store.register_patient(
-                practice.id, name, born, phone, new_patient=True
+            patient, created = await state.store.register_patient(
+                state.practice.id, name, born, phone, new_patient=True
             )
         else:
             patient, created = existing, False
-        is_new = await store.is_new_patient(patient.id, now=state.now())
+        is_new = await state.store.is_new_patient(patient.id, now=state.now())
     except StoreUnavailable:
-        state.identity_failures -= 1
-        state.registrations -= 1
+        attempt.void()
         raise ToolError(DB_DOWN) from None
-    notes.names_tried.add(key)
+    first = patient.full_name.split()[0]
     if not created:
         # Name and date of birth matched a patient: as good as verify_patient, and no duplicate.
-        state.identity_failures -= 1
-        state.registrations -= 1
-        _adopt(state, patient, is_new=is_new)
-        return (
-            f"{patient.full_name.split()[0]} is already a patient (identity confirmed): treat "
-            "them as " + ("a new patient not yet seen here." if is_new else "existing.")
+        attempt.matched(_verified(patient, is_new))
+        return f"{first} is already a patient (identity confirmed): treat them as " + (
+            "a new patient not yet seen here." if is_new else "existing."
         )
-    # A new record: it still counts as one identity attempt, so registering cannot be used to
-    # try more dates of birth than verify_patient allows.
-    _adopt(state, patient, is_new=True)
-    return f"Registered {patient.full_name.split()[0]} as a new patient."
+    attempt.registered(_verified(patient, True))
+    return f"Registered {first} as a new patient."
 
 
 @function_tool
@@ -261,38 +224,23 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
     Args:
         option_id: The option id of the chosen time.
     """
-    state = state_of(ctx)
-    practice = practice_of(state)
+    state = ctx.userdata
+    practice = state.practice
     patient_id = require_patient(state)
-    if offers_of(state).was_booked(option_id):
+    if state.offers.was_booked(option_id):
         raise ToolError(
             "That time is already booked in this call (see the earlier confirmation); do not book "
             "it again. Confirm it to the caller, or call find_open_times for another visit."
         )
-    slot = offers_of(state).get(option_id or "")
+    slot = state.offers.get(option_id)
     if slot is None:
-        raise ToolError(
-            "That is not a time offered in this call. Call find_open_times and use one of its "
-            "option ids."
-        )
-    try:
-        store = await store_of(state)
-        # New or existing is the database's answer (registered as new, not yet seen), not this
-        # call's: a patient who registered on an earlier call is still new.
-        state.patient_is_new = await store.is_new_patient(patient_id, now=state.now())
-        check_patient_kind(
-            practice.visit_type(slot.visit_type), is_new_patient=state.patient_is_new
-        )
-    except SchedulingError as exc:
-        raise ToolError(f"{exc}.") from None
-    except StoreUnavailable:
-        raise ToolError(DB_DOWN) from None
+        raise ToolError(NOT_OFFERED)
     ctx.disallow_interruptions()
     try:
         appointment = await book_offered(
             practice,
-            store,
-            offers_of(state),
+            state.store,
+            state.offers,
             option_id,
             patient_id=patient_id,
             call_id=state.info.call_id,
@@ -300,14 +248,17 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
         )
     except SlotGone as gone:
         raise ToolError(_taken(state, gone)) from None
-    except NotOffered as exc:
-        raise ToolError(str(exc)) from None
+    except NotOffered:
+        raise ToolError(NOT_OFFERED) from None
+    except SchedulingError as exc:
+        raise ToolError(f"{exc}.") from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
     state.record(Outcome.BOOKED)
     visit = practice.visit_type(appointment.visit_type)
-    when = spoken_time(appointment.starts_at, practice.tz, local_now(state).date())
-    return f"Booked: {visit.name} {when} with {slot.provider_name}. Confirm it in one sentence."
+    when = spoken_time(appointment.starts_at, practice.tz, state.local_now().date())
+    name = visit.name if visit else appointment.visit_type
+    return f"Booked: {name} {when} with {slot.provider_name}. Confirm it in one sentence."
 
 
 def _taken(state: CallState, gone: SlotGone) -> str:
@@ -329,28 +280,23 @@ def _taken(state: CallState, gone: SlotGone) -> str:
 @function_tool
 async def list_appointments(ctx: RunContext[CallState]) -> str:
     """List the verified caller's upcoming appointments."""
-    state = state_of(ctx)
-    practice = practice_of(state)
+    state = ctx.userdata
+    practice = state.practice
     patient_id = require_patient(state)
     try:
-        upcoming = await (await store_of(state)).upcoming_for_patient(patient_id, after=state.now())
+        upcoming = await state.store.upcoming_for_patient(patient_id, after=state.now())
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
     if not upcoming:
         return "They have no upcoming appointments."
-    today = local_now(state).date()
+    today = state.local_now().date()
     lines = []
-    notes = notes_of(state)
     for appointment in upcoming[:5]:
-        ref = next((r for r, i in state.appointment_refs.items() if i == appointment.id), None)
-        if ref is None:  # numbered once per call, never reused (refs are dropped on changes)
-            ref = f"appt-{notes.next_ref}"
-            notes.next_ref += 1
-            state.appointment_refs[ref] = appointment.id
         visit = practice.visit_type(appointment.visit_type)
         provider = practice.provider(appointment.provider_id)
         lines.append(
-            f"{ref}: {visit.name if visit else appointment.visit_type} "
+            f"{state.identity.ref_for(appointment.id)}: "
+            f"{visit.name if visit else appointment.visit_type} "
             f"{spoken_time(appointment.starts_at, practice.tz, today)}"
             f" with {provider.name if provider else 'the dentist'}"
         )
@@ -366,7 +312,7 @@ def _reply_id(ctx: RunContext[CallState]) -> str:
 
 
 def _appointment_id(state: CallState, appointment_ref: str) -> str:
-    found = state.appointment_refs.get((appointment_ref or "").strip())
+    found = state.identity.appointment_for(appointment_ref)
     if found is None:
         raise ToolError(
             "Unknown appointment reference. Call list_appointments and use a ref it returns; "
@@ -385,16 +331,16 @@ async def reschedule_appointment(
         appointment_ref: The ref from list_appointments.
         option_id: The option id of the new time.
     """
-    state = state_of(ctx)
-    practice = practice_of(state)
+    state = ctx.userdata
+    practice = state.practice
     patient_id = require_patient(state)
     appointment_id = _appointment_id(state, appointment_ref)
     ctx.disallow_interruptions()
     try:
         old, new = await reschedule_to_offered(
             practice,
-            await store_of(state),
-            offers_of(state),
+            state.store,
+            state.offers,
             option_id,
             appointment_id=appointment_id,
             patient_id=patient_id,
@@ -403,15 +349,22 @@ async def reschedule_appointment(
         )
     except SlotGone as gone:
         raise ToolError(_taken(state, gone)) from None
-    except (NotOffered, SchedulingError) as exc:
-        raise ToolError(str(exc)) from None
+    except NotOffered:
+        raise ToolError(NOT_OFFERED) from None
+    except WrongVisitType as exc:
+        raise ToolError(
+            "That option is for a different visit type: call find_open_times with visit type "
+            f"{exc.visit_type!r} to move this appointment."
+        ) from None
+    except SchedulingError as exc:
+        raise ToolError(f"{exc}.") from None
     except NotFound:
         raise ToolError("That appointment is no longer booked. Call list_appointments.") from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
-    state.appointment_refs = {r: i for r, i in state.appointment_refs.items() if i != old.id}
+    state.identity.forget(old.id)
     state.record(Outcome.RESCHEDULED)
-    today = local_now(state).date()
+    today = state.local_now().date()
     note = ""
     if is_late_cancellation(practice, old, state.now()) and practice.policies.cancellation:
         note = f" Mention the policy: {practice.policies.cancellation}"
@@ -431,45 +384,40 @@ async def cancel_appointment(
         appointment_ref: The ref from list_appointments.
         caller_confirmed: True only after the caller heard the policy and said to cancel.
     """
-    state = state_of(ctx)
-    practice = practice_of(state)
+    state = ctx.userdata
+    practice = state.practice
     patient_id = require_patient(state)
     appointment_id = _appointment_id(state, appointment_ref)
-    notes = notes_of(state)
     reply = _reply_id(ctx)
-    if caller_confirmed:
-        told = notes.policy_told.get(appointment_id)
-        if told is None or (reply and told == reply):
-            # Never told, or told in this same reply: the caller has not heard it and answered.
-            raise ToolError(
-                "The caller has not heard the cancellation policy for this appointment yet. Call "
-                "cancel_appointment without caller_confirmed to get the policy, tell it to the "
-                "caller and wait for their answer; only then call again with caller_confirmed "
-                "true."
-            )
-    store = await store_of(state)
+    if caller_confirmed and not state.identity.policy_heard(appointment_id, reply):
+        raise ToolError(
+            "The caller has not heard the cancellation policy for this appointment yet. Call "
+            "cancel_appointment without caller_confirmed to get the policy, tell it to the "
+            "caller and wait for their answer; only then call again with caller_confirmed "
+            "true."
+        )
     try:
-        appointment = await store.get_appointment(appointment_id)
+        appointment = await state.store.get_appointment(appointment_id)
         if not caller_confirmed:
             late = appointment is not None and is_late_cancellation(
                 practice, appointment, state.now()
             )
             policy = practice.policies.cancellation or "no cancellation fee"
             lead = "This is short notice. " if late else ""
-            notes.policy_told.setdefault(appointment_id, reply)  # the first telling counts
+            state.identity.policy_told(appointment_id, reply)
             return (
                 f"{lead}Tell the caller the policy: {policy} Ask if they still want to cancel or "
                 "would rather move it; if they confirm, call again with caller_confirmed true."
             )
         ctx.disallow_interruptions()
-        cancelled = await store.cancel(appointment_id, patient_id=patient_id)
+        cancelled = await state.store.cancel(appointment_id, patient_id=patient_id)
     except NotFound:
         raise ToolError("That appointment is no longer booked. Call list_appointments.") from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
-    state.appointment_refs.pop(appointment_ref.strip(), None)
+    state.identity.forget(appointment_id)
     state.record(Outcome.CANCELLED)
-    when = spoken_time(cancelled.starts_at, practice.tz, local_now(state).date())
+    when = spoken_time(cancelled.starts_at, practice.tz, state.local_now().date())
     return f"Cancelled the appointment {when}. Confirm it and offer to book a new time."
 
 

@@ -9,7 +9,7 @@ from livekit.agents.beta.tools import EndCallTool
 
 from receptionist.call import transfer
 from receptionist.call.control import NOT_A_PHONE_CALL
-from receptionist.domain.calls import CallState
+from receptionist.call.state import CallState
 
 
 @function_tool

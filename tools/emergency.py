@@ -10,11 +10,12 @@ from typing import Literal
 
 from livekit.agents import RunContext, function_tool
 
-from receptionist.domain.calls import CallState, Outcome
+from receptionist.call.state import CallState
+from receptionist.domain.calls import Outcome
 from receptionist.domain.phone import UNKNOWN
 from receptionist.domain.scheduling import SchedulingError, find_open_times
 from receptionist.store import StoreUnavailable
-from tools._shared import clean_text, describe_options, practice_of, state_of, store_of
+from tools._args import clean_text, describe_options
 from tools.messages import save_message
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ async def _urgent_note(state: CallState, text: str) -> bool:
     try:
         await save_message(
             state,
-            caller_name=state.patient_name or "caller",
+            caller_name=state.identity.patient.full_name if state.identity.patient else "caller",
             reason=f"URGENT: {text}",
             callback_number=caller,
             urgency="urgent",
@@ -56,8 +57,8 @@ async def report_emergency(
         kind: Which kind of emergency.
         summary: What the caller described, in their words; no diagnosis.
     """
-    state = state_of(ctx)
-    practice = practice_of(state)
+    state = ctx.userdata
+    practice = state.practice
     text = clean_text(summary, "The summary")
     state.record(Outcome.EMERGENCY)
     number = practice.emergency.number
@@ -91,7 +92,7 @@ async def report_emergency(
     if practice.emergency.visit_type:
         try:
             slots = await find_open_times(
-                practice, await store_of(state), practice.emergency.visit_type, now=state.now()
+                practice, state.store, practice.emergency.visit_type, now=state.now()
             )
             if slots:
                 options = "\nSoonest urgent visits (never say the ids):\n" + describe_options(
@@ -100,7 +101,7 @@ async def report_emergency(
         except (SchedulingError, StoreUnavailable):
             pass
     staffed = practice.is_open(state.now()) or bool(practice.transfers.after_hours)
-    if staffed and practice.transfer_destination(state.now()):
+    if staffed and state.transfer_target:
         return (
             f"{guidance}Then call transfer_to_staff now so a person can help. If the transfer "
             f"fails, offer the soonest urgent visit.{callback}{options}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from livekit.agents import RunContext, function_tool
 
-from receptionist.domain.calls import CallState, Outcome
-from receptionist.domain.practice import WEEKDAYS, Practice
-from tools._shared import local_now, practice_of, state_of
+from receptionist.call.state import CallState
+from receptionist.domain.calls import Outcome
+from receptionist.domain.practice import Practice
+from receptionist.domain.spoken import closures_ahead, week_hours
 
 Topic = Literal[
     "hours",
@@ -22,31 +24,15 @@ Topic = Literal[
 ]
 
 
-def _clock(t) -> str:
-    return t.strftime("%I:%M %p").lstrip("0").replace(":00 ", " ")
+def _hours(practice: Practice, today: date) -> str:
+    closed = closures_ahead(practice.closures, today)
+    return week_hours(practice.hours) + (f". Also {closed}." if closed else ".")
 
 
-def _hours(practice: Practice, state: CallState) -> str:
-    days = []
-    for index, day in enumerate(WEEKDAYS):
-        spans = practice.hours.on(index)
-        text = " and ".join(f"{_clock(s.start)} to {_clock(s.end)}" for s in spans) or "closed"
-        days.append(f"{day.capitalize()}: {text}")
-    today = local_now(state).date()
-    upcoming = sorted((c for c in practice.closures if c.last >= today), key=lambda c: c.start)[:3]
-    closed = "; ".join(
-        f"closed {c.start:%B} {c.start.day}"
-        + (f" to {c.last:%B} {c.last.day}" if c.end else "")
-        + f" for {c.reason}"
-        for c in upcoming
-    )
-    return "; ".join(days) + (f". Also {closed}." if closed else ".")
-
-
-def answer(practice: Practice, state: CallState, topic: str) -> str:
+def answer(practice: Practice, topic: str, today: date) -> str:
     """The facts for a topic, as short sentences the model can speak."""
     if topic == "hours":
-        return _hours(practice, state)
+        return _hours(practice, today)
     if topic == "address_parking":
         return f"{practice.address or 'Address not listed.'} {practice.parking}".strip()
     if topic == "insurance":
@@ -78,9 +64,9 @@ async def practice_info(ctx: RunContext[CallState], topic: Topic) -> str:
     Args:
         topic: What the caller asks about.
     """
-    state = state_of(ctx)
+    state = ctx.userdata
     state.record(Outcome.INFORMATION)
-    return answer(practice_of(state), state, topic)
+    return answer(state.practice, topic, state.local_now().date())
 
 
 PRACTICE_INFO_TOOLS = [practice_info]

@@ -2,14 +2,13 @@
 
 When STT, LLM or TTS fail for good the session closes and its audio output is gone, so the apology
 cannot come from TTS. These clips are WAV files shipped in `assets/clips/`, played on a track of our
-own. `receptionist render-clips` re-renders them (espeak-ng offline, or the configured TTS).
+own. `receptionist render-clips` (`receptionist.ops.clips`) renders them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,17 +23,6 @@ log = logging.getLogger("receptionist.call")
 CLIPS_DIR = REPO_ROOT / "assets" / "clips"
 SAMPLE_RATE = 16000
 FRAME_MS = 20
-
-# The words of each clip: what the caller hears when nothing else can speak.
-CLIP_TEXT = {
-    "trouble-transfer": (
-        "I'm sorry, I'm having technical trouble. Please hold while I connect you to our team."
-    ),
-    "trouble-goodbye": (
-        "I'm sorry, I'm having technical trouble and can't help you right now. "
-        "Please call the office again in a few minutes. Goodbye."
-    ),
-}
 
 
 def clip_path(name: str) -> Path:
@@ -53,11 +41,6 @@ def read_frames(path: Path) -> Iterator[rtc.AudioFrame]:
             if samples < per_frame:
                 chunk += b"\x00\x00" * (per_frame - samples)
             yield rtc.AudioFrame(chunk, rate, 1, per_frame)
-
-
-def clip_seconds(path: Path) -> float:
-    with wave.open(str(path), "rb") as wav:
-        return wav.getnframes() / wav.getframerate()
 
 
 class ClipPlayer(Protocol):
@@ -87,32 +70,3 @@ class RoomClipPlayer:
         finally:
             await self._room.local_participant.unpublish_track(publication.sid)
             await source.aclose()
-
-
-def render_with_espeak(name: str, text: str, out_dir: Path = CLIPS_DIR) -> Path:
-    """Renders a clip offline with espeak-ng, resampled by sox to 16 kHz mono."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    raw = out_dir / f"{name}.espeak.wav"
-    target = out_dir / f"{name}.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
-    subprocess.run(
-        ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(target)], check=True
-    )
-    raw.unlink()
-    return target
-
-
-async def render_with_tts(name: str, text: str, tts_engine, out_dir: Path = CLIPS_DIR) -> Path:
-    """Renders a clip with the configured cloud TTS, for a voice that matches the agent's."""
-    target = out_dir / f"{name}.wav"
-    frame = await tts_engine.synthesize(text).collect()
-    resampled = rtc.AudioResampler(frame.sample_rate, SAMPLE_RATE, num_channels=1)
-    frames = resampled.push(frame) + resampled.flush()
-    out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (a one-off command)
-    with wave.open(str(target), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        for f in frames:
-            wav.writeframes(f.data.tobytes())
-    return target

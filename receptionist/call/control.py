@@ -18,6 +18,7 @@ from receptionist.domain.phone import mask
 
 log = logging.getLogger("receptionist.call")
 NOT_A_PHONE_CALL = "caller is not on a phone line"
+NO_DESTINATION = "no transfer destination is set"
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,18 @@ class CallControl:
         request.ringing_timeout.FromSeconds(int(self.ringing_timeout))
         return request
 
-    async def transfer(self, destination: str) -> TransferResult:
-        """Cold-transfers the caller. The caller leaves the room when this succeeds."""
+    def refusal(self, destination: str) -> TransferResult | None:
+        """Why a transfer to `destination` cannot even be tried, or None if it can."""
         if not destination:
-            return TransferResult(ok=False, destination="", reason="no transfer destination is set")
+            return TransferResult(ok=False, destination="", reason=NO_DESTINATION)
         if not self.can_transfer:
             return TransferResult(ok=False, destination=destination, reason=NOT_A_PHONE_CALL)
+        return None
+
+    async def transfer(self, destination: str) -> TransferResult:
+        """Cold-transfers the caller. The caller leaves the room when this succeeds."""
+        if refused := self.refusal(destination):
+            return refused
         log.info("transferring call", extra={"destination": _safe(destination)})
         try:
             response = await self._client.sip.transfer_sip_participant(

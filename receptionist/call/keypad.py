@@ -20,13 +20,19 @@ FIRST_DIGIT_SECONDS = 20.0
 ENTRY_IDLE_SECONDS = 5.0
 MAX_DIGITS = 20
 
+OnOperator = Callable[[], Awaitable[None]]
+OnEntry = Callable[[str, str], Awaitable[None]]  # (what, digits)
+
 
 class Keypad:
+    """The caller's keypad for one call. It exists from the call's start; what `0` and a finished
+    entry do is connected once the session that acts on them is built (`connect`)."""
+
     def __init__(
         self,
         *,
-        on_operator: Callable[[], Awaitable[None]],
-        on_entry: Callable[[str, str], Awaitable[None]],
+        on_operator: OnOperator | None = None,
+        on_entry: OnEntry | None = None,
         idle_seconds: float = ENTRY_IDLE_SECONDS,
         first_digit_seconds: float = FIRST_DIGIT_SECONDS,
     ) -> None:
@@ -39,6 +45,10 @@ class Keypad:
         self._idle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
 
+    def connect(self, *, on_operator: OnOperator, on_entry: OnEntry) -> None:
+        self._on_operator = on_operator
+        self._on_entry = on_entry
+
     def start(self, what: str) -> None:
         """Treat the next keypresses as an entry of `what` (e.g. date_of_birth)."""
         self.collecting = what
@@ -47,7 +57,7 @@ class Keypad:
 
     def press(self, digit: str) -> None:
         if self.collecting is None:
-            if digit == "0":
+            if digit == "0" and self._on_operator is not None:
                 log.info("caller pressed 0: transferring to staff")
                 self._spawn(self._on_operator())
             return
@@ -72,7 +82,7 @@ class Keypad:
             self._idle = None
         what, digits = self.collecting, self._digits
         self.collecting, self._digits = None, ""
-        if what and digits:
+        if what and digits and self._on_entry is not None:
             self._spawn(self._on_entry(what, digits))
 
     def _spawn(self, coro: Awaitable[None]) -> None:

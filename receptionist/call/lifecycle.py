@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from livekit.agents import AgentSession, CloseEvent, UserStateChangedEvent
 
-from receptionist.call.transfer import destination_for, speak
-from receptionist.domain.calls import CallState, Outcome
+from receptionist.call.state import CallState
+from receptionist.call.transfer import speak
+from receptionist.domain.calls import Outcome
 
 log = logging.getLogger("receptionist.call")
 
@@ -100,12 +101,11 @@ class CallLifecycle:
         await state.control.transfer_settled()  # one already ringing: no second REFER
         if Outcome.TRANSFERRED in state.outcomes:
             return
-        destination = destination_for(state)
+        destination = state.transfer_target
         if destination and state.info.is_sip:
             await state.clips.play("trouble-transfer")
             result = await state.control.transfer(destination)
             if result.ok:
-                state.transfer_destination = destination
-                state.record(Outcome.TRANSFERRED)
+                state.transferred(destination)
                 return
         await state.clips.play("trouble-goodbye")

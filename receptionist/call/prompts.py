@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from string import Template
 
-from receptionist.domain.practice import WEEKDAYS, Practice
+from receptionist.domain.practice import Practice
+from receptionist.domain.spoken import week_hours_24h
 from receptionist.paths import REPO_ROOT
 
 PROMPTS_DIR = REPO_ROOT / "prompts"
@@ -29,21 +30,11 @@ def render_instructions(practice: Practice) -> str:
             practice_name=practice.name,
             address=practice.address or "address on request",
             timezone=practice.timezone,
-            hours=describe_hours(practice),
+            hours=week_hours_24h(practice.hours),
             extra=extra,
         ).strip()
         + "\n"
     )
-
-
-def describe_hours(practice: Practice) -> str:
-    """`Monday 8:00 to 17:00; ...; Saturday closed` — compact, for the model to phrase."""
-    days = []
-    for index, day in enumerate(WEEKDAYS):
-        intervals = practice.hours.on(index)
-        spans = " and ".join(f"{i.start:%H:%M} to {i.end:%H:%M}" for i in intervals)
-        days.append(f"{day.capitalize()} {spans or 'closed'}")
-    return "; ".join(days)
 
 
 def greeting(practice: Practice, is_open: bool) -> str:

@@ -13,10 +13,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from receptionist.domain.calls import CallState
+from receptionist.call.state import CallState
 from receptionist.domain.phone import UNKNOWN, is_e164
-from receptionist.store import Store
-from receptionist.store.models import new_id
 
 log = logging.getLogger(__name__)
 MAX_TRANSCRIPT_ITEMS = 500
@@ -27,14 +25,14 @@ def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> 
     practice = state.practice
     info = state.info
     transcript = None
-    if practice is not None and practice.records.transcripts:
+    if practice.records.transcripts:
         transcript = [
             {"role": str(t.get("role", "")), "text": str(t.get("text", ""))[:4000]}
             for t in state.transcript[:MAX_TRANSCRIPT_ITEMS]
         ]
     return {
-        "id": getattr(state, "call_record_id", None) or new_id(),
-        "practice_id": practice.id if practice is not None else "unknown",
+        "id": state.record_id,
+        "practice_id": practice.id,
         "caller": info.caller if is_e164(info.caller) else UNKNOWN,
         "dialled": info.dialled if is_e164(info.dialled) else UNKNOWN,
         "livekit_call_id": info.call_id,
@@ -51,12 +49,8 @@ def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> 
 async def finish_call(state: CallState, usage: dict | None) -> None:
     """Writes the call record (or keeps it in the outbox); never raises into the shutdown path."""
     record = call_record(state, usage, ended_at=state.now())
-    store: Store | None = state.store
+    store = state.store
     try:
-        if store is None:
-            from receptionist.store.shared import shared_store
-
-            store = await shared_store()
         where = await store.save("call", record)
         log.info("call record %s", where, extra={"outcome": record["outcome"]})
     except Exception as exc:
@@ -65,10 +59,7 @@ async def finish_call(state: CallState, usage: dict | None) -> None:
         log.error(
             "could not write the call record (%s); keeping it in the outbox", type(exc).__name__
         )
-        from receptionist.store.outbox import Outbox
-
-        outbox = getattr(store, "outbox", None) or Outbox()
-        outbox.put("call", record)
+        store.outbox.put("call", record)
         return
     if where == "stored":
         try:  # the database is back: write what earlier outages left behind

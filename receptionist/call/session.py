@@ -7,7 +7,8 @@ builds the session from settings, and attaches the keypad, silence and end-of-ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,17 +26,16 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from receptionist.call import records
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
-from receptionist.call.keypad import Keypad
 from receptionist.call.lifecycle import CallLifecycle, SilenceWatch
 from receptionist.call.prompts import greeting, render_instructions
 from receptionist.call.providers import Providers, build_providers, turn_handling
+from receptionist.call.state import CallState
 from receptionist.call.transfer import operator_escape
-from receptionist.domain.calls import CallInfo, CallState
+from receptionist.domain.calls import DIALLED, CallInfo, attribute
 from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.logs import bind_call
-from receptionist.settings import NoiseCancellation, Settings
-from tools import ALL_TOOLS
-from tools.call_control import end_call_tool
+from receptionist.settings import Settings
+from receptionist.store import Store
 
 log = logging.getLogger("receptionist")
 
@@ -45,12 +45,14 @@ CONNECT_OPTIONS = SessionConnectOptions(max_unrecoverable_errors=1)
 
 
 class Receptionist(Agent):
-    """The practice's automated receptionist. Greets from code so the first words come fast."""
+    """The practice's automated receptionist. Greets from code so the first words come fast.
 
-    def __init__(self, practice: Practice) -> None:
-        super().__init__(
-            instructions=render_instructions(practice), tools=[*ALL_TOOLS, end_call_tool()]
-        )
+    Its tools are handed in (`tools.receptionist_tools()`, by `agent.py` and the test harness):
+    the call package never imports the tools package, which imports it.
+    """
+
+    def __init__(self, practice: Practice, tools: Sequence[Any]) -> None:
+        super().__init__(instructions=render_instructions(practice), tools=list(tools))
         self.practice = practice
 
     async def on_enter(self) -> None:
@@ -76,10 +78,7 @@ def build_session(
 
 def noise_filter(settings: Settings) -> Callable[[Any], Any] | None:
     """BVCTelephony for phone callers, BVC for others; only where it can run (LiveKit Cloud)."""
-    mode = settings.noise_cancellation
-    if mode == NoiseCancellation.OFF or (
-        mode == NoiseCancellation.AUTO and not settings.uses_livekit_cloud
-    ):
+    if not settings.agent_cancels_noise:
         return None
 
     # Imported only when used: loading the plugin registers an audio filter that a self-hosted
@@ -112,7 +111,7 @@ def attach_call_handling(
         if item.type == "message" and item.text_content and state.practice.records.transcripts:
             state.transcript.append({"role": item.role, "text": item.text_content})
 
-    state.keypad = Keypad(
+    state.keypad.connect(
         on_operator=lambda: operator_escape(session, state), on_entry=deliver_entry
     )
     silence = SilenceWatch(
@@ -127,36 +126,47 @@ def attach_call_handling(
     return lifecycle
 
 
-async def run_call(
-    ctx: JobContext, settings: Settings, practices: PracticeDirectory, vad: Any
-) -> None:
+@dataclass(frozen=True)
+class Worker:
+    """What every call in a worker process shares, built once by `agent.py`."""
+
+    settings: Settings
+    practices: PracticeDirectory
+    store: Store
+    vad: Any
+    tools: Callable[[], Sequence[Any]]  # a fresh set per call (the end-call tool has state)
+
+
+async def run_call(ctx: JobContext, worker: Worker) -> None:
     """The whole call: connect, find the caller, build the session, greet, and clean up."""
+    settings = worker.settings
     await ctx.connect()  # before waiting: waiting on an unconnected room raises
     participant = await ctx.wait_for_participant()  # SIP, or a standard (console/browser) caller
     is_sip = participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
-    # Numbers are read in the default practice's region: the dialled number picks the practice.
-    region = practices.default.region
-    info = CallInfo.from_attributes(participant.attributes, region, is_sip=is_sip)
+    # The dialled number picks the practice; the caller's number is then read in its region.
+    practice = worker.practices.for_dialled(attribute(participant.attributes, DIALLED))
+    info = CallInfo.from_attributes(participant.attributes, practice.region, is_sip=is_sip)
     bind_call(info.log_id)
-    practice = practices.select(info.dialled)
     log.info("call started", extra={"sip": is_sip, "practice": practice.name})
+    worker.store.flush_outbox_soon()  # what an earlier outage left behind, in the background
 
     state = CallState(
         info=info,
+        practice=practice,
+        store=worker.store,
+        control=CallControl(
+            None if ctx.is_fake_job() else ctx.api,  # console mode has no server to call
+            room_name=ctx.room.name,
+            participant_identity=participant.identity if is_sip else "",
+            ringing_timeout=settings.transfer_ringing_timeout,
+        ),
+        clips=RoomClipPlayer(ctx.room),
         started_at=datetime.now(UTC),
         caller_identity=participant.identity,
         room_name=ctx.room.name,
-        practice=practice,
-        clips=RoomClipPlayer(ctx.room),
-    )
-    state.control = CallControl(
-        None if ctx.is_fake_job() else ctx.api,  # console mode has no server to call
-        room_name=ctx.room.name,
-        participant_identity=participant.identity if is_sip else "",
-        ringing_timeout=settings.transfer_ringing_timeout,
     )
     providers = build_providers(settings, keyterms=[practice.name])
-    session = build_session(settings, providers, state, vad)
+    session = build_session(settings, providers, state, worker.vad)
 
     async def write_record(done: CallState) -> None:
         usage = {"models": [u.model_dump(mode="json") for u in session.usage.model_usage]}
@@ -167,7 +177,7 @@ async def run_call(
     ctx.add_shutdown_callback(lifecycle.wait)
 
     await session.start(
-        agent=Receptionist(practice),
+        agent=Receptionist(practice, worker.tools()),
         room=ctx.room,
         room_options=room_io.RoomOptions(
             participant_identity=participant.identity,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 
 from livekit.agents import AgentSession
 
-from receptionist.call.control import NOT_A_PHONE_CALL, TransferResult
-from receptionist.domain.calls import CallState, Outcome
+from receptionist.call.control import TransferResult
+from receptionist.call.state import CallState
 
 log = logging.getLogger("receptionist.call")
 
@@ -25,10 +24,6 @@ UNAVAILABLE = (
 ALREADY_TRANSFERRING = "a transfer is already under way"
 # Longest we wait for the announcement to play before transferring anyway (TTS may be down).
 ANNOUNCE_TIMEOUT = 10.0
-
-
-def destination_for(state: CallState, now: datetime | None = None) -> str:
-    return state.practice.transfer_destination(now or state.now())
 
 
 async def speak(session: AgentSession, text: str, *, timeout: float = ANNOUNCE_TIMEOUT) -> None:
@@ -48,19 +43,16 @@ async def transfer_caller(session: AgentSession, state: CallState) -> TransferRe
     One transfer at a time: a second request (the caller pressing 0 twice, or 0 while the model
     transfers) while one is under way is ignored rather than sending a second REFER.
     """
-    destination = destination_for(state)
-    if not destination:
-        return TransferResult(ok=False, destination="", reason="no transfer destination is set")
-    if not state.control.can_transfer:
-        return TransferResult(ok=False, destination=destination, reason=NOT_A_PHONE_CALL)
+    destination = state.transfer_target
+    if refused := state.control.refusal(destination):
+        return refused
     if state.control.transfer_lock.locked():
         return TransferResult(ok=False, destination=destination, reason=ALREADY_TRANSFERRING)
     async with state.control.transfer_lock:
         await speak(session, ANNOUNCE)
         result = await state.control.transfer(destination)
     if result.ok:
-        state.transfer_destination = destination
-        state.record(Outcome.TRANSFERRED)
+        state.transferred(destination)
     return result
 
 

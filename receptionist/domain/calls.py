@@ -1,4 +1,4 @@
-"""Who is calling: call info read from the SIP participant's attributes, and per-call state.
+"""Who is calling, and what a call achieved: call info read from the SIP participant's attributes.
 
 The bridge sets `sip.*` attributes on the caller's participant; console and browser callers have
 none, so every field has a safe default. Numbers are normalised here, at the edge.
@@ -6,13 +6,20 @@ none, so every field has a safe default. Numbers are normalised here, at the edg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from receptionist.domain.phone import UNKNOWN, normalize
+
+MAX_ATTRIBUTE = 256
+DIALLED = "sip.trunkPhoneNumber"
+
+
+def attribute(attributes: Mapping[str, str] | None, key: str) -> str:
+    """One SIP attribute as text: trimmed, bounded, empty when absent or not text."""
+    value = (attributes or {}).get(key, "")
+    return value.strip()[:MAX_ATTRIBUTE] if isinstance(value, str) else ""
 
 
 class Outcome(StrEnum):
@@ -47,12 +54,11 @@ class CallInfo:
         attrs = attributes or {}
 
         def text(key: str) -> str:
-            value = attrs.get(key, "")
-            return value.strip()[:256] if isinstance(value, str) else ""
+            return attribute(attrs, key)
 
         return cls(
             caller=normalize(text("sip.phoneNumber"), region),
-            dialled=normalize(text("sip.trunkPhoneNumber"), region),
+            dialled=normalize(text(DIALLED), region),
             call_id=text("sip.callID"),
             sip_call_id=text("sip.callIDFull"),
             trunk_id=text("sip.trunkID"),
@@ -64,55 +70,3 @@ class CallInfo:
     def log_id(self) -> str:
         """The id that ties log lines to this call."""
         return self.call_id or self.sip_call_id or "local"
-
-
-@dataclass
-class CallState:
-    """Mutable per-call state shared by the agent and its tools (the session's userdata)."""
-
-    info: CallInfo
-    started_at: datetime
-    caller_identity: str = ""
-    room_name: str = ""
-    outcomes: list[Outcome] = field(default_factory=list)
-    transfer_destination: str = ""
-    # The practice this call is for (receptionist.domain.practice.Practice).
-    practice: Any = None
-    # Telephony edges, set by the agent: CallControl (transfer/hang-up) and a ClipPlayer.
-    control: Any = None
-    clips: Any = None
-    keypad: Any = None
-    # The call's clock: tests pin it to put a call inside or outside opening hours.
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # The practice's book (receptionist.store.Store); None: the process-wide store from settings.
-    store: Any = None
-    # Times offered in this call (receptionist.domain.scheduling.Offers): only these can be booked.
-    offers: Any = None
-    # The patient whose name and date of birth were confirmed (or who registered) in this call.
-    patient_id: str | None = None
-    patient_name: str = ""
-    patient_is_new: bool = False
-    identity_failures: int = 0
-    registrations: int = 0
-    # Appointments listed in this call: short reference ("appt-1") -> appointment id.
-    appointment_refs: dict[str, str] = field(default_factory=dict)
-    # [{"role": "user"|"assistant", "text": ...}]: stored with the call record only when the
-    # practice enables transcripts (practice.records.transcripts).
-    transcript: list[dict[str, str]] = field(default_factory=list)
-    # What the booking tools remember within the call (tools._shared.BookingNotes).
-    booking_notes: Any = None
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def record(self, outcome: Outcome) -> None:
-        if outcome not in self.outcomes:
-            self.outcomes.append(outcome)
-
-    @property
-    def outcome(self) -> Outcome:
-        """The call's headline outcome: the most consequential thing that happened."""
-        for candidate in Outcome:
-            if candidate in self.outcomes:
-                return candidate
-        return Outcome.ABANDONED

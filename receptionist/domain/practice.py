@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -135,23 +136,26 @@ class Closure(Strict):
         return self.start <= day <= self.last
 
 
+def _check_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
+    return value
+
+
+# An id the profile or its defaults give: lower-case letters, digits and dashes.
+Slug = Annotated[str, AfterValidator(_check_slug)]
+
+
 class NamedWithId(Strict):
     """A named thing with a stable id: the id defaults to the name as a slug (`dr-okafor`)."""
 
-    id: str = ""
+    id: Slug = ""
 
     @model_validator(mode="before")
     @classmethod
     def _default_id(cls, value: object) -> object:
         if isinstance(value, dict) and not value.get("id") and value.get("name"):
             value = {**value, "id": slugify(str(value["name"]))}
-        return value
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
         return value
 
 
@@ -178,20 +182,13 @@ class PatientKind(StrEnum):
 class VisitType(Strict):
     """A kind of appointment: how long it takes, who may do it, who may book it, how much notice."""
 
-    id: str
+    id: Slug
     name: str = Field(min_length=1)
     duration_minutes: int = Field(ge=5, le=480)
     roles: list[str] = Field(min_length=1)
     patients: PatientKind = PatientKind.ANY
     lead_time_hours: float = Field(default=2.0, ge=0, le=24 * 60)
     description: str = ""
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
-        return value
 
     @field_validator("roles")
     @classmethod
@@ -456,6 +453,14 @@ class PracticeDirectory:
 
     def get(self, practice_id: str) -> Practice | None:
         return next((p for p in self.practices if p.id == practice_id), None)
+
+    def for_dialled(self, dialled: str) -> Practice:
+        """The practice a dialled number reaches, however the bridge wrote it: the number is read
+        in each practice's own region (a local `4145550100` is a US number for a US practice)."""
+        for practice in self.practices:
+            if self._by_number.get(normalize(dialled, practice.region)) is practice:
+                return practice
+        return self.select(normalize(dialled, self.default.region))
 
     def select(self, dialled_e164: str) -> Practice:
         """The practice the caller dialled; the default (with a warning) for an unknown number."""

@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from receptionist.domain.practice import Practice, PracticeDirectory, PracticeError, load_directory
-from receptionist.settings import SettingsError, load_settings
-from receptionist.store import SchemaError, SlotTaken, Store, check_schema, upgrade
+from receptionist.settings import Settings, SettingsError, load_settings
+from receptionist.store import SchemaError, SlotTaken, Store, check_schema, open_store, upgrade
 from receptionist.store.engine import DatabaseUrlError, safe_url
 
 console = Console()
@@ -41,21 +41,21 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _context() -> tuple[str, PracticeDirectory]:
+def _context() -> tuple[Settings, PracticeDirectory]:
     try:
         settings = load_settings()
-        return settings.database_url, load_directory(settings.practice_file)
+        return settings, load_directory(settings.practice_file)
     except (SettingsError, PracticeError) as exc:
         _fail(str(exc))
         raise  # unreachable: _fail exits
 
 
 def _with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[Any]]) -> Any:
-    url, directory = _context()
+    settings, directory = _context()
 
     async def run() -> Any:
-        await check_schema(url)
-        store = Store(url)
+        await check_schema(settings.database_url)
+        store = open_store(settings)
         try:
             return await fn(store, directory)
         finally:
@@ -73,7 +73,8 @@ def _local(moment: datetime, practice: Practice) -> str:
 
 def migrate() -> None:
     """Apply database migrations (DATABASE_URL) up to the newest."""
-    url, _ = _context()
+    settings, _ = _context()
+    url = settings.database_url
     try:
         revision = asyncio.run(upgrade(url))
     except DatabaseUrlError as exc:

@@ -1,10 +1,23 @@
 """The practice's book: SQLAlchemy models, queries, outbox and migrations (no LiveKit here)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from receptionist.store.errors import NotFound, SlotTaken, StoreError, StoreUnavailable
 from receptionist.store.models import Appointment, CallRecord, Message, Patient
 from receptionist.store.outbox import Outbox
 from receptionist.store.repo import Busy, Store, name_key
 from receptionist.store.schema import SchemaError, check_schema, upgrade
+
+if TYPE_CHECKING:
+    from receptionist.settings import Settings
+
+
+def open_store(settings: Settings) -> Store:
+    """The book the settings name, with its outbox: built once by each entry point."""
+    return Store(settings.database_url, outbox=Outbox(settings.outbox_dir))
+
 
 __all__ = [
     "Appointment",
@@ -21,5 +34,6 @@ __all__ = [
     "StoreUnavailable",
     "check_schema",
     "name_key",
+    "open_store",
     "upgrade",
 ]

@@ -24,13 +24,6 @@ log = logging.getLogger(__name__)
 KINDS = ("message", "call")
 
 
-def default_outbox_dir() -> Path:
-    """The `OUTBOX_DIR` setting (default `outbox/` in the repository, git-ignored)."""
-    from receptionist.settings import load_settings
-
-    return load_settings().outbox_dir
-
-
 @dataclass(frozen=True)
 class Pending:
     path: Path
@@ -45,8 +38,9 @@ def _default(value: object) -> str:
 
 
 class Outbox:
-    def __init__(self, directory: Path | None = None) -> None:
-        self.directory = Path(directory) if directory else default_outbox_dir()
+    def __init__(self, directory: Path) -> None:
+        """`directory`: the `OUTBOX_DIR` setting (default `outbox/` in the repository)."""
+        self.directory = Path(directory)
 
     def put(self, kind: str, values: dict[str, Any]) -> Path:
         """Keeps a record on disk; its `id` must already be set (it is the idempotency key)."""

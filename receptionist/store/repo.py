@@ -8,6 +8,7 @@ the local outbox, so a database outage during a call loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
@@ -77,14 +78,15 @@ class Store:
         self,
         url: str,
         *,
-        outbox: Outbox | None = None,
+        outbox: Outbox,
         engine: AsyncEngine | None = None,
         **kw: Any,
     ) -> None:
         self.url = url
         self.engine = engine or make_engine(url, **kw)
         self.dialect = self.engine.dialect.name
-        self.outbox = outbox if outbox is not None else Outbox()
+        self.outbox = outbox
+        self._flush: asyncio.Task[None] | None = None
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writes = async_sessionmaker(writer(self.engine), expire_on_commit=False)
 
@@ -367,6 +369,29 @@ class Store:
             item.path.unlink(missing_ok=True)
             cleared += 1
         return cleared
+
+    def flush_outbox_soon(self) -> None:
+        """Once per store, in the background: writes what earlier outages left in the outbox.
+
+        Called when a call starts: its first tool call must not wait for (or, on a dead database,
+        time out on) someone else's old records."""
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().create_task(
+                self._flush_logged(), name="outbox-flush"
+            )
+
+    async def wait_for_outbox_flush(self) -> None:
+        """Waits for the background flush, if one was started (tests, and shutdown)."""
+        if self._flush is not None:
+            await asyncio.gather(self._flush, return_exceptions=True)
+
+    async def _flush_logged(self) -> None:
+        try:
+            flushed = await self.flush_outbox()
+            if flushed:
+                log.info("wrote %d records kept in the outbox", flushed)
+        except Exception as exc:  # the call goes on; the outbox waits for the next flush
+            log.warning("outbox flush failed at start-up (%s)", type(exc).__name__)
 
     async def add_message(self, **values: Any) -> tuple[str, Literal["stored", "queued"]]:
         values.setdefault("id", new_id())

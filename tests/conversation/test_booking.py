@@ -84,7 +84,7 @@ async def test_new_patient_registers_and_books_the_new_patient_exam(tmp_path):
         [appointment] = await active_appointments(store, carla)
     assert patient.phone == "+14144007103"  # the caller's number, normalised, as the callback
     assert appointment.visit_type == "new-patient"
-    assert call.state.patient_is_new is True
+    assert call.state.identity.patient.is_new is True
 
 
 async def test_an_invented_time_is_refused_and_nothing_is_booked(tmp_path):

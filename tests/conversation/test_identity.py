@@ -55,7 +55,7 @@ async def test_spouse_asking_for_her_appointment_gets_nothing(tmp_path):
         [(output, is_error)] = tool_results(result, "list_appointments")
         assert is_error and "not proof of identity" in output
         _nothing_disclosed(result)
-    assert call.state.patient_id is None
+    assert call.state.identity.patient_id is None
 
 
 async def test_caller_id_is_not_identity(tmp_path):
@@ -103,7 +103,7 @@ async def test_guessing_dates_of_birth_locks_identity_checks(tmp_path):
         assert is_error and "locked" in locked
         _nothing_disclosed(result)
         assert (await store.get_appointment(mine.id)).status == BOOKED
-    assert call.state.patient_id is None
+    assert call.state.identity.patient_id is None
 
 
 async def test_verified_caller_cannot_touch_someone_elses_appointment(tmp_path):
@@ -195,7 +195,7 @@ async def test_parallel_guesses_in_one_turn_cannot_outrun_the_lockout(tmp_path):
         assert sum(1 for o, err in outputs if err and "locked" in o) >= len(guesses) - 3
         _nothing_disclosed(result)
         assert (await store.get_appointment(mine.id)).status == BOOKED
-    assert call.state.patient_id is None
+    assert call.state.identity.patient_id is None
 
 
 async def test_registration_is_refused_once_identity_checks_are_locked(tmp_path):
@@ -222,7 +222,7 @@ async def test_registration_is_refused_once_identity_checks_are_locked(tmp_path)
         _nothing_disclosed(result)
         assert await store.count("patient") == before
         assert (await store.get_appointment(mine.id)).status == BOOKED
-    assert call.state.patient_id is None
+    assert call.state.identity.patient_id is None
 
 
 async def test_registering_with_guessed_details_is_a_counted_identity_attempt(tmp_path):
@@ -260,7 +260,7 @@ async def test_registering_with_guessed_details_is_a_counted_identity_attempt(tm
         _nothing_disclosed(result)
         assert await store.count("patient") == before  # no junk "Ann Lee" records
         assert (await store.get_appointment(mine.id)).status == BOOKED
-    assert call.state.patient_id is None
+    assert call.state.identity.patient_id is None
 
 
 async def test_registering_an_existing_patients_details_verifies_them_within_the_budget(tmp_path):
@@ -285,4 +285,4 @@ async def test_registering_an_existing_patients_details_verifies_them_within_the
         [(listing, _)] = tool_results(result, "list_appointments")
         assert "December 1" in listing
         assert await store.count("patient") == before
-    assert call.state.patient_is_new is False
+    assert call.state.identity.patient.is_new is False

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from receptionist.logs import redact
-from receptionist.store import Store
+from receptionist.store import Outbox, Store
 from tests.e2e.conftest import (
     AGENT_NAME,
     PRACTICE_NUMBER,
@@ -98,11 +99,15 @@ def _invite_call_id(result: SippResult) -> str:
     return invites[0].header("call-id")
 
 
+# Reading the call log writes nothing: the outbox is never used.
+OUTBOX = Path(tempfile.gettempdir()) / "e2e-reader-outbox"
+
+
 def _record_for(database_url: str, sip_call_id: str, timeout: float = 30.0):
     """The call record the worker writes at call end (it may land just after the BYE)."""
 
     async def find():
-        async with Store(database_url) as store:
+        async with Store(database_url, outbox=Outbox(OUTBOX)) as store:
             for record in await store.recent_calls(limit=50):
                 if record.sip_call_id == sip_call_id:
                     return record

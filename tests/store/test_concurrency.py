@@ -9,7 +9,7 @@ import asyncio
 from datetime import date, datetime
 
 from receptionist.domain.scheduling import Offers, SlotGone, book_offered, find_open_times
-from receptionist.store import Store
+from receptionist.store import Outbox, Store
 from receptionist.store.models import BOOKED
 from tests.store.practice_fixture import test_practice as make_practice
 
@@ -20,7 +20,7 @@ NOW = datetime(2027, 3, 1, 7, 0)  # a Monday, before opening
 async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp_path):
     practice = make_practice()
     now = NOW.replace(tzinfo=practice.tz)
-    setup = Store(db_url)
+    setup = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
     patients = [
         (await setup.register_patient("lakeside", f"Patient {i}", date(1990, 1, 1 + i % 28), ""))[
             0
@@ -28,7 +28,7 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp
         for i in range(ATTEMPTS)
     ]
     [slot, *_] = await find_open_times(practice, setup, "checkup", now=now)
-    stores = [Store(db_url) for _ in range(ATTEMPTS)]
+    stores = [Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in range(ATTEMPTS)]
     offers = []
     for _ in range(ATTEMPTS):
         o = Offers()
@@ -67,8 +67,8 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp
     await setup.close()
 
 
-async def test_concurrent_registration_of_one_person_creates_one_patient(db_url: str):
-    stores = [Store(db_url) for _ in range(8)]
+async def test_concurrent_registration_of_one_person_creates_one_patient(db_url: str, tmp_path):
+    stores = [Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in range(8)]
     try:
         results = await asyncio.gather(
             *(s.register_patient("lakeside", "Ann Lee", date(1980, 1, 2), "") for s in stores)

@@ -5,13 +5,13 @@ and the first tool call of a process never waits on an old outbox."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from datetime import date
 
 import pytest
 
 from receptionist.store import Outbox, Store, StoreUnavailable
-from receptionist.store import shared as shared_module
 from receptionist.store.engine import make_engine
 
 # Generous guards, not timings: without the engine's timeouts these calls hang for a minute
@@ -35,10 +35,10 @@ async def test_a_stuck_postgres_server_fails_fast_as_unavailable(tmp_path):
         server.close()
 
 
-async def test_a_locked_sqlite_database_fails_fast_as_unavailable(db_url: str, tmp_path):
-    if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite's write lock")
-    path = db_url.split("///", 1)[1]
+async def test_a_locked_sqlite_database_fails_fast_as_unavailable(sqlite_template, tmp_path):
+    path = tmp_path / "book.db"  # SQLite only: its write lock has no PostgreSQL counterpart
+    shutil.copy(sqlite_template, path)
+    db_url = f"sqlite+aiosqlite:///{path}"
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     store = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
@@ -59,7 +59,7 @@ def test_engines_hide_parameters_and_bound_waiting():
     assert pg_engine.sync_engine.pool.timeout() <= 5
 
 
-async def test_shared_store_does_not_make_the_first_tool_call_wait_for_the_outbox(
+async def test_a_call_start_does_not_make_the_first_tool_call_wait_for_the_outbox(
     tmp_path, monkeypatch
 ):
     release = asyncio.Event()
@@ -71,12 +71,13 @@ async def test_shared_store_does_not_make_the_first_tool_call_wait_for_the_outbo
         return 0
 
     monkeypatch.setattr(Store, "flush_outbox", slow_flush)
-    monkeypatch.setattr(shared_module, "_stores", {})
     url = f"sqlite+aiosqlite:///{tmp_path}/book.db"
+    store = Store(url, outbox=Outbox(tmp_path / "outbox"))
     async with asyncio.timeout(GUARD_S):
-        store = await shared_module.shared_store(url)  # returns while the flush is still waiting
-        assert flushed == [] and await shared_module.shared_store(url) is store
+        store.flush_outbox_soon()  # returns while the flush is still waiting
+        store.flush_outbox_soon()  # a second call starts no second flush
+        assert flushed == []
         release.set()
-        await shared_module.wait_for_flushes()
+        await store.wait_for_outbox_flush()
     assert flushed == [url]
     await store.close()

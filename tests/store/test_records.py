@@ -6,22 +6,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from receptionist.call.records import finish_call
-from receptionist.domain.calls import CallInfo, CallState, Outcome
+from receptionist.call.state import CallState
+from receptionist.domain.calls import CallInfo, Outcome
 from receptionist.store import Outbox, Store
 from tests.store.practice_fixture import test_practice as make_practice
+from tests.support.states import call_state
 
 START = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
 
 
-def _state(store: Store | None, *, transcripts: bool, caller: str = "+14144007103") -> CallState:
+def _state(store: Store, *, transcripts: bool, caller: str = "+14144007103") -> CallState:
     practice = make_practice(records={"transcripts": transcripts})
-    state = CallState(
+    state = call_state(
         info=CallInfo(caller=caller, dialled="+14145550100", call_id="SCL_1", sip_call_id="a@b"),
-        started_at=START,
         practice=practice,
-        clock=lambda: START + timedelta(seconds=83.25),
+        store=store,
+        started_at=START,
+        at=START + timedelta(seconds=83.25),
     )
-    state.store = store
     state.record(Outcome.INFORMATION)
     state.record(Outcome.BOOKED)
     state.transcript = [{"role": "user", "text": "I'd like a cleaning"}]

@@ -23,10 +23,13 @@ from receptionist.call.control import CallControl
 from receptionist.call.lifecycle import CallLifecycle
 from receptionist.call.providers import Providers
 from receptionist.call.session import Receptionist, attach_call_handling, build_session
-from receptionist.domain.calls import CallInfo, CallState
+from receptionist.call.state import CallState
+from receptionist.domain.calls import CallInfo
 from receptionist.domain.practice import Practice, load_directory
 from receptionist.paths import REPO_ROOT
 from receptionist.settings import Settings, load_settings
+from receptionist.store import open_store
+from tools import receptionist_tools
 
 CALLER_ATTRIBUTES = {
     "sip.phoneNumber": "4144007103",
@@ -151,19 +154,21 @@ async def receptionist_call(
     clips = RecordingClips()
     state = CallState(
         info=info,
+        practice=practice,
+        store=open_store(settings),  # the settings' book, as in production; tests swap in theirs
+        control=CallControl(
+            fake_api,
+            room_name="call-test",
+            participant_identity="sip_caller" if is_sip else "",
+            ringing_timeout=settings.transfer_ringing_timeout,
+        ),
+        clips=clips,
         started_at=at,
+        clock=lambda: at,
         caller_identity="sip_caller" if is_sip else "browser_user",
         room_name="call-test",
-        practice=practice,
-        clips=clips,
-        clock=lambda: at,
     )
-    state.control = CallControl(
-        fake_api,
-        room_name="call-test",
-        participant_identity="sip_caller" if is_sip else "",
-        ringing_timeout=settings.transfer_ringing_timeout,
-    )
+    default_store = state.store
     if prepare is not None:
         prepare(state)
     finished: list[CallState] = []
@@ -178,9 +183,10 @@ async def receptionist_call(
     with fake_job_context():
         session = build_session(settings, providers, state, vad=None)
         lifecycle = attach_call_handling(session, state, settings, on_finished=on_finished)
-        await session.start(Receptionist(practice))
+        await session.start(Receptionist(practice, receptionist_tools()))
         try:
             yield Call(session, state, fake_api, clips, lifecycle, finished)
         finally:
             await state.keypad.drain()
             await session.aclose()
+            await default_store.close()

@@ -17,8 +17,8 @@ from receptionist.domain.scheduling import (
     check_patient_kind,
     localize,
     open_times,
-    spoken_time,
 )
+from receptionist.domain.spoken import spoken_time
 from receptionist.store import Busy
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")

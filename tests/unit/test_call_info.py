@@ -1,7 +1,8 @@
 """Call info is read from the SIP participant's attributes, safely."""
 
-from receptionist.domain.calls import CallInfo, CallState, Outcome
+from receptionist.domain.calls import CallInfo, Outcome
 from receptionist.domain.phone import UNKNOWN
+from tests.support.states import call_state
 
 
 def test_sip_attributes_become_call_info_with_e164_numbers():
@@ -45,7 +46,7 @@ def test_odd_attribute_values_are_tolerated():
 
 
 def test_headline_outcome_is_the_most_consequential():
-    state = CallState(info=CallInfo(), started_at=None)
+    state = call_state()
     assert state.outcome == Outcome.ABANDONED
     state.record(Outcome.INFORMATION)
     state.record(Outcome.BOOKED)

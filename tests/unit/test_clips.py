@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from receptionist.call import clips
+from receptionist.call import clips as playback
+from receptionist.ops import clips
 
 
 def rms(frames) -> float:
@@ -17,10 +18,10 @@ def rms(frames) -> float:
 
 @pytest.mark.parametrize("name", sorted(clips.CLIP_TEXT))
 def test_shipped_clip_is_audible_speech_in_20ms_frames(name):
-    path = clips.clip_path(name)
-    frames = list(clips.read_frames(path))
+    path = playback.clip_path(name)
+    frames = list(playback.read_frames(path))
     assert clips.clip_seconds(path) > 2.0
-    assert {f.samples_per_channel for f in frames} == {clips.SAMPLE_RATE // 50}
+    assert {f.samples_per_channel for f in frames} == {playback.SAMPLE_RATE // 50}
     assert rms(frames) > 300  # speech, not silence
 
 
@@ -29,5 +30,5 @@ def test_shipped_clip_is_audible_speech_in_20ms_frames(name):
 )
 def test_render_with_espeak_writes_a_playable_clip(tmp_path):
     path = clips.render_with_espeak("hello", "Hello from the dental office.", out_dir=tmp_path)
-    assert rms(clips.read_frames(path)) > 300
+    assert rms(playback.read_frames(path)) > 300
     assert [p.name for p in tmp_path.iterdir()] == ["hello.wav"]

@@ -6,17 +6,20 @@ from datetime import UTC, datetime
 
 import pytest
 
-from receptionist.domain.calls import CallInfo, CallState
 from receptionist.domain.practice import load_practice
+from receptionist.domain.spoken import now_at_practice
 from receptionist.paths import REPO_ROOT
-from tools.clock import describe_now
 from tools.practice_info import answer
 
 PRACTICE = load_practice(REPO_ROOT / "practice.toml")
 
 
-def state_at(moment: datetime) -> CallState:
-    return CallState(info=CallInfo(), started_at=moment, practice=PRACTICE, clock=lambda: moment)
+def describe_now(moment: datetime) -> str:
+    return now_at_practice(PRACTICE, moment)
+
+
+def today_at(moment: datetime):
+    return moment.astimezone(PRACTICE.tz).date()
 
 
 TUESDAY_10AM = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
@@ -25,13 +28,13 @@ THANKSGIVING = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
 
 
 def test_current_time_open_closed_and_holiday():
-    assert describe_now(state_at(TUESDAY_10AM)) == (
+    assert describe_now(TUESDAY_10AM) == (
         "It is Tuesday, November 24, 2026, 10:00 AM at the practice. "
         "The office is open until 5:00 PM."
     )
-    closed = describe_now(state_at(SATURDAY))
+    closed = describe_now(SATURDAY)
     assert "closed now" in closed and "opens again Monday, November 30 at 8 AM" in closed
-    holiday = describe_now(state_at(THANKSGIVING))
+    holiday = describe_now(THANKSGIVING)
     assert "closed now (Thanksgiving)" in holiday and "tomorrow (Friday) at 8 AM" in holiday
 
 
@@ -50,7 +53,7 @@ def test_current_time_open_closed_and_holiday():
     ],
 )
 def test_practice_info_topics_come_from_the_profile(topic, expected):
-    assert expected in answer(PRACTICE, state_at(TUESDAY_10AM), topic)
+    assert expected in answer(PRACTICE, topic, today_at(TUESDAY_10AM))
 
 
 def test_hours_list_the_nearest_upcoming_closures_whatever_their_order_in_the_file():
@@ -66,8 +69,6 @@ def test_hours_list_the_nearest_upcoming_closures_whatever_their_order_in_the_fi
         Closure(start=date(2026, 11, 26), reason="Thanksgiving"),
     ]
     practice = PRACTICE.model_copy(update={"closures": closures})
-    state = state_at(TUESDAY_10AM)
-    state.practice = practice
-    text = answer(practice, state, "hours")
+    text = answer(practice, "hours", today_at(TUESDAY_10AM))
     assert "already past" not in text and "Independence Day" not in text
     assert text.index("Thanksgiving") < text.index("the holidays") < text.index("New Year")

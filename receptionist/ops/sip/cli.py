@@ -1,8 +1,8 @@
 """`receptionist sip ...`: provision (`setup`), diagnose (`doctor`), explain SIP errors (`explain`).
 
-Mounted by receptionist/ops/cli.py. `setup` and `doctor` talk to the LiveKit server in LIVEKIT_URL with
-LIVEKIT_API_KEY/LIVEKIT_API_SECRET; `explain` works offline. Output never shows a credential and
-masks phone numbers to their last four digits.
+Mounted by receptionist/ops/cli.py. `setup` and `doctor` talk to the LiveKit server in LIVEKIT_URL
+with LIVEKIT_API_KEY/LIVEKIT_API_SECRET; `explain` works offline. Output never shows a credential
+and masks phone numbers to their last four digits.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def doctor(
     """Check trunks and dispatch rules on the server; exit 1 if any error is found."""
     settings = _settings()
     existing = _with_api(settings, doctor_mod.collect)
-    agent = doctor_mod.AgentSide(settings.agent_name, prov.agent_cancels_noise(settings))
+    agent = doctor_mod.AgentSide(settings.agent_name, settings.agent_cancels_noise)
     findings = doctor_mod.diagnose(existing, agent)
     if as_json:
         print(

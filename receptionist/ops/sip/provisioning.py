@@ -21,7 +21,7 @@ from typing import Literal
 from livekit import api
 
 from receptionist.domain.phone import UNKNOWN, mask, normalize
-from receptionist.settings import NoiseCancellation, Settings
+from receptionist.settings import Settings
 
 Action = Literal["create", "update", "unchanged"]
 Kind = Literal["inbound trunk", "dispatch rule", "outbound trunk"]
@@ -104,13 +104,6 @@ def normalize_numbers(raw: Iterable[str], region: str, setting: str) -> list[str
     return list(dict.fromkeys(numbers))
 
 
-def agent_cancels_noise(settings: Settings) -> bool:
-    """Whether the agent runs its own noise cancellation (BVC works on LiveKit Cloud only)."""
-    if settings.noise_cancellation == NoiseCancellation.ON:
-        return True
-    return settings.noise_cancellation == NoiseCancellation.AUTO and settings.uses_livekit_cloud
-
-
 def object_names(settings: Settings) -> tuple[str, str, str]:
     """The names setup manages: it finds its own objects again by these names."""
     base = settings.agent_name
@@ -144,7 +137,7 @@ def desired_state(settings: Settings, numbers: list[str], region: str) -> Desire
         allowed_addresses=addresses,
         auth_username=username,
         auth_password=password,
-        krisp_enabled=settings.uses_livekit_cloud and not agent_cancels_noise(settings),
+        krisp_enabled=settings.uses_livekit_cloud and not settings.agent_cancels_noise,
     )
     rule = api.SIPDispatchRuleInfo(
         name=rule_name,

@@ -1,0 +1,84 @@
+"""The state of one call, shared by the agent and its tools (the session's `userdata`).
+
+Built once when the call starts, with every part it will need: who is calling, the practice, the
+book, the call's own control of the line, clips, keypad, the times offered and who the caller has
+proved to be. Tools read and change it; nothing is added to it later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypedDict
+
+from receptionist.call.clips import ClipPlayer
+from receptionist.call.control import CallControl
+from receptionist.call.keypad import Keypad
+from receptionist.domain.calls import CallInfo, Outcome
+from receptionist.domain.identity import Identity
+from receptionist.domain.practice import Practice
+from receptionist.domain.scheduling import Offers
+from receptionist.store import Store
+from receptionist.store.models import new_id
+
+
+class TranscriptLine(TypedDict):
+    role: str  # "user" | "assistant"
+    text: str
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CallState:
+    info: CallInfo
+    practice: Practice
+    store: Store
+    control: CallControl
+    clips: ClipPlayer
+    started_at: datetime
+    # The call's clock: tests pin it to put a call inside or outside opening hours.
+    clock: Callable[[], datetime] = utc_now
+    caller_identity: str = ""
+    room_name: str = ""
+    # The call log row's id, chosen now so a record kept in the outbox is written exactly once.
+    record_id: str = field(default_factory=new_id)
+    outcomes: list[Outcome] = field(default_factory=list)
+    transfer_destination: str = ""
+    # Times offered in this call: only these can be booked.
+    offers: Offers = field(default_factory=Offers)
+    identity: Identity = field(default_factory=Identity)
+    keypad: Keypad = field(default_factory=Keypad)
+    # Stored with the call record only when the practice keeps transcripts.
+    transcript: list[TranscriptLine] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def local_now(self) -> datetime:
+        return self.now().astimezone(self.practice.tz)
+
+    def record(self, outcome: Outcome) -> None:
+        if outcome not in self.outcomes:
+            self.outcomes.append(outcome)
+
+    def transferred(self, destination: str) -> None:
+        """The caller was handed to a person at `destination`."""
+        self.transfer_destination = destination
+        self.record(Outcome.TRANSFERRED)
+
+    @property
+    def transfer_target(self) -> str:
+        """Where a transfer goes now: staff while open, the after-hours line when closed."""
+        return self.practice.transfer_destination(self.now())
+
+    @property
+    def outcome(self) -> Outcome:
+        """The call's headline outcome: the most consequential thing that happened."""
+        for candidate in Outcome:
+            if candidate in self.outcomes:
+                return candidate
+        return Outcome.ABANDONED

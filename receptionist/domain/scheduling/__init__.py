@@ -1,0 +1,46 @@
+"""Scheduling: open times (`availability`), this call's offers (`offers`), the booking rules
+(`rules`) and booking or moving an offered time (`booking`). The code decides; the model chooses
+among the options it was given."""
+
+from receptionist.domain.scheduling.availability import (
+    MAX_OPTIONS,
+    BusyIndex,
+    PartOfDay,
+    Search,
+    day_slots,
+    find_open_times,
+    localize,
+    open_times,
+)
+from receptionist.domain.scheduling.booking import SlotGone, book_offered, reschedule_to_offered
+from receptionist.domain.scheduling.offers import Offers, Slot
+from receptionist.domain.scheduling.rules import (
+    NotOffered,
+    SchedulingError,
+    WrongVisitType,
+    check_patient_kind,
+    is_late_cancellation,
+    require_visit_type,
+)
+
+__all__ = [
+    "MAX_OPTIONS",
+    "BusyIndex",
+    "NotOffered",
+    "Offers",
+    "PartOfDay",
+    "SchedulingError",
+    "Search",
+    "Slot",
+    "SlotGone",
+    "WrongVisitType",
+    "book_offered",
+    "check_patient_kind",
+    "day_slots",
+    "find_open_times",
+    "is_late_cancellation",
+    "localize",
+    "open_times",
+    "require_visit_type",
+    "reschedule_to_offered",
+]

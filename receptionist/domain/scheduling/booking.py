@@ -1,0 +1,139 @@
+"""Booking and moving an offered time: every rule checked here, the database has the last word.
+
+"May this booking happen?" is answered in one place (`_take`): the option was offered in this call,
+the visit type is for this kind of patient (new or existing, as the store records it), and the
+time still has the notice the visit type needs. The database then refuses an overlap; a time lost
+that way (or to the clock) comes back as `SlotGone` with fresh options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+
+from receptionist.domain.practice import Practice
+from receptionist.domain.scheduling.availability import find_open_times
+from receptionist.domain.scheduling.offers import Offers, Slot
+from receptionist.domain.scheduling.rules import (
+    NotOffered,
+    WrongVisitType,
+    check_patient_kind,
+    require_visit_type,
+    too_soon,
+)
+from receptionist.store import Appointment, NotFound, SlotTaken, Store
+
+
+class SlotGone(Exception):
+    """The chosen time can no longer be booked; `fresh` holds new options.
+
+    `reason`: "taken" (someone else booked it meanwhile) or "too_soon" (time passed and the visit
+    type's notice no longer allows it): the caller hears the real cause."""
+
+    def __init__(self, message: str, fresh: list[Slot], reason: str = "taken") -> None:
+        super().__init__(message)
+        self.fresh = fresh
+        self.reason = reason
+
+
+async def _take(
+    practice: Practice,
+    store: Store,
+    offers: Offers,
+    option_id: str,
+    *,
+    patient_id: str,
+    now: datetime,
+) -> Slot:
+    """The offered slot for `option_id`, if this patient may book it now."""
+    slot = offers.get(option_id)
+    if slot is None:
+        raise NotOffered(f"{option_id[:40]!r} is not a time offered in this call")
+    visit = require_visit_type(practice, slot.visit_type)
+    check_patient_kind(visit, is_new_patient=await store.is_new_patient(patient_id, now=now))
+    if too_soon(visit, slot.start, now):
+        offers.discard(option_id)
+        raise SlotGone(
+            "that time is now too soon to book",
+            await _fresh(practice, store, slot, now),
+            "too_soon",
+        )
+    return slot
+
+
+async def _fresh(practice: Practice, store: Store, slot: Slot, now: datetime) -> list[Slot]:
+    return await find_open_times(practice, store, slot.visit_type, now=now, date_from=slot.day)
+
+
+async def book_offered(
+    practice: Practice,
+    store: Store,
+    offers: Offers,
+    option_id: str,
+    *,
+    patient_id: str,
+    call_id: str,
+    now: datetime,
+) -> Appointment:
+    """Books an offered slot; `SlotGone` (with fresh options) if someone else just took it."""
+    slot = await _take(practice, store, offers, option_id, patient_id=patient_id, now=now)
+    write = store.book(
+        practice_id=practice.id,
+        provider_id=slot.provider_id,
+        patient_id=patient_id,
+        visit_type=slot.visit_type,
+        starts_at=slot.start,
+        ends_at=slot.end,
+        call_id=call_id,
+    )
+    return await _commit(write, practice, store, offers, option_id, slot, now)
+
+
+async def reschedule_to_offered(
+    practice: Practice,
+    store: Store,
+    offers: Offers,
+    option_id: str,
+    *,
+    appointment_id: str,
+    patient_id: str,
+    call_id: str,
+    now: datetime,
+) -> tuple[Appointment, Appointment]:
+    """Moves the patient's appointment to an offered slot; returns (old, new)."""
+    old = await store.get_appointment(appointment_id)
+    if old is None or old.patient_id != patient_id:
+        raise NotFound("no such appointment for this patient")
+    slot = await _take(practice, store, offers, option_id, patient_id=patient_id, now=now)
+    if slot.visit_type != old.visit_type:
+        raise WrongVisitType(old.visit_type)
+    write = store.reschedule(
+        appointment_id,
+        patient_id=patient_id,
+        provider_id=slot.provider_id,
+        starts_at=slot.start,
+        ends_at=slot.end,
+        call_id=call_id,
+    )
+    return old, await _commit(write, practice, store, offers, option_id, slot, now)
+
+
+async def _commit(
+    write: Awaitable[Appointment],
+    practice: Practice,
+    store: Store,
+    offers: Offers,
+    option_id: str,
+    slot: Slot,
+    now: datetime,
+) -> Appointment:
+    """Runs a booking write; a slot the database refuses as taken leaves the offers for good."""
+    try:
+        result = await write
+    except SlotTaken:
+        offers.discard(option_id)
+        raise SlotGone(
+            "that time was just taken", await _fresh(practice, store, slot, now)
+        ) from None
+    offers.mark_booked(option_id)
+    return result

@@ -1,0 +1,95 @@
+"""Argument checks the tools share, and the lines they show the model.
+
+Checks raise `ToolError` with a message that tells the model what to ask the caller or what to
+call instead: the model reads these, the caller never does.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from livekit.agents.llm import ToolError
+
+from receptionist.call.state import CallState
+from receptionist.domain.phone import UNKNOWN, normalize
+from receptionist.domain.scheduling import Slot
+from receptionist.domain.spoken import spoken_time
+
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?$")
+MAX_TEXT = 500
+DB_DOWN = (
+    "The appointment book is not reachable right now. Apologise, offer to take a message so the "
+    "team can call back, or transfer the caller to the staff."
+)
+
+
+def parse_day(value: str, field: str) -> date | None:
+    """`YYYY-MM-DD` or empty (None)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ToolError(
+            f"{field} must be a date written YYYY-MM-DD (got {value[:20]!r}); call current_time "
+            "if you need today's date to work it out."
+        ) from None
+
+
+def parse_birth_date(value: str, today: date) -> date:
+    born = parse_day(value, "date_of_birth")
+    if born is None:
+        raise ToolError("Ask the caller for their date of birth (month, day and year).")
+    if born > today or born.year < today.year - 120:
+        raise ToolError(
+            "That date of birth is not possible. Ask the caller to say it again: month, day, year."
+        )
+    return born
+
+
+def clean_name(value: str) -> str:
+    name = " ".join((value or "").split())
+    if len(name) > 80 or not _NAME.match(name) or len(name.split()) < 2:
+        raise ToolError(
+            "Ask for the caller's first and last name (letters only), and have them spell it if "
+            "unsure."
+        )
+    return name
+
+
+def clean_text(value: str, field: str, *, minimum: int = 3) -> str:
+    text = " ".join((value or "").split())
+    if len(text) < minimum:
+        raise ToolError(f"{field} is missing: ask the caller briefly what it is about.")
+    return text[:MAX_TEXT]
+
+
+def callback_number(state: CallState, given: str) -> str:
+    """The number the caller gave (read in the practice's region), else the one they call from."""
+    number = normalize(given, state.practice.region) if given.strip() else state.info.caller
+    if number == UNKNOWN:
+        raise ToolError("Ask for the best callback number, with the area code, and repeat it back.")
+    return number
+
+
+def describe_options(state: CallState, slots: list[Slot]) -> str:
+    """Registers slots as this call's offers; lines the model can read from (ids not to be said)."""
+    practice = state.practice
+    today = state.local_now().date()
+    return "\n".join(
+        f"{option_id}: {spoken_time(slot.start, practice.tz, today)} with {slot.provider_name}"
+        for option_id, slot in state.offers.add(slots)
+    )
+
+
+def require_patient(state: CallState) -> str:
+    patient_id = state.identity.patient_id
+    if patient_id is None:
+        raise ToolError(
+            "The caller's identity is not confirmed. Ask for their full name and date of birth "
+            "and call verify_patient first. Their phone number is not proof of identity, and you "
+            "must never discuss or change anyone else's appointments."
+        )
+    return patient_id
