@@ -246,19 +246,29 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
             call_id=state.info.call_id,
             now=state.now(),
         )
-    except SlotGone as gone:
-        raise ToolError(_taken(state, gone)) from None
-    except NotOffered:
-        raise ToolError(NOT_OFFERED) from None
-    except SchedulingError as exc:
-        raise ToolError(f"{exc}.") from None
-    except StoreUnavailable:
-        raise ToolError(DB_DOWN) from None
+    except (SlotGone, SchedulingError, StoreUnavailable) as exc:
+        raise _refused(state, exc) from None
     state.record(Outcome.BOOKED)
     visit = practice.visit_type(appointment.visit_type)
     when = spoken_time(appointment.starts_at, practice.tz, state.local_now().date())
     name = visit.name if visit else appointment.visit_type
     return f"Booked: {name} {when} with {slot.provider_name}. Confirm it in one sentence."
+
+
+def _refused(state: CallState, exc: Exception) -> ToolError:
+    """What the model is told when booking or moving an offered time did not happen."""
+    if isinstance(exc, SlotGone):
+        return ToolError(_taken(state, exc))
+    if isinstance(exc, NotOffered):
+        return ToolError(NOT_OFFERED)
+    if isinstance(exc, WrongVisitType):
+        return ToolError(
+            "That option is for a different visit type: call find_open_times with visit type "
+            f"{exc.visit_type!r} to move this appointment."
+        )
+    if isinstance(exc, StoreUnavailable):
+        return ToolError(DB_DOWN)
+    return ToolError(f"{exc}.")
 
 
 def _taken(state: CallState, gone: SlotGone) -> str:
@@ -347,21 +357,10 @@ async def reschedule_appointment(
             call_id=state.info.call_id,
             now=state.now(),
         )
-    except SlotGone as gone:
-        raise ToolError(_taken(state, gone)) from None
-    except NotOffered:
-        raise ToolError(NOT_OFFERED) from None
-    except WrongVisitType as exc:
-        raise ToolError(
-            "That option is for a different visit type: call find_open_times with visit type "
-            f"{exc.visit_type!r} to move this appointment."
-        ) from None
-    except SchedulingError as exc:
-        raise ToolError(f"{exc}.") from None
     except NotFound:
         raise ToolError("That appointment is no longer booked. Call list_appointments.") from None
-    except StoreUnavailable:
-        raise ToolError(DB_DOWN) from None
+    except (SlotGone, SchedulingError, StoreUnavailable) as exc:
+        raise _refused(state, exc) from None
     state.identity.forget(old.id)
     state.record(Outcome.RESCHEDULED)
     today = state.local_now().date()

@@ -7,7 +7,7 @@ compact 24-hour week (`week_hours_24h`), which the model only reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,20 +43,20 @@ def spoken_date(day: date) -> str:
 
 
 def week_hours(hours: WeeklyHours) -> str:
-    """`Monday: 8 AM to 5 PM; ...; Saturday: closed.`"""
-    days = []
-    for index, day in enumerate(WEEKDAYS):
-        spans = " and ".join(f"{clock(s.start)} to {clock(s.end)}" for s in hours.on(index))
-        days.append(f"{day.capitalize()}: {spans or 'closed'}")
-    return "; ".join(days)
+    """`Monday: 8 AM to 5 PM; ...; Saturday: closed`: for the caller's ears."""
+    return _week(hours, clock, ": ")
 
 
 def week_hours_24h(hours: WeeklyHours) -> str:
     """`Monday 8:00 to 17:00; ...; Saturday closed`: compact, for the model to phrase."""
+    return _week(hours, lambda t: f"{t:%H:%M}", " ")
+
+
+def _week(hours: WeeklyHours, say: Callable[[time], str], after_day: str) -> str:
     days = []
     for index, day in enumerate(WEEKDAYS):
-        spans = " and ".join(f"{s.start:%H:%M} to {s.end:%H:%M}" for s in hours.on(index))
-        days.append(f"{day.capitalize()} {spans or 'closed'}")
+        spans = " and ".join(f"{say(s.start)} to {say(s.end)}" for s in hours.on(index))
+        days.append(f"{day.capitalize()}{after_day}{spans or 'closed'}")
     return "; ".join(days)
 
 
