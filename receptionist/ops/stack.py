@@ -33,6 +33,19 @@ from receptionist.paths import REPO_ROOT
 
 TEMPLATES = REPO_ROOT / "stack"
 BINARIES = ("redis-server", "server", "livekit-sip")
+# livekit-sip's health port answers 429 Too Many Requests while the host CPU is above its
+# max_cpu_utilization (it then turns new calls away for the moment): the bridge is up all the same.
+SIP_HEALTHY_STATUSES = (200, 429)
+
+
+def _default_bin_dirs() -> tuple[Path, ...]:
+    """Where scripts/install-stack.sh puts the Go binaries ($GOBIN, else ~/go/bin)."""
+    gobin = os.environ.get("GOBIN")
+    return (
+        *([Path(gobin)] if gobin else []),
+        Path.home() / "go" / "bin",
+        Path("/usr/local/bin"),
+    )
 
 
 class StackError(RuntimeError):
@@ -58,7 +71,7 @@ class StackConfig:
     api_key: str = "APIlocalstack"
     api_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     run_dir: Path = REPO_ROOT / ".stack"
-    bin_dirs: tuple[Path, ...] = (Path.home() / "go" / "bin", Path("/usr/local/bin"))
+    bin_dirs: tuple[Path, ...] = field(default_factory=_default_bin_dirs)
 
     @property
     def livekit_url(self) -> str:
@@ -74,16 +87,16 @@ class StackConfig:
         return values
 
 
-def find_binary(name: str, bin_dirs: Sequence[Path] = StackConfig.bin_dirs) -> str | None:
-    """Finds a stack binary on PATH or in the Go bin folder where install-stack.sh puts it."""
-    for folder in bin_dirs:
+def find_binary(name: str, bin_dirs: Sequence[Path] | None = None) -> str | None:
+    """Finds a stack binary in the Go bin folder where install-stack.sh puts it, or on PATH."""
+    for folder in _default_bin_dirs() if bin_dirs is None else bin_dirs:
         candidate = folder / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return shutil.which(name)
 
 
-def missing_binaries(bin_dirs: Sequence[Path] = StackConfig.bin_dirs) -> list[str]:
+def missing_binaries(bin_dirs: Sequence[Path] | None = None) -> list[str]:
     """Names the programs the stack (and the e2e caller) needs that are not installed."""
     wanted = (*BINARIES, "sipp", "tshark", "espeak-ng", "sox", "ip", "curl")
     return [name for name in wanted if not find_binary(name, bin_dirs)]
@@ -240,7 +253,7 @@ class LocalStack:
         binary = find_binary("livekit-sip", self.config.bin_dirs)
         self.spawn("livekit-sip", [str(binary), "--config", str(self.run_dir / "sip.yaml")])
         url = f"http://{self.config.address}:{self.config.sip_health_port}/"
-        self._wait("livekit-sip", timeout, lambda: self.http_get(url)[0] == 200)
+        self._wait("livekit-sip", timeout, lambda: self.http_get(url)[0] in SIP_HEALTHY_STATUSES)
 
     def _wait(self, name: str, timeout: float, ready: object) -> None:
         """Polls `ready()` until true; fails fast with the log's tail if the process died."""

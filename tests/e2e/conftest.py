@@ -2,9 +2,9 @@
 
 One stack (Redis + livekit-server + livekit-sip) per test session, in a network namespace this run
 creates (`rcp-e2e`, 10.78.0.1); the agent worker (`agent.py start`) and sipp run inside it too.
-Nothing leaves that namespace. Without root or the binaries the tests skip locally, but under
-CI=true a missing piece fails the run: the end-to-end tests must really place calls in CI. The
-exception is livekit-sip alone, which some networks cannot install (see SIP_BRIDGE_BLOCKED).
+Nothing leaves that namespace. Without root or the binaries the tests skip locally with the
+reason, but under CI=true any missing piece (livekit-sip included) fails the run with that reason:
+the end-to-end tests must really place calls in CI.
 """
 
 from __future__ import annotations
@@ -36,37 +36,38 @@ STACK = StackConfig(name="rcp-e2e", address="10.78.0.1", run_dir=REPO_ROOT / ".s
 ALLOWED = "10.78.0.0/24"
 
 
+def under_ci() -> bool:
+    """CI=true (what `.ci/run` runs under): every end-to-end test must place its calls."""
+    return os.environ.get("CI") == "true"
+
+
 def e2e_unavailable() -> str | None:
     """Why real calls cannot run here, or None when they can."""
     if os.geteuid() != 0:
         return "needs root (network namespaces, raw sockets for DTMF)"
     missing = missing_binaries()
     if missing:
-        return f"missing {', '.join(missing)}: run `bash scripts/install-stack.sh`"
+        reason = f"missing {', '.join(missing)}: run `bash scripts/install-stack.sh`"
+        if "livekit-sip" in missing:
+            # The Go module proxy refuses github.com/livekit/sip on some networks.
+            reason += (
+                "; where `go install` cannot fetch livekit-sip, give the script a prebuilt "
+                "bridge: LIVEKIT_SIP_BINARY=/path/to/livekit-sip[.xz] (see docs/telephony.md)"
+            )
+        return reason
     if not (DTMF_PCAP_DIR / "dtmf_2833_0.pcap").exists():
         return f"no DTMF pcaps in {DTMF_PCAP_DIR} (Debian package sip-tester)"
     return None
 
 
-# The one piece the project's own files cannot install everywhere: the Go module proxy refuses
-# github.com/livekit/sip on some networks (see scripts/install-stack.sh for other ways to get it).
-# Its absence skips the calls even under CI, with this reason in the test summary; any other
-# missing piece fails a CI run.
-SIP_BRIDGE_BLOCKED = (
-    "livekit-sip is not installed and the Go module proxy refused it: see the message of "
-    "scripts/install-stack.sh for other ways to get the binary"
-)
-
-
 @pytest.fixture(scope="session")
 def e2e_ready() -> None:
+    """Skips the calls locally when a piece is missing; under CI=true fails them instead."""
     reason = e2e_unavailable()
     if reason is None:
         return
-    if missing_binaries() == ["livekit-sip"]:
-        pytest.skip(SIP_BRIDGE_BLOCKED)
-    if os.environ.get("CI"):
-        pytest.fail(f"end-to-end calls cannot run under CI: {reason}")
+    if under_ci():
+        pytest.fail(f"CI=true: end-to-end calls must run, but cannot: {reason}", pytrace=False)
     pytest.skip(reason)
 
 
