@@ -16,7 +16,7 @@ from livekit.agents.llm import ToolError
 
 from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
-from receptionist.domain.identity import VerifiedPatient
+from receptionist.domain.identity import IdentityLocked, NoMoreRegistrations
 from receptionist.domain.scheduling import (
     NotOffered,
     SchedulingError,
@@ -30,7 +30,8 @@ from receptionist.domain.scheduling import (
     find_open_times as find_times,
 )
 from receptionist.domain.spoken import spoken_time
-from receptionist.store import NotFound, Patient, StoreUnavailable
+from receptionist.domain.verification import Verdict, Verifier
+from receptionist.store import NotFound, StoreUnavailable
 from tools._args import (
     DB_DOWN,
     clean_name,
@@ -48,6 +49,11 @@ log = logging.getLogger(__name__)
 LOCKED = (
     "Identity checks are locked for this call after repeated mismatches. Do not try again and do "
     "not register them; offer to take a message or transfer the caller to the staff."
+)
+LOCKED_ACROSS_CALLS = (
+    "Identity checks for these details are locked after repeated failed attempts. Do not try "
+    "again, do not say whether any record exists, and discuss no appointment. Tell the caller "
+    "politely that the team will call them back to help, and offer to take a message."
 )
 NOT_OFFERED = (
     "That is not a time offered in this call. Call find_open_times and use one of its option ids."
@@ -115,8 +121,22 @@ async def find_open_times(
     )
 
 
-def _verified(patient: Patient, is_new: bool) -> VerifiedPatient:
-    return VerifiedPatient(patient.id, patient.full_name, is_new)
+def _verifier(state: CallState) -> Verifier:
+    return Verifier(
+        state.identity,
+        state.store,
+        state.practice,
+        caller=state.info.caller,
+        call_id=state.info.call_id,
+        now=state.now(),
+    )
+
+
+def _refuse_if_locked(state: CallState) -> None:
+    if state.identity.locked_across_calls:
+        raise ToolError(LOCKED_ACROSS_CALLS)
+    if state.identity.locked:
+        raise ToolError(LOCKED)
 
 
 @function_tool
@@ -128,23 +148,19 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
         date_of_birth: YYYY-MM-DD.
     """
     state = ctx.userdata
-    identity = state.identity
-    if identity.locked:
-        raise ToolError(LOCKED)
+    _refuse_if_locked(state)
     name = clean_name(full_name)
     born = parse_birth_date(date_of_birth, state.local_now().date())
-    attempt = identity.attempt(name)  # counted before any await (see Identity)
     try:
-        patient = await state.store.find_patient(state.practice.id, name, born)
-        is_new = patient is not None and await state.store.is_new_patient(
-            patient.id, now=state.now()
-        )
+        checked = await _verifier(state).verify(name, born)
+    except IdentityLocked:
+        raise ToolError(LOCKED) from None
     except StoreUnavailable:
-        attempt.void()
         raise ToolError(DB_DOWN) from None
-    if patient is None:
-        attempt.failed()
-        if identity.locked:
+    if checked.verdict is Verdict.LOCKED:
+        return LOCKED_ACROSS_CALLS
+    if checked.patient is None:
+        if state.identity.locked:
             return (
                 "No match, and no more attempts in this call. Say you cannot find the record and "
                 "offer a message or a transfer to the staff. Do not reveal whether the name exists."
@@ -154,9 +170,8 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
             "exists. Ask them to spell their name and repeat their date of birth, or register "
             "them if they are new."
         )
-    attempt.matched(_verified(patient, is_new))
-    first = patient.full_name.split()[0]
-    if is_new:
+    first = checked.patient.first_name
+    if checked.patient.is_new:
         return (
             f"Verified: {first}, a new patient not yet seen here: they book the new patient "
             "exam first."
@@ -176,45 +191,33 @@ async def register_patient(
         callback_number: Number to reach them; empty to use the number they call from.
     """
     state = ctx.userdata
-    identity = state.identity
-    if identity.locked:
-        raise ToolError(LOCKED)
-    if not identity.may_register:
+    _refuse_if_locked(state)
+    if not state.identity.may_register:
         raise ToolError("No more registrations in this call: offer to take a message instead.")
     name = clean_name(full_name)
     born = parse_birth_date(date_of_birth, state.local_now().date())
     phone = callback_number_of(state, callback_number)
-    attempt = identity.registration(name)  # counted before any await (see Identity)
     try:
-        existing = await state.store.find_patient(state.practice.id, name, born)
-        if existing is None and identity.was_tried(name):
-            # This name already failed to match (or was registered) in this call: another date
-            # of birth is a guess or a mishearing, not a new patient. No duplicate record.
-            attempt.refused_as_guess()
-            raise ToolError(
-                "Those details match no record, and this name was already tried in this call, "
-                "so do not register it again. Do not reveal whether the name exists. Offer to "
-                "take a message or transfer to the staff so they can check the record."
-            )
-        if existing is None:
-            patient, created = await state.store.register_patient(
-                state.practice.id, name, born, phone, new_patient=True
-            )
-        else:
-            patient, created = existing, False
-        is_new = await state.store.is_new_patient(patient.id, now=state.now())
+        checked = await _verifier(state).register(name, born, phone)
+    except (IdentityLocked, NoMoreRegistrations):
+        raise ToolError(LOCKED) from None
     except StoreUnavailable:
-        attempt.void()
         raise ToolError(DB_DOWN) from None
-    first = patient.full_name.split()[0]
-    if not created:
-        # Name and date of birth matched a patient: as good as verify_patient, and no duplicate.
-        attempt.matched(_verified(patient, is_new))
-        return f"{first} is already a patient (identity confirmed): treat them as " + (
-            "a new patient not yet seen here." if is_new else "existing."
+    if checked.verdict is Verdict.LOCKED:
+        return LOCKED_ACROSS_CALLS
+    if checked.verdict is Verdict.GUESS or checked.patient is None:
+        raise ToolError(
+            "Those details match no record, and this name was already tried in this call, "
+            "so do not register it again. Do not reveal whether the name exists. Offer to "
+            "take a message or transfer to the staff so they can check the record."
         )
-    attempt.registered(_verified(patient, True))
-    return f"Registered {first} as a new patient."
+    first = checked.patient.first_name
+    if checked.verdict is Verdict.REGISTERED:
+        return f"Registered {first} as a new patient."
+    # Name and date of birth matched a patient: as good as verify_patient, and no duplicate.
+    return f"{first} is already a patient (identity confirmed): treat them as " + (
+        "a new patient not yet seen here." if checked.patient.is_new else "existing."
+    )
 
 
 @function_tool
@@ -252,7 +255,14 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
     visit = practice.visit_type(appointment.visit_type)
     when = spoken_time(appointment.starts_at, practice.tz, state.local_now().date())
     name = visit.name if visit else appointment.visit_type
-    return f"Booked: {name} {when} with {slot.provider_name}. Confirm it in one sentence."
+    who = _whose(state)
+    return f"Booked for {who}: {name} {when} with {slot.provider_name}. Confirm it in one sentence."
+
+
+def _whose(state: CallState) -> str:
+    """Whose record a result is about: the verified patient's first name."""
+    patient = state.identity.patient
+    return patient.first_name if patient else "the caller"
 
 
 def _refused(state: CallState, exc: Exception) -> ToolError:
@@ -297,8 +307,9 @@ async def list_appointments(ctx: RunContext[CallState]) -> str:
         upcoming = await state.store.upcoming_for_patient(patient_id, after=state.now())
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
+    who = _whose(state)
     if not upcoming:
-        return "They have no upcoming appointments."
+        return f"{who} has no upcoming appointments."
     today = state.local_now().date()
     lines = []
     for appointment in upcoming[:5]:
@@ -310,7 +321,8 @@ async def list_appointments(ctx: RunContext[CallState]) -> str:
             f"{spoken_time(appointment.starts_at, practice.tz, today)}"
             f" with {provider.name if provider else 'the dentist'}"
         )
-    return "Upcoming (refs are for reschedule/cancel only, never say them):\n" + "\n".join(lines)
+    heading = f"Upcoming for {who} (refs are for reschedule/cancel only, never say them):"
+    return heading + "\n" + "\n".join(lines)
 
 
 def _reply_id(ctx: RunContext[CallState]) -> str:
@@ -369,7 +381,8 @@ async def reschedule_appointment(
         note = f" Mention the policy: {practice.policies.cancellation}"
     return (
         f"Moved from {spoken_time(old.starts_at, practice.tz, today)} to "
-        f"{spoken_time(new.starts_at, practice.tz, today)}. Confirm it in one sentence.{note}"
+        f"{spoken_time(new.starts_at, practice.tz, today)} for {_whose(state)}. "
+        f"Confirm it in one sentence.{note}"
     )
 
 
@@ -417,7 +430,9 @@ async def cancel_appointment(
     state.identity.forget(appointment_id)
     state.record(Outcome.CANCELLED)
     when = spoken_time(cancelled.starts_at, practice.tz, state.local_now().date())
-    return f"Cancelled the appointment {when}. Confirm it and offer to book a new time."
+    return (
+        f"Cancelled {_whose(state)}'s appointment {when}. Confirm it and offer to book a new time."
+    )
 
 
 BOOKING_TOOLS = [

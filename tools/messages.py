@@ -3,6 +3,7 @@ down the message waits in the local outbox."""
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from livekit.agents import RunContext, function_tool
@@ -13,6 +14,13 @@ from receptionist.domain.calls import Outcome
 from receptionist.domain.phone import mask
 from tools._args import callback_number as callback_number_of
 from tools._args import clean_text
+
+log = logging.getLogger(__name__)
+NOT_SAVED = (
+    "The message could NOT be saved. Do not tell the caller it was. Apologise, and transfer them "
+    "to the staff with transfer_to_staff; if nobody can take the call, ask them to call the "
+    "office again later."
+)
 
 
 async def save_message(
@@ -55,9 +63,14 @@ async def take_message(
     text = clean_text(reason, "The reason")
     number = callback_number_of(state, callback_number)
     ctx.disallow_interruptions()
-    await save_message(
-        state, caller_name=name, reason=text, callback_number=number, urgency=urgency
-    )
+    try:
+        await save_message(
+            state, caller_name=name, reason=text, callback_number=number, urgency=urgency
+        )
+    except Exception as exc:  # refused by the database, or the outbox cannot keep it
+        # Type only: the exception text could carry the caller's words or number.
+        log.error("message not saved (%s)", type(exc).__name__)
+        raise ToolError(NOT_SAVED) from None
     return (
         f"Message saved for the team, callback number ending {mask(number)[-4:]}. Tell the caller "
         "the team will call them back."

@@ -6,11 +6,13 @@ none, so every field has a safe default. Numbers are normalised here, at the edg
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from receptionist.domain.phone import UNKNOWN, normalize
+from receptionist.store.models import CALL_ID_LENGTH
 
 MAX_ATTRIBUTE = 256
 DIALLED = "sip.trunkPhoneNumber"
@@ -59,7 +61,7 @@ class CallInfo:
         return cls(
             caller=normalize(text("sip.phoneNumber"), region),
             dialled=normalize(text(DIALLED), region),
-            call_id=text("sip.callID"),
+            call_id=text("sip.callID")[:CALL_ID_LENGTH],
             sip_call_id=text("sip.callIDFull"),
             trunk_id=text("sip.trunkID"),
             rule_id=text("sip.ruleID"),
@@ -68,5 +70,10 @@ class CallInfo:
 
     @property
     def log_id(self) -> str:
-        """The id that ties log lines to this call."""
-        return self.call_id or self.sip_call_id or "local"
+        """The id that ties log lines to this call. Without LiveKit's call id, a digest of the SIP
+        Call-ID header: the header itself may carry the caller's number."""
+        if self.call_id:
+            return self.call_id
+        if self.sip_call_id:
+            return "sip-" + hashlib.sha256(self.sip_call_id.encode()).hexdigest()[:12]
+        return "local"

@@ -45,6 +45,10 @@ class VerifiedPatient:
     def first_name(self) -> str:
         return self.full_name.split()[0]
 
+    @property
+    def key(self) -> str:
+        return name_key(self.full_name)
+
 
 @dataclass
 class Attempt:
@@ -61,8 +65,16 @@ class Attempt:
             self.identity.registrations -= 1
 
     def failed(self) -> None:
-        """No patient matches: the failure stands and the name counts as tried."""
+        """No patient matches: the failure stands, the name counts as tried, and whoever was
+        verified before is not any more (the caller is not who a check said they were)."""
         self.identity.names_tried.add(self.key)
+        self.identity.end_verification()
+
+    def refused_as_locked(self) -> None:
+        """Not checked: the name or number is locked across calls. Nothing more is checked in
+        this call either."""
+        self.void()
+        self.identity.locked_across_calls = True
 
     def refused_as_guess(self) -> None:
         """A registration of a name already tried: a guess, not a patient. The failure stands."""
@@ -91,6 +103,9 @@ class Identity:
     registrations: int = 0
     names_tried: set[str] = field(default_factory=set)
     patient: VerifiedPatient | None = None
+    # The name or number tried is locked by failures across calls (`[identity]` policy).
+    locked_across_calls: bool = False
+    staff_told: bool = False  # the staff have this call's security message
     _refs: dict[str, str] = field(default_factory=dict)  # "appt-N" -> appointment id
     _next_ref: int = 1
     _policy_told: dict[str, str] = field(default_factory=dict)  # appointment id -> reply id
@@ -99,7 +114,8 @@ class Identity:
 
     @property
     def locked(self) -> bool:
-        return self.failures >= self.max_failures
+        """No more checks in this call: too many failures here, or a lock across calls."""
+        return self.failures >= self.max_failures or self.locked_across_calls
 
     @property
     def verified(self) -> bool:
@@ -114,11 +130,15 @@ class Identity:
         return self.registrations < self.max_registrations
 
     def attempt(self, full_name: str) -> Attempt:
-        """Starts a check of `full_name`, counted as a failure until it is settled."""
+        """Starts a check of `full_name`, counted as a failure until it is settled. A check for a
+        different person ends the earlier verification, its appointment refs included."""
         if self.locked:
             raise IdentityLocked()
+        key = name_key(full_name)
+        if self.patient is not None and self.patient.key != key:
+            self.end_verification()
         self.failures += 1
-        return Attempt(self, name_key(full_name))
+        return Attempt(self, key)
 
     def registration(self, full_name: str) -> Attempt:
         """Starts a registration: an identity attempt too, and one of the call's registrations."""
@@ -133,6 +153,12 @@ class Identity:
 
     def was_tried(self, full_name: str) -> bool:
         return name_key(full_name) in self.names_tried
+
+    def end_verification(self) -> None:
+        """Nobody is verified: no record may be read or changed until the next match."""
+        self.patient = None
+        self._refs.clear()
+        self._policy_told.clear()
 
     def adopt(self, patient: VerifiedPatient) -> None:
         """The caller is now this patient for the rest of the call (until another check)."""

@@ -260,6 +260,21 @@ class Emergency(Strict):
 class Booking(Strict):
     step_minutes: int = Field(default=15, ge=5, le=120)
     horizon_days: int = Field(default=90, ge=1, le=366)
+    # Caps on what one caller can book: per call, and upcoming visits per patient.
+    max_per_call: int = Field(default=3, ge=1, le=20)
+    max_upcoming_per_patient: int = Field(default=6, ge=1, le=50)
+
+
+class IdentityPolicy(Strict):
+    """The lock-out across calls: this many failed checks of one name, or from one number,
+    within the window lock further checks (the staff are told and can clear it)."""
+
+    max_failures: int = Field(default=5, ge=1, le=100)
+    window_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(hours=self.window_hours)
 
 
 class Records(Strict):
@@ -287,6 +302,7 @@ class Practice(NamedWithId):
     policies: Policies = Policies()
     emergency: Emergency = Emergency()
     booking: Booking = Booking()
+    identity: IdentityPolicy = IdentityPolicy()
     records: Records = Records()
     transfers: Transfers = Transfers()
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from receptionist.store.errors import NotFound, SlotTaken, StoreError, StoreUnavailable
+from receptionist.store.errors import (
+    NotFound,
+    PatientBusy,
+    SlotTaken,
+    StoreError,
+    StoreUnavailable,
+)
+from receptionist.store.lockouts import FailureCounts, Lock
 from receptionist.store.models import Appointment, CallRecord, Message, Patient
 from receptionist.store.outbox import Outbox
 from receptionist.store.repo import Busy, Store, name_key
@@ -24,7 +31,10 @@ __all__ = [
     "Busy",
     "CallRecord",
     "Message",
+    "FailureCounts",
+    "Lock",
     "NotFound",
+    "PatientBusy",
     "Outbox",
     "Patient",
     "SchemaError",

@@ -36,6 +36,12 @@ CANCELLED = "cancelled"
 RESCHEDULED = "rescheduled"  # moved: a new appointment row carries the new time
 APPOINTMENT_STATUSES = (BOOKED, CANCELLED, RESCHEDULED)
 MESSAGE_URGENCIES = ("routine", "soon", "urgent")
+CALLBACK = "callback"  # a caller asked to be called back
+SECURITY = "security"  # for the staff: repeated failed identity checks, a lock-out
+MESSAGE_KINDS = (CALLBACK, SECURITY)
+# Longest ids and texts the columns hold; intake bounds values to these (after normalisation).
+CALL_ID_LENGTH = 64
+NAME_LENGTH = 120
 
 
 def new_id() -> str:
@@ -109,6 +115,7 @@ class Appointment(Base):
         CheckConstraint(f"status IN {APPOINTMENT_STATUSES!r}", name="status"),
         Index("ix_appointments_provider_start", "provider_id", "starts_at"),
         Index("ix_appointments_practice_start", "practice_id", "starts_at"),
+        Index("ix_appointments_patient_start", "patient_id", "starts_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -119,7 +126,7 @@ class Appointment(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default=BOOKED)
-    call_id: Mapped[str] = mapped_column(String(64), default="")
+    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     replaces_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -131,12 +138,13 @@ class Message(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     practice_id: Mapped[str] = mapped_column(String(40), index=True)
-    caller_name: Mapped[str] = mapped_column(String(120), default="")
+    caller_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     callback_number: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(String(10), default="routine")
+    kind: Mapped[str] = mapped_column(String(10), default=CALLBACK, server_default=CALLBACK)
     patient_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    call_id: Mapped[str] = mapped_column(String(64), default="")
+    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -148,7 +156,7 @@ class CallRecord(Base):
     practice_id: Mapped[str] = mapped_column(String(40), index=True)
     caller: Mapped[str] = mapped_column(String(20), default="unknown")
     dialled: Mapped[str] = mapped_column(String(20), default="unknown")
-    livekit_call_id: Mapped[str] = mapped_column(String(64), default="")
+    livekit_call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     sip_call_id: Mapped[str] = mapped_column(String(256), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     duration_seconds: Mapped[float] = mapped_column(Float, default=0.0)
@@ -156,4 +164,21 @@ class CallRecord(Base):
     outcomes: Mapped[list] = mapped_column(JSON, default=list)
     usage: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     transcript: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdentityFailure(Base):
+    """A failed name-and-date-of-birth check: kept across calls for the practice's lock-out."""
+
+    __tablename__ = "identity_failures"
+    __table_args__ = (
+        Index("ix_identity_failures_name", "practice_id", "name_key", "created_at"),
+        Index("ix_identity_failures_caller", "practice_id", "caller", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    name_key: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    caller: Mapped[str] = mapped_column(String(20))  # E.164 or "unknown"
+    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Table, and_, select, update
+from sqlalchemy import Table, and_, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -26,13 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from receptionist.store.engine import make_engine, safe_url, writer
 from receptionist.store.errors import (
     NotFound,
+    PatientBusy,
     SlotTaken,
     StoreUnavailable,
     is_overlap,
+    is_patient_overlap,
     is_unavailable,
 )
+from receptionist.store.lockouts import IdentityFailures
 from receptionist.store.models import (
     BOOKED,
+    CALLBACK,
     CANCELLED,
     RESCHEDULED,
     Appointment,
@@ -71,7 +75,7 @@ class Busy:
     ends_at: datetime
 
 
-class Store:
+class Store(IdentityFailures):
     """The practice's book. One per process; cheap to share between calls."""
 
     def __init__(
@@ -109,6 +113,8 @@ class Store:
             async with maker() as session, session.begin():
                 yield session
         except IntegrityError as exc:
+            if is_patient_overlap(exc):
+                raise PatientBusy("the patient has another visit at that time") from exc
             if is_overlap(exc):
                 raise SlotTaken("that time was just taken") from exc
             raise
@@ -236,6 +242,20 @@ class Store:
             s.add(appointment)
         return appointment
 
+    async def count_upcoming(
+        self, patient_id: str, *, after: datetime, visit_type: str
+    ) -> tuple[int, int]:
+        """How many booked visits the patient has from `after` on: (all, of `visit_type`)."""
+        of_type = func.sum(case((Appointment.visit_type == visit_type, 1), else_=0))
+        query = select(func.count(), of_type).where(
+            Appointment.patient_id == patient_id,
+            Appointment.status == BOOKED,
+            Appointment.starts_at >= after,
+        )
+        async with self._session(write=False) as s:
+            total, typed = (await s.execute(query)).one()
+        return int(total or 0), int(typed or 0)
+
     async def get_appointment(self, appointment_id: str) -> Appointment | None:
         async with self._session(write=False) as s:
             return await s.get(Appointment, appointment_id)
@@ -333,14 +353,15 @@ class Store:
             return bool(result.rowcount)
 
     async def save(self, kind: str, values: dict[str, Any]) -> Literal["stored", "queued"]:
-        """Writes a message or call record now, or keeps it in the outbox if the DB is down."""
+        """Writes a message or call record now, or keeps it in the outbox while the database is
+        unreachable. Only an outage queues: a record the database refuses for what it holds
+        raises, because queueing it would only move it to `failed/` later while the caller was
+        told it was kept (the tool then helps them another way)."""
         values = {"id": new_id(), "created_at": utcnow(), **values}
         try:
             await self.insert_once(kind, values)
-        except IntegrityError:
-            raise  # a bad record (a bug), not an outage: retrying it later would not help
-        except Exception as exc:  # unreachable, locked, not migrated: keep it, write it later
-            log.warning("cannot write %s now (%s)", kind, type(exc).__name__)
+        except StoreUnavailable as exc:  # unreachable, locked, not migrated: write it later
+            log.warning("cannot write %s now (%s)", kind, type(exc.__cause__).__name__)
             self.outbox.put(kind, values)
             return "queued"
         return "stored"
@@ -396,6 +417,7 @@ class Store:
     async def add_message(self, **values: Any) -> tuple[str, Literal["stored", "queued"]]:
         values.setdefault("id", new_id())
         values.setdefault("urgency", "routine")
+        values.setdefault("kind", CALLBACK)
         values.setdefault("caller_name", "")
         values.setdefault("call_id", "")
         return values["id"], await self.save("message", values)
@@ -428,8 +450,6 @@ class Store:
             return list(result)
 
     async def count(self, kind: str) -> int:
-        from sqlalchemy import func
-
         table = {
             "message": Message,
             "call": CallRecord,

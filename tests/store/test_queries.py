@@ -50,15 +50,19 @@ async def test_register_and_find_patient(store: Store):
 
 
 async def test_book_refuses_overlaps_but_allows_adjacent_and_other_providers(store: Store):
+    # Other patients try the provider's taken hour (a patient's own overlaps are refused by a
+    # rule of their own: test_patient_rules.py).
     pid = await _patient(store)
+    other = await _patient(store, "Bob Stone")
+    third = await _patient(store, "Cy Park")
     await _book(store, pid, T0)
     with pytest.raises(SlotTaken, match="just taken"):
-        await _book(store, pid, T0 + timedelta(minutes=30))
+        await _book(store, other, T0 + timedelta(minutes=30))
     with pytest.raises(SlotTaken):
-        await _book(store, pid, T0 - timedelta(minutes=15), minutes=120)  # encloses it
+        await _book(store, other, T0 - timedelta(minutes=15), minutes=120)  # encloses it
     await _book(store, pid, T0 + timedelta(hours=1))  # back to back is fine
     await _book(store, pid, T0 - timedelta(hours=1))
-    await _book(store, pid, T0, provider="dr-b")  # another provider, same time
+    await _book(store, third, T0, provider="dr-b")  # another provider, same time
     busy = await store.busy(["dr-a"], T0 - timedelta(days=1), T0 + timedelta(days=1))
     assert sorted(b.starts_at for b in busy) == [
         T0 - timedelta(hours=1),
@@ -272,8 +276,9 @@ async def test_appointments_longer_than_eight_hours_are_refused(store: Store):
     with pytest.raises(Exception, match="(?i)too_long|max_length|check"):
         await _book(store, pid, T0, minutes=8 * 60 + 15)
     await _book(store, pid, T0, minutes=8 * 60)
+    other = await _patient(store, "Bob Stone")
     with pytest.raises(SlotTaken):  # a long booking still blocks its whole span
-        await _book(store, pid, T0 + timedelta(hours=7, minutes=45), minutes=30)
+        await _book(store, other, T0 + timedelta(hours=7, minutes=45), minutes=30)
 
 
 async def test_busy_finds_a_long_appointment_that_began_before_the_window(store: Store):

@@ -2,6 +2,7 @@
 
 from receptionist.domain.calls import CallInfo, Outcome
 from receptionist.domain.phone import UNKNOWN
+from receptionist.store.models import CALL_ID_LENGTH
 from tests.support.states import call_state
 
 
@@ -41,7 +42,7 @@ def test_odd_attribute_values_are_tolerated():
         {"sip.phoneNumber": "anonymous", "sip.callID": "x" * 5000, "sip.trunkID": None}, "US"
     )
     assert info.caller == UNKNOWN
-    assert len(info.call_id) == 256
+    assert len(info.call_id) == CALL_ID_LENGTH  # what the call id columns hold
     assert info.trunk_id == ""
 
 

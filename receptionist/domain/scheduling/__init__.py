@@ -16,6 +16,7 @@ from receptionist.domain.scheduling.booking import SlotGone, book_offered, resch
 from receptionist.domain.scheduling.offers import Offers, Slot
 from receptionist.domain.scheduling.rules import (
     NotOffered,
+    PatientLimit,
     SchedulingError,
     WrongVisitType,
     check_patient_kind,
@@ -29,6 +30,7 @@ __all__ = [
     "NotOffered",
     "Offers",
     "PartOfDay",
+    "PatientLimit",
     "SchedulingError",
     "Search",
     "Slot",

@@ -123,7 +123,7 @@ def eligible_providers(
         chosen = practice.provider(provider_id)
         if chosen is None:
             names = ", ".join(f"{p.name} ({p.id})" for p in practice.providers)
-            raise SchedulingError(f"unknown provider {provider_id!r}; choose one of: {names}")
+            raise SchedulingError(f"unknown provider {provider_id[:40]!r}; choose one of: {names}")
         if chosen not in providers:
             raise SchedulingError(
                 f"{chosen.name} does not do {visit.name} visits; leave the provider empty or "

@@ -16,12 +16,14 @@ from receptionist.domain.scheduling.availability import find_open_times
 from receptionist.domain.scheduling.offers import Offers, Slot
 from receptionist.domain.scheduling.rules import (
     NotOffered,
+    PatientLimit,
     WrongVisitType,
+    check_booking_limits,
     check_patient_kind,
     require_visit_type,
     too_soon,
 )
-from receptionist.store import Appointment, NotFound, SlotTaken, Store
+from receptionist.store import Appointment, NotFound, PatientBusy, SlotTaken, Store
 
 
 class SlotGone(Exception):
@@ -44,13 +46,21 @@ async def _take(
     *,
     patient_id: str,
     now: datetime,
+    adds_a_visit: bool,
 ) -> Slot:
-    """The offered slot for `option_id`, if this patient may book it now."""
+    """The offered slot for `option_id`, if this patient may book it now (`adds_a_visit`: a new
+    booking, held to the caps; a move replaces a visit)."""
     slot = offers.get(option_id)
     if slot is None:
         raise NotOffered(f"{option_id[:40]!r} is not a time offered in this call")
     visit = require_visit_type(practice, slot.visit_type)
     check_patient_kind(visit, is_new_patient=await store.is_new_patient(patient_id, now=now))
+    if adds_a_visit:
+        upcoming, of_type = await store.count_upcoming(patient_id, after=now, visit_type=visit.id)
+        booked = offers.booked
+        check_booking_limits(
+            practice, visit, booked_in_call=booked, upcoming=upcoming, upcoming_of_type=of_type
+        )
     if too_soon(visit, slot.start, now):
         offers.discard(option_id)
         raise SlotGone(
@@ -76,7 +86,9 @@ async def book_offered(
     now: datetime,
 ) -> Appointment:
     """Books an offered slot; `SlotGone` (with fresh options) if someone else just took it."""
-    slot = await _take(practice, store, offers, option_id, patient_id=patient_id, now=now)
+    slot = await _take(
+        practice, store, offers, option_id, patient_id=patient_id, now=now, adds_a_visit=True
+    )
     write = store.book(
         practice_id=practice.id,
         provider_id=slot.provider_id,
@@ -104,7 +116,9 @@ async def reschedule_to_offered(
     old = await store.get_appointment(appointment_id)
     if old is None or old.patient_id != patient_id:
         raise NotFound("no such appointment for this patient")
-    slot = await _take(practice, store, offers, option_id, patient_id=patient_id, now=now)
+    slot = await _take(
+        practice, store, offers, option_id, patient_id=patient_id, now=now, adds_a_visit=False
+    )
     if slot.visit_type != old.visit_type:
         raise WrongVisitType(old.visit_type)
     write = store.reschedule(
@@ -130,6 +144,10 @@ async def _commit(
     """Runs a booking write; a slot the database refuses as taken leaves the offers for good."""
     try:
         result = await write
+    except PatientBusy:
+        raise PatientLimit(
+            "this patient already has a visit at that time; offer one of the other times"
+        ) from None
     except SlotTaken:
         offers.discard(option_id)
         raise SlotGone(

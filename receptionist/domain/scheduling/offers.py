@@ -58,6 +58,11 @@ class Offers:
         self.discard(option_id)
         self._booked.add(canonical(option_id))
 
+    @property
+    def booked(self) -> int:
+        """How many offered times this call has booked."""
+        return len(self._booked)
+
     def was_booked(self, option_id: str) -> bool:
         return canonical(option_id) in self._booked
 

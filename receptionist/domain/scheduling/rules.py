@@ -26,11 +26,41 @@ class WrongVisitType(SchedulingError):
         self.visit_type = visit_type
 
 
+class PatientLimit(SchedulingError):
+    """A per-patient or per-call rule refuses another booking; the message says which."""
+
+
+def check_booking_limits(
+    practice: Practice,
+    visit: VisitType,
+    *,
+    booked_in_call: int,
+    upcoming: int,
+    upcoming_of_type: int,
+) -> None:
+    """One caller cannot fill the book: caps per call and per patient, one new-patient exam."""
+    if booked_in_call >= practice.booking.max_per_call:
+        raise PatientLimit(
+            f"this call has already booked {booked_in_call} visits, the most one call can book; "
+            "offer to take a message so the team can help with more"
+        )
+    if upcoming >= practice.booking.max_upcoming_per_patient:
+        raise PatientLimit(
+            f"this patient already has {upcoming} upcoming visits, the most the practice books "
+            "ahead for one patient; offer to move one of them or take a message for the team"
+        )
+    if visit.patients is PatientKind.NEW and upcoming_of_type >= 1:
+        raise PatientLimit(
+            f"this patient already has a {visit.name} booked; a second one is not needed, so "
+            "offer to move that one instead"
+        )
+
+
 def require_visit_type(practice: Practice, visit_type_id: str) -> VisitType:
     visit = practice.visit_type(visit_type_id)
     if visit is None:
         choices = ", ".join(f"{v.id} ({v.name})" for v in practice.visit_types)
-        raise SchedulingError(f"unknown visit type {visit_type_id!r}; use one of: {choices}")
+        raise SchedulingError(f"unknown visit type {visit_type_id[:40]!r}; use one of: {choices}")
     return visit
 
 
