@@ -54,3 +54,21 @@ def test_headline_outcome_is_the_most_consequential():
     state.record(Outcome.BOOKED)
     assert state.outcomes == [Outcome.INFORMATION, Outcome.BOOKED]
     assert state.outcome == Outcome.BOOKED
+
+
+def test_without_livekits_call_id_the_log_id_never_carries_the_sip_header():
+    # The raw Call-ID header may be built from the caller's number (`+14145550123@carrier`).
+    info = CallInfo.from_attributes({"sip.callIDFull": "+14145550123-77@carrier.example"}, "US")
+    assert info.log_id.startswith("sip-") and "5550123" not in info.log_id
+    again = CallInfo.from_attributes({"sip.callIDFull": "+14145550123-77@carrier.example"}, "US")
+    assert again.log_id == info.log_id  # stable: every line of one call carries the same id
+
+
+def test_the_dialled_number_picks_the_practice_in_each_practices_own_region():
+    from receptionist.domain.practice import load_directory
+    from receptionist.paths import REPO_ROOT
+
+    directory = load_directory(REPO_ROOT / "practice.toml")
+    home = directory.default
+    assert directory.for_dialled("+14145550100") is home
+    assert directory.for_dialled("(414) 555-0100") is home  # written locally, read in its region

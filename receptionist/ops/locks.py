@@ -1,0 +1,117 @@
+"""`receptionist locks`: the identity lock-outs staff can see and clear.
+
+A name or caller number is locked when failed name-and-date-of-birth checks reach the practice's
+`[identity]` limit within its window (see `receptionist.domain.verification`). Staff list the locks,
+call the patient back to confirm who they are, then clear the lock.
+
+    uv run receptionist locks list
+    uv run receptionist locks clear --name "Ann Lee"
+    uv run receptionist locks clear --number "+1 414 555 0123"
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from receptionist.domain.phone import UNKNOWN, mask, normalize
+from receptionist.domain.practice import PracticeDirectory, PracticeError, load_directory
+from receptionist.settings import SettingsError, load_settings
+from receptionist.store import Lock, SchemaError, Store, check_schema, name_key, open_store
+
+app = typer.Typer(help="Identity lock-outs: list them, clear one after calling the patient back.")
+console = Console()
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Store, PracticeDirectory], Awaitable[T]]) -> T:
+    try:
+        settings = load_settings()
+        directory = load_directory(settings.practice_file)
+    except (SettingsError, PracticeError) as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(1) from None
+
+    async def run() -> T:
+        await check_schema(settings.database_url)
+        store = open_store(settings)
+        try:
+            return await work(store, directory)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except SchemaError as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(1) from None
+
+
+def _shown(lock: Lock) -> str:
+    """A lock as staff read it: a name's match key, or a number masked to its last digits."""
+    return lock.key if lock.what == "name" else mask(lock.key)
+
+
+@app.command("list")
+def list_locks() -> None:
+    """Names and numbers locked now (failed identity checks within each practice's window)."""
+
+    async def work(store: Store, directory: PracticeDirectory) -> list[tuple[Lock, int]]:
+        found: list[tuple[Lock, int]] = []
+        now = datetime.now(UTC)
+        for practice in directory:
+            policy = practice.identity
+            locks = await store.identity_locks(
+                since=now - policy.window, limit=policy.max_failures, practice_id=practice.id
+            )
+            found += [(lock, policy.max_failures) for lock in locks]
+        return found
+
+    found = _run(work)
+    if not found:
+        console.print("No identity locks.")
+        return
+    table = Table("practice", "locked", "failed checks", "last attempt (UTC)")
+    for lock, limit in found:
+        table.add_row(
+            Text(lock.practice_id),
+            Text(f"{lock.what} {_shown(lock)}"),
+            Text(f"{lock.failures} (limit {limit})"),
+            Text(f"{lock.last_at:%Y-%m-%d %H:%M}"),
+        )
+    console.print(table)
+
+
+@app.command("clear")
+def clear(
+    name: Annotated[str, typer.Option(help="The patient's name as they gave it.")] = "",
+    number: Annotated[str, typer.Option(help="The caller's number (any usual spelling).")] = "",
+    practice_id: Annotated[str, typer.Option("--practice", help="Practice id; default: all.")] = "",
+) -> None:
+    """Forget the failed checks of a name and/or from a number, lifting the lock."""
+    if not name.strip() and not number.strip():
+        console.print(Text("Give --name and/or --number: which lock to clear.", style="red"))
+        raise typer.Exit(1)
+
+    async def work(store: Store, directory: PracticeDirectory) -> int:
+        cleared = 0
+        for practice in directory:
+            if practice_id and practice.id != practice_id:
+                continue
+            caller = normalize(number, practice.region) if number.strip() else ""
+            if number.strip() and caller == UNKNOWN:
+                raise typer.BadParameter(f"{number!r} is not a phone number: write +14145550123")
+            cleared += await store.clear_identity_failures(
+                practice.id, name_key=name_key(name) if name.strip() else "", caller=caller
+            )
+        return cleared
+
+    cleared = _run(work)
+    console.print(f"Cleared {cleared} failed identity checks.")

@@ -1,0 +1,143 @@
+"""Per-patient rules and the lock-out ledger, on SQLite and PostgreSQL: a patient's own visits
+never overlap (the database refuses it, like a provider's), failed identity checks are counted per
+name and per number within a window, staff can list and clear locks, and a record the database
+refuses is never queued in the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from receptionist.store import Outbox, PatientBusy, SlotTaken, Store, name_key
+from receptionist.store.models import CALLBACK, SECURITY
+
+T0 = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
+
+
+async def _patient(store: Store, name: str = "Ann Lee") -> str:
+    patient, _ = await store.register_patient("lakeside", name, date(1980, 2, 29), "+14145550123")
+    return patient.id
+
+
+async def _book(store: Store, patient_id: str, start: datetime, provider: str, minutes: int = 60):
+    return await store.book(
+        practice_id="lakeside",
+        provider_id=provider,
+        patient_id=patient_id,
+        visit_type="checkup",
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+    )
+
+
+async def test_a_patients_own_visits_never_overlap_even_with_two_providers(store: Store):
+    ann = await _patient(store)
+    await _book(store, ann, T0, "dr-a")
+    with pytest.raises(PatientBusy):
+        await _book(store, ann, T0 + timedelta(minutes=30), "dr-b")
+    with pytest.raises(PatientBusy):  # a long visit that began earlier still counts
+        await _book(store, ann, T0 - timedelta(hours=2), "dr-b", minutes=150)
+    await _book(store, ann, T0 + timedelta(hours=1), "dr-b")  # back to back is fine
+    bob = await _patient(store, "Bob Stone")
+    with pytest.raises(SlotTaken):  # the provider's rule is still its own
+        await _book(store, bob, T0, "dr-a")
+    assert len(await store.upcoming_for_patient(ann, after=T0 - timedelta(days=1))) == 2
+
+
+async def test_moving_a_visit_onto_the_patients_other_visit_is_refused(store: Store):
+    ann = await _patient(store)
+    first = await _book(store, ann, T0, "dr-a")
+    await _book(store, ann, T0 + timedelta(hours=3), "dr-b")
+    with pytest.raises(PatientBusy):
+        await store.reschedule(
+            first.id,
+            patient_id=ann,
+            provider_id="dr-a",
+            starts_at=T0 + timedelta(hours=3),
+            ends_at=T0 + timedelta(hours=4),
+        )
+    assert (await store.get_appointment(first.id)).status == "booked"  # nothing changed
+
+
+async def test_upcoming_counts_for_the_booking_caps(store: Store):
+    ann = await _patient(store)
+    await _book(store, ann, T0, "dr-a")
+    await store.book(
+        practice_id="lakeside",
+        provider_id="dr-b",
+        patient_id=ann,
+        visit_type="new-patient",
+        starts_at=T0 + timedelta(days=1),
+        ends_at=T0 + timedelta(days=1, hours=1),
+    )
+    assert await store.count_upcoming(ann, after=T0, visit_type="new-patient") == (2, 1)
+    assert await store.count_upcoming(ann, after=T0 + timedelta(hours=2), visit_type="x") == (1, 0)
+
+
+async def test_identity_failures_count_per_name_and_per_number_within_the_window(store: Store):
+    ann = name_key("Ann Lee")
+    for minutes, caller in ((0, "+14145550161"), (10, "+14145550162"), (20, "unknown")):
+        await store.record_identity_failure(
+            "lakeside", ann, caller, call_id="SCL_1", at=T0 + timedelta(minutes=minutes)
+        )
+    await store.record_identity_failure(
+        "lakeside", name_key("Bob Stone"), "+14145550161", call_id="SCL_2", at=T0
+    )
+    counts = await store.identity_failures("lakeside", ann, "+14145550161", since=T0)
+    assert (counts.by_name, counts.by_number) == (3, 2)
+    later = await store.identity_failures(
+        "lakeside", ann, "+14145550161", since=T0 + timedelta(minutes=5)
+    )
+    assert (later.by_name, later.by_number) == (2, 0)
+    withheld = await store.identity_failures("lakeside", ann, "unknown", since=T0)
+    assert withheld.by_number == 0  # a withheld number is nobody's number
+    other = await store.identity_failures("elsewhere", ann, "+14145550161", since=T0)
+    assert (other.by_name, other.by_number) == (0, 0)
+
+
+async def test_staff_see_and_clear_locks(store: Store):
+    ann = name_key("Ann Lee")
+    for i in range(5):
+        await store.record_identity_failure(
+            "lakeside", ann, f"+1414555016{i}", call_id="c", at=T0 + timedelta(minutes=i)
+        )
+    locks = await store.identity_locks(since=T0 - timedelta(hours=1), limit=5)
+    assert [(lock.what, lock.key, lock.failures) for lock in locks] == [("name", ann, 5)]
+    assert locks[0].last_at == T0 + timedelta(minutes=4)
+    assert await store.clear_identity_failures("lakeside", name_key=ann) == 5
+    assert await store.identity_locks(since=T0 - timedelta(hours=1), limit=5) == []
+
+
+async def test_messages_have_a_kind(store: Store):
+    await store.add_message(
+        practice_id="lakeside", callback_number="+14145550123", reason="call me"
+    )
+    await store.add_message(
+        practice_id="lakeside",
+        callback_number="unknown",
+        reason="identity checks locked",
+        kind=SECURITY,
+    )
+    kinds = sorted(m.kind for m in await store.open_messages())
+    assert kinds == [CALLBACK, SECURITY]
+
+
+async def test_a_record_the_database_refuses_is_not_queued(db_url: str, tmp_path):
+    # What each database refuses outright (intake removes both; the store must still not
+    # pretend): a lone surrogate cannot be encoded for SQLite, PostgreSQL text holds no NUL.
+    refused = "\ud800" if db_url.startswith("sqlite") else "\x00"
+    outbox = Outbox(tmp_path / "outbox")
+    store = Store(db_url, outbox=outbox)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 (the driver's own error, raised to the tool)
+            await store.add_message(
+                practice_id="lakeside",
+                callback_number="+14145550123",
+                reason=f"swelling {refused} since last night",
+                urgency="urgent",
+            )
+        assert await store.open_messages() == []
+    finally:
+        await store.close()
+    assert outbox.pending() == []  # raised to the tool, which says it was not saved
