@@ -110,6 +110,7 @@ async def find_open_times(
         raise ToolError(f"{exc}.") from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
+    state.note("times_offered", f"{len(slots)} for {visit_id}")
     if not slots:
         return (
             "No open times in that range. Offer to look at later dates or another part of the "
@@ -157,6 +158,7 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
         raise ToolError(LOCKED) from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
+    state.note("identity_checked", checked.verdict.value)
     if checked.verdict is Verdict.LOCKED:
         return LOCKED_ACROSS_CALLS
     if checked.patient is None:
@@ -203,6 +205,7 @@ async def register_patient(
         raise ToolError(LOCKED) from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
+    state.note("identity_checked", f"registration: {checked.verdict.value}")
     if checked.verdict is Verdict.LOCKED:
         return LOCKED_ACROSS_CALLS
     if checked.verdict is Verdict.GUESS or checked.patient is None:
@@ -255,6 +258,7 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
     visit = practice.visit_type(appointment.visit_type)
     when = spoken_time(appointment.starts_at, practice.tz, state.local_now().date())
     name = visit.name if visit else appointment.visit_type
+    state.note("booked", f"{name} {when} with {slot.provider_name}")
     who = _whose(state)
     return f"Booked for {who}: {name} {when} with {slot.provider_name}. Confirm it in one sentence."
 
@@ -376,6 +380,7 @@ async def reschedule_appointment(
     state.identity.forget(old.id)
     state.record(Outcome.RESCHEDULED)
     today = state.local_now().date()
+    state.note("rescheduled", f"to {spoken_time(new.starts_at, practice.tz, today)}")
     note = ""
     if is_late_cancellation(practice, old, state.now()) and practice.policies.cancellation:
         note = f" Mention the policy: {practice.policies.cancellation}"
@@ -430,6 +435,7 @@ async def cancel_appointment(
     state.identity.forget(appointment_id)
     state.record(Outcome.CANCELLED)
     when = spoken_time(cancelled.starts_at, practice.tz, state.local_now().date())
+    state.note("cancelled", when)
     return (
         f"Cancelled {_whose(state)}'s appointment {when}. Confirm it and offer to book a new time."
     )

@@ -61,6 +61,7 @@ async def report_emergency(
     practice = state.practice
     text = clean_text(summary, "The summary")
     state.record(Outcome.EMERGENCY)
+    state.note("emergency", kind)
     number = practice.emergency.number
     if kind == "life_threatening":
         return (

@@ -11,11 +11,14 @@ from livekit.agents.llm import ToolError
 
 from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
+from receptionist.domain.messages import leave_message
 from receptionist.domain.phone import mask
+from receptionist.domain.text import clean_free_text
 from tools._args import callback_number as callback_number_of
 from tools._args import clean_text
 
 log = logging.getLogger(__name__)
+MAX_NAME = 80
 NOT_SAVED = (
     "The message could NOT be saved. Do not tell the caller it was. Apologise, and transfer them "
     "to the staff with transfer_to_staff; if nobody can take the call, ask them to call the "
@@ -27,8 +30,9 @@ async def save_message(
     state: CallState, *, caller_name: str, reason: str, callback_number: str, urgency: str
 ) -> Literal["stored", "queued"]:
     """Stores the message, or keeps it in the outbox if the database is down."""
-    _, where = await state.store.add_message(
-        practice_id=state.practice.id,
+    where = await leave_message(
+        state.store,
+        state.practice,
         caller_name=caller_name,
         callback_number=callback_number,
         reason=reason,
@@ -37,6 +41,7 @@ async def save_message(
         call_id=state.info.call_id,
     )
     state.record(Outcome.MESSAGE)
+    state.note("message_taken", urgency if where == "stored" else f"{urgency}, kept in the outbox")
     return where
 
 
@@ -57,7 +62,7 @@ async def take_message(
         urgency: How soon the staff should call back.
     """
     state = ctx.userdata
-    name = " ".join(caller_name.split())[:80]
+    name = clean_free_text(caller_name, limit=MAX_NAME)
     if len(name) < 2:
         raise ToolError("Ask for the caller's name for the message.")
     text = clean_text(reason, "The reason")

@@ -87,6 +87,7 @@ class CallLifecycle:
             log.exception("rescue failed; hanging up")
         finally:
             await state.control.transfer_settled()  # never delete the room under a ringing REFER
+            state.note("call_ended")
             await state.control.hang_up()
             if self._on_finished is not None:
                 await self._on_finished(state)
@@ -98,6 +99,7 @@ class CallLifecycle:
             "speech pipeline failed for good; rescuing the call",
             extra={"failed": source, "error": error_name},
         )
+        state.note("speech_failed", source)
         await state.control.transfer_settled()  # one already ringing: no second REFER
         if Outcome.TRANSFERRED in state.outcomes:
             return

@@ -18,6 +18,7 @@ from receptionist.domain.phone import UNKNOWN, is_e164
 
 log = logging.getLogger(__name__)
 MAX_TRANSCRIPT_ITEMS = 500
+MAX_EVENTS = 200
 
 
 def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> dict[str, Any]:
@@ -43,6 +44,7 @@ def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> 
         "outcomes": [o.value for o in state.outcomes],
         "usage": _jsonable(usage) if usage else None,
         "transcript": transcript,
+        "events": [dict(event) for event in state.events[:MAX_EVENTS]],
     }
 
 

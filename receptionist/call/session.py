@@ -32,10 +32,11 @@ from receptionist.call.providers import Providers, build_providers, turn_handlin
 from receptionist.call.state import CallState
 from receptionist.call.transfer import operator_escape
 from receptionist.domain.calls import DIALLED, CallInfo, attribute
+from receptionist.domain.closures import practice_today
 from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.logs import bind_call
 from receptionist.settings import Settings
-from receptionist.store import Store
+from receptionist.store import Store, StoreError
 
 log = logging.getLogger("receptionist")
 
@@ -137,6 +138,16 @@ class Worker:
     tools: Callable[[], Sequence[Any]]  # a fresh set per call (the end-call tool has state)
 
 
+async def todays_practice(store: Store, practice: Practice, now: datetime) -> Practice:
+    """The profile with the closures staff added; the file's alone if the book is unreachable
+    (the call goes on: a closure staff set is missed rather than the caller left waiting)."""
+    try:
+        return await practice_today(store, practice, now.astimezone(practice.tz).date())
+    except StoreError as exc:
+        log.warning("staff closures not read (%s); using practice.toml's", type(exc).__name__)
+        return practice
+
+
 async def run_call(ctx: JobContext, worker: Worker) -> None:
     """The whole call: connect, find the caller, build the session, greet, and clean up."""
     settings = worker.settings
@@ -149,6 +160,7 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
     bind_call(info.log_id)
     log.info("call started", extra={"sip": is_sip, "practice": practice.name})
     worker.store.flush_outbox_soon()  # what an earlier outage left behind, in the background
+    practice = await todays_practice(worker.store, practice, datetime.now(UTC))
 
     state = CallState(
         info=info,

@@ -28,6 +28,14 @@ class TranscriptLine(TypedDict):
     text: str
 
 
+class CallEvent(TypedDict):
+    """One step of what the assistant did, for the staff's call page (no dates of birth)."""
+
+    at: str  # ISO time
+    kind: str  # identity_checked, times_offered, booked, message_taken, transferred, ...
+    detail: str
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -54,6 +62,7 @@ class CallState:
     keypad: Keypad = field(default_factory=Keypad)
     # Stored with the call record only when the practice keeps transcripts.
     transcript: list[TranscriptLine] = field(default_factory=list)
+    events: list[CallEvent] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.clock()
@@ -65,10 +74,15 @@ class CallState:
         if outcome not in self.outcomes:
             self.outcomes.append(outcome)
 
+    def note(self, kind: str, detail: str = "") -> None:
+        """Adds a step to the call's timeline (`events`), stored with the call record."""
+        self.events.append({"at": self.now().isoformat(), "kind": kind, "detail": detail[:200]})
+
     def transferred(self, destination: str) -> None:
         """The caller was handed to a person at `destination`."""
         self.transfer_destination = destination
         self.record(Outcome.TRANSFERRED)
+        self.note("transferred")
 
     @property
     def transfer_target(self) -> str:

@@ -53,6 +53,8 @@ async def transfer_caller(session: AgentSession, state: CallState) -> TransferRe
         result = await state.control.transfer(destination)
     if result.ok:
         state.transferred(destination)
+    else:
+        state.note("transfer_failed", result.reason)
     return result
 
 

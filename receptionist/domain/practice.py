@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -108,11 +108,13 @@ class WeeklyHours(Strict):
 
 
 class Closure(Strict):
-    """Days the practice (or one provider) is closed, inclusive: holidays, training, vacation."""
+    """Days the practice (or one provider) is closed, inclusive: holidays, training, vacation.
+    With `hours`, only that part of each day is closed (`hours = ["12:00", "17:00"]`)."""
 
     start: date
     end: date | None = None
     reason: str = "closed"
+    hours: Interval | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -132,8 +134,23 @@ class Closure(Strict):
     def last(self) -> date:
         return self.end or self.start
 
+    @property
+    def whole_day(self) -> bool:
+        return self.hours is None
+
     def covers(self, day: date) -> bool:
+        """Whether the whole of `day` is closed."""
+        return self.whole_day and self.touches(day)
+
+    def touches(self, day: date) -> bool:
+        """Whether any part of `day` is closed."""
         return self.start <= day <= self.last
+
+    def covers_time(self, day: date, moment: time) -> bool:
+        """Whether the wall-clock time `moment` of `day` is closed."""
+        if not self.touches(day):
+            return False
+        return self.hours is None or self.hours.start <= moment < self.hours.end
 
 
 def _check_slug(value: str) -> str:
@@ -277,6 +294,40 @@ class IdentityPolicy(Strict):
         return timedelta(hours=self.window_hours)
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Notifications(Strict):
+    """Who hears about messages as they arrive (the staff app shows them all anyway).
+
+    By default a notification carries no patient data ("Urgent message at 19:40, open the staff
+    app" with a link); `details = true` adds the caller's name, number and reason."""
+
+    email: list[str] = Field(default_factory=list)
+    webhook: str = ""  # an https URL receiving signed JSON (chat tools, on-call services)
+    send: Literal["urgent", "all"] = "urgent"  # urgent and security messages, or every message
+    details: bool = False
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not _EMAIL.match(address):
+                raise ValueError(f"{address!r} is not an email address: write name@example.com")
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL (http:// only for a local receiver)")
+        return value
+
+    def wanted(self, *, urgency: str, kind: str) -> bool:
+        """Whether a message of this urgency and kind is announced."""
+        return self.send == "all" or urgency == "urgent" or kind == "security"
+
+
 class Records(Strict):
     transcripts: bool = False  # store call transcripts? Off unless the practice turns it on.
 
@@ -303,6 +354,7 @@ class Practice(NamedWithId):
     emergency: Emergency = Emergency()
     booking: Booking = Booking()
     identity: IdentityPolicy = IdentityPolicy()
+    notifications: Notifications = Notifications()
     records: Records = Records()
     transfers: Transfers = Transfers()
 
@@ -379,12 +431,22 @@ class Practice(NamedWithId):
         return datetime.now(self.tz)
 
     def closure_on(self, day: date) -> Closure | None:
+        """A closure of the whole of `day`, if any."""
         return next((c for c in self.closures if c.covers(day)), None)
+
+    def closure_at(self, at: datetime) -> Closure | None:
+        """The closure in force at `at` (a whole day, or part of one), if any."""
+        local = at.astimezone(self.tz)
+        return next((c for c in self.closures if c.covers_time(local.date(), local.time())), None)
+
+    def partial_closures(self, day: date) -> list[Interval]:
+        """The closed parts of `day` (wall-clock), for a day that is not closed as a whole."""
+        return [c.hours for c in self.closures if c.hours is not None and c.touches(day)]
 
     def is_open(self, at: datetime) -> bool:
         """Whether the office is open at `at` (any aware datetime), in the practice's zone."""
         local = at.astimezone(self.tz)
-        if self.closure_on(local.date()):
+        if self.closure_at(local):
             return False
         moment = local.time()
         return any(i.start <= moment < i.end for i in self.hours.on(local.weekday()))
@@ -396,11 +458,21 @@ class Practice(NamedWithId):
             day = local.date() + timedelta(days=offset)
             if self.closure_on(day):
                 continue
-            for span in self.hours.on(day.weekday()):
-                opens = datetime.combine(day, span.start, tzinfo=self.tz)
-                if opens > local:
+            # The office opens when a span starts, or when a closure inside a span ends.
+            starts = [s.start for s in self.hours.on(day.weekday())]
+            starts += [i.end for i in self.partial_closures(day)]
+            for start in sorted(starts):
+                opens = datetime.combine(day, start, tzinfo=self.tz)
+                if opens > local and self.is_open(opens):
                     return opens
         return None
+
+    def with_closures(self, extra: Iterable[Closure]) -> Practice:
+        """This profile with closures staff added (the book's), on top of practice.toml's."""
+        added = list(extra)
+        if not added:
+            return self
+        return self.model_copy(update={"closures": [*self.closures, *added]})
 
     def transfer_destination(self, at: datetime) -> str:
         """Staff during opening hours; the after-hours line when closed, if there is one."""

@@ -67,6 +67,7 @@ def closures_ahead(closures: Iterable[Closure], today: date) -> str:
     return "; ".join(
         f"closed {spoken_date(c.start)}"
         + (f" to {spoken_date(c.last)}" if c.end else "")
+        + (f" from {clock(c.hours.start)} to {clock(c.hours.end)}" if c.hours else "")
         + f" for {c.reason}"
         for c in upcoming[:CLOSURES_NAMED]
     )
@@ -81,7 +82,7 @@ def now_at_practice(practice: Practice, moment: datetime) -> str:
         spans = practice.hours.on(now.weekday())
         closing = next(s.end for s in spans if s.start <= now.time() < s.end)
         return f"{text} The office is open until {clock_reading(closing)}."
-    closure = practice.closure_on(now.date())
+    closure = practice.closure_at(now)
     reason = f" ({closure.reason})" if closure else ""
     opens = practice.next_opening(now)
     again = f" It opens again {spoken_time(opens, practice.tz, now.date())}." if opens else ""

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from receptionist.domain.identity import Attempt, Identity, VerifiedPatient
+from receptionist.domain.messages import leave_message
 from receptionist.domain.phone import UNKNOWN, mask
 from receptionist.domain.practice import Practice
 from receptionist.store import FailureCounts, Patient, Store, StoreError, name_key
@@ -149,14 +150,14 @@ class Verifier:
             "confirm who they are; clear the lock with `receptionist locks clear`."
         )
         try:
-            await self.store.add_message(
-                practice_id=self.practice.id,
+            await leave_message(
+                self.store,
+                self.practice,
                 caller_name=key,
                 callback_number=self.caller,
                 reason=reason,
                 urgency="soon",
                 kind=SECURITY,
-                patient_id=None,
                 call_id=self.call_id,
             )
         except StoreError as exc:

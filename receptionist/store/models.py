@@ -10,7 +10,7 @@ migration (PostgreSQL exclusion constraint, SQLite triggers) so the database its
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     JSON,
@@ -21,11 +21,14 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
+    Time,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -39,6 +42,11 @@ MESSAGE_URGENCIES = ("routine", "soon", "urgent")
 CALLBACK = "callback"  # a caller asked to be called back
 SECURITY = "security"  # for the staff: repeated failed identity checks, a lock-out
 MESSAGE_KINDS = (CALLBACK, SECURITY)
+STAFF, ADMIN = "staff", "admin"
+STAFF_ROLES = (STAFF, ADMIN)
+PENDING, SENDING, SENT, GAVE_UP = "pending", "sending", "sent", "gave_up"
+NOTIFICATION_STATUSES = (PENDING, SENDING, SENT, GAVE_UP)
+EMAIL, WEBHOOK = "email", "webhook"
 # Longest ids and texts the columns hold; intake bounds values to these (after normalisation).
 CALL_ID_LENGTH = 64
 NAME_LENGTH = 120
@@ -128,6 +136,8 @@ class Appointment(Base):
     status: Mapped[str] = mapped_column(String(12), default=BOOKED)
     call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     replaces_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # The staff member who booked it from the staff app; empty when a call booked it.
+    booked_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -147,6 +157,8 @@ class Message(Base):
     call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    handled_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    handled_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class CallRecord(Base):
@@ -164,6 +176,8 @@ class CallRecord(Base):
     outcomes: Mapped[list] = mapped_column(JSON, default=list)
     usage: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     transcript: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # What the assistant did, in order: [{"at": iso, "kind": "booked", "detail": "..."}].
+    events: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -181,4 +195,85 @@ class IdentityFailure(Base):
     name_key: Mapped[str] = mapped_column(String(NAME_LENGTH))
     caller: Mapped[str] = mapped_column(String(20))  # E.164 or "unknown"
     call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffUser(Base):
+    """Someone who signs in to the staff app. Passwords are Argon2 hashes, never stored plain."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    role: Mapped[str] = mapped_column(String(10), default=STAFF)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who viewed or changed which patient's data, and when (staff app and staff commands)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(80), default="")
+    patient_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class StaffClosure(Base):
+    """A closure staff added in the app (snow day, closing early): on top of practice.toml's,
+    in force from the next call. `start_time`/`end_time` close only part of each day."""
+
+    __tablename__ = "closures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    start_time: Mapped[time | None] = mapped_column(Time, nullable=True)
+    end_time: Mapped[time | None] = mapped_column(Time, nullable=True)
+    reason: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Notification(Base):
+    """One message to send to one destination, written with the message it announces (same
+    transaction) and sent by the background sender. Its id is the idempotency key."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    message_id: Mapped[str] = mapped_column(String(36), index=True)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))  # email | webhook
+    destination: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import unicodedata
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from receptionist.store.closures import Closures
 from receptionist.store.engine import make_engine, safe_url, writer
 from receptionist.store.errors import (
     NotFound,
@@ -38,10 +40,12 @@ from receptionist.store.models import (
     BOOKED,
     CALLBACK,
     CANCELLED,
+    PENDING,
     RESCHEDULED,
     Appointment,
     CallRecord,
     Message,
+    Notification,
     Patient,
     UTCDateTime,
     new_id,
@@ -51,6 +55,8 @@ from receptionist.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 MAX_APPOINTMENT = timedelta(hours=8)  # enforced by the database (migration 0002)
+# Notification ids derive from (message, channel, destination): an outbox replay adds none twice.
+NOTIFICATION_IDS = uuid.UUID("0d9a5c3e-7f0b-4b8e-9a59-3f1d2b6c7e10")
 
 TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__table__}  # type: ignore[dict-item]
 
@@ -75,7 +81,7 @@ class Busy:
     ends_at: datetime
 
 
-class Store(IdentityFailures):
+class Store(IdentityFailures, Closures):
     """The practice's book. One per process; cheap to share between calls."""
 
     def __init__(
@@ -341,16 +347,31 @@ class Store(IdentityFailures):
     # --- messages and calls (idempotent, outbox-backed) -------------------------------------
 
     async def insert_once(self, kind: str, values: dict[str, Any]) -> bool:
-        """Inserts a message/call record unless one with its id exists; True if inserted."""
+        """Inserts a message/call record unless one with its id exists; True if inserted.
+
+        A message's `notify` list (`{"channel", "destination"}`) becomes its notifications in the
+        same transaction, with ids derived from the message's: a message is never stored without
+        them, and an outbox replay never adds them twice."""
+        values = dict(values)
+        notify = values.pop("notify", None) or []
         table = TABLES[kind]
         row = _coerce(table, values)
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = (
-            dialect_insert(table).values(**row).on_conflict_do_nothing(index_elements=["id"])
-        )
         async with self._session(write=True) as s:
-            result = await s.execute(statement)
-            return bool(result.rowcount)
+            result = await s.execute(self._insert_ignoring_duplicates(table, row))
+            inserted = bool(result.rowcount)
+            if inserted and kind == "message":
+                for target in notify:
+                    await s.execute(
+                        self._insert_ignoring_duplicates(
+                            Notification.__table__,  # type: ignore[arg-type]
+                            _notification_row(row, target),
+                        )
+                    )
+            return inserted
+
+    def _insert_ignoring_duplicates(self, table: Table, row: dict[str, Any]) -> Any:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return dialect_insert(table).values(**row).on_conflict_do_nothing(index_elements=["id"])
 
     async def save(self, kind: str, values: dict[str, Any]) -> Literal["stored", "queued"]:
         """Writes a message or call record now, or keeps it in the outbox while the database is
@@ -458,6 +479,23 @@ class Store(IdentityFailures):
         }[kind]
         async with self._session(write=False) as s:
             return int(await s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def _notification_row(message: dict[str, Any], target: dict[str, str]) -> dict[str, Any]:
+    channel, destination = target["channel"], target["destination"]
+    key = uuid.uuid5(NOTIFICATION_IDS, f"{message['id']}:{channel}:{destination}")
+    return {
+        "id": str(key),
+        "message_id": message["id"],
+        "practice_id": message["practice_id"],
+        "channel": channel,
+        "destination": destination,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": message["created_at"],
+        "last_error": "",
+        "created_at": message["created_at"],
+    }
 
 
 def _coerce(table: Table, values: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,12 @@ from livekit.agents.testing import fake_job_context
 from receptionist.call.control import CallControl
 from receptionist.call.lifecycle import CallLifecycle
 from receptionist.call.providers import Providers
-from receptionist.call.session import Receptionist, attach_call_handling, build_session
+from receptionist.call.session import (
+    Receptionist,
+    attach_call_handling,
+    build_session,
+    todays_practice,
+)
 from receptionist.call.state import CallState
 from receptionist.domain.calls import CallInfo
 from receptionist.domain.practice import Practice, load_directory
@@ -171,6 +176,8 @@ async def receptionist_call(
     default_store = state.store
     if prepare is not None:
         prepare(state)
+    if state.store is not default_store:  # a test's own book: its staff closures apply, as live
+        state.practice = await todays_practice(state.store, state.practice, at)
     finished: list[CallState] = []
 
     async def on_finished(done: CallState) -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from typing_extensions import Unpack
 
-from receptionist.domain.practice import Practice, Provider, VisitType
+from receptionist.domain.practice import Interval, Practice, Provider, VisitType
 from receptionist.domain.scheduling.offers import Slot
 from receptionist.domain.scheduling.rules import SchedulingError, require_visit_type
 from receptionist.store import Busy, Store
@@ -163,6 +163,7 @@ def day_slots(
             )
         return instants[wall]
 
+    closed = practice.partial_closures(day)
     by_start: dict[datetime, Slot] = {}
     for provider in providers:
         if any(c.covers(day) for c in provider.closures):
@@ -178,11 +179,20 @@ def day_slots(
                 start, end = moment
                 if start in by_start or start < earliest or not part.admits(start.time()):
                     continue
+                if any(_overlaps(start, end, c, day, tz) for c in closed):
+                    continue
                 if end > span_end:
                     break
                 if busy.is_free(provider.id, start, end):
                     by_start[start] = Slot(provider.id, provider.name, visit.id, start, end)
     return [by_start[k] for k in sorted(by_start)]
+
+
+def _overlaps(start: datetime, end: datetime, closed: Interval, day: date, tz: ZoneInfo) -> bool:
+    """Whether a visit from `start` to `end` runs into a closed part of `day`."""
+    shut = datetime.combine(day, closed.start, tzinfo=tz)
+    reopen = datetime.combine(day, closed.end, tzinfo=tz)
+    return start < reopen and shut < end
 
 
 def choose(slots_by_day: Sequence[list[Slot]], limit: int = MAX_OPTIONS) -> list[Slot]:
