@@ -3,8 +3,11 @@
     uv run agent.py console   # talk to it in the terminal (add --text for text mode)
     uv run agent.py start     # production worker (dev for auto-reload)
 
-Settings, the practice profile and the database are checked before the worker starts; each problem
-is printed with its fix and the process exits non-zero (LiveKit's own `start` would exit 0).
+Before anything else loads, `exit_if_not_ready` checks the settings in every mode (this module
+reads them when it loads), and in the modes that take calls also the practice profile, the outbox
+folder and the database (its URL, file and schema); each problem is printed with its fix and the
+process exits 2, never with a traceback (LiveKit's own `start` would exit 0). LOG_LEVEL is already
+in the form LiveKit accepts (`WARN`, not `WARNING`).
 """
 
 from __future__ import annotations

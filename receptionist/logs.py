@@ -2,7 +2,9 @@
 
 A filter on every root handler stamps each record with the current call's id and masks anything
 that looks like a phone number (all but the last four digits) or a date, in the message and in
-string extras. Transcripts are never passed to a logger in the first place.
+string extras. Transcripts are never passed to a logger in the first place. Control and format
+characters (terminal escape sequences, bidi overrides) in those strings are written out as
+escapes, so nothing that reaches a log can act on the terminal that shows it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 
 from receptionist.domain.phone import mask
+from receptionist.domain.text import visible
 
 current_call_id: contextvars.ContextVar[str] = contextvars.ContextVar("call_id", default="")
 # A job process runs one call: records from tasks started before the call was known (the
@@ -59,13 +62,13 @@ class CallContextFilter(logging.Filter):
         if not getattr(record, "call_id", ""):
             record.call_id = current_call_id.get() or _process_call_id
         if isinstance(record.msg, str):
-            record.msg = redact(record.getMessage())
+            record.msg = visible(redact(record.getMessage()))
             record.args = None
         for key, value in list(record.__dict__.items()):
             if key.startswith(_PII_PREFIX):
                 record.__dict__[key] = "[redacted]"  # the framework's transcript fields
-            elif key not in _SAFE_EXTRAS and isinstance(value, str) and key not in _RESERVED:
-                record.__dict__[key] = redact(value)
+            elif isinstance(value, str) and key not in _RESERVED:
+                record.__dict__[key] = visible(value if key in _SAFE_EXTRAS else redact(value))
         return True
 
 

@@ -16,6 +16,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from receptionist.paths import REPO_ROOT
 
+# LOG_LEVEL spellings people write, to the names LiveKit's AgentServer accepts (it refuses
+# `WARNING`); Python's logging takes these names too.
+LOG_LEVELS = {
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warn": "WARN",
+    "warning": "WARN",
+    "error": "ERROR",
+    "critical": "CRITICAL",
+}
+
 KEY_SOURCES = {
     "DEEPGRAM_API_KEY": "https://console.deepgram.com (API Keys)",
     "OPENAI_API_KEY": "https://platform.openai.com/api-keys",
@@ -87,8 +98,8 @@ class Settings(BaseSettings):
     max_calls: int | None = Field(default=None, ge=1, le=1000)
     idle_processes: int | None = Field(default=None, ge=0, le=32)
 
-    # Logs
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Logs: any case of debug, info, warn or warning, error, critical; held as LiveKit's name.
+    log_level: str = "INFO"
 
     # SIP provisioning (`receptionist sip setup`): comma-separated lists where plural.
     sip_inbound_numbers: str = ""
@@ -110,6 +121,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
             raise ValueError("must start with wss:// (or ws:// for a local server)")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = LOG_LEVELS.get(value.strip().lower())
+        if level is None:
+            raise ValueError(
+                "must be one of debug, info, warn (or warning), error, critical (any case)"
+            )
+        return level
 
     @field_validator("endpointing_max_delay")
     @classmethod
@@ -174,6 +195,5 @@ def load_settings(mode: str | None = None, **overrides: object) -> Settings:
 
 def _explain(error: dict) -> str:
     name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
-    return (
-        f"{name} is invalid: {error['msg']}. Fix it in .env or the environment (see .env.example)."
-    )
+    reason = error["msg"].removeprefix("Value error, ")  # pydantic's wrapping of our own checks
+    return f"{name} is invalid: {reason}. Fix it in .env or the environment (see .env.example)."

@@ -15,6 +15,7 @@ from receptionist.call.state import CallState
 from receptionist.domain.phone import UNKNOWN, normalize
 from receptionist.domain.scheduling import Slot
 from receptionist.domain.spoken import spoken_time
+from receptionist.domain.text import clean_free_text
 
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?$")
 MAX_TEXT = 500
@@ -50,7 +51,8 @@ def parse_birth_date(value: str, today: date) -> date:
 
 
 def clean_name(value: str) -> str:
-    name = " ".join((value or "").split())
+    # Cleaned to one character over the limit, so a name that is too long is refused, not cut.
+    name = clean_free_text(value, limit=81)
     if len(name) > 80 or not _NAME.match(name) or len(name.split()) < 2:
         raise ToolError(
             "Ask for the caller's first and last name (letters only), and have them spell it if "
@@ -60,10 +62,10 @@ def clean_name(value: str) -> str:
 
 
 def clean_text(value: str, field: str, *, minimum: int = 3) -> str:
-    text = " ".join((value or "").split())
+    text = clean_free_text(value, limit=MAX_TEXT)
     if len(text) < minimum:
         raise ToolError(f"{field} is missing: ask the caller briefly what it is about.")
-    return text[:MAX_TEXT]
+    return text
 
 
 def callback_number(state: CallState, given: str) -> str:

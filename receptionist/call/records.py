@@ -61,7 +61,14 @@ async def finish_call(state: CallState, usage: dict | None) -> None:
         log.error(
             "could not write the call record (%s); keeping it in the outbox", type(exc).__name__
         )
-        store.outbox.put("call", record)
+        try:
+            store.outbox.put("call", record)
+        except Exception as kept:  # nowhere to keep it: say so plainly (types only, no values)
+            log.critical(
+                "call record %s lost: the outbox cannot keep it (%s)",
+                record["id"],
+                type(kept).__name__,
+            )
         return
     if where == "stored":
         try:  # the database is back: write what earlier outages left behind

@@ -7,17 +7,16 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from receptionist.ops import staff
+from receptionist.ops import locks, staff
 from receptionist.ops.sip import cli as sip_cli
 
 app = typer.Typer(
     help="Dental receptionist: staff tools, SIP setup and diagnostics.", no_args_is_help=True
 )
 app.add_typer(sip_cli.app, name="sip")
+app.add_typer(locks.app, name="locks")
 staff.register(app)
-console = Console()
 
 
 class Engine(StrEnum):
@@ -34,17 +33,16 @@ def render_clips(
 ) -> None:
     """Re-render the apology clips played when the speech pipeline fails (no TTS at call time)."""
     from receptionist.call import clips
-    from receptionist.settings import load_settings
 
+    settings = staff.settings_or_exit() if engine == Engine.TTS else None
     for name, text in clips.CLIP_TEXT.items():
-        if engine == Engine.ESPEAK:
+        if settings is None:
             path = clips.render_with_espeak(name, text)
         else:
             from receptionist.call.providers import build_tts
 
-            settings = load_settings()
             path = asyncio.run(clips.render_with_tts(name, text, build_tts(settings)))
-        console.print(f"[green]rendered[/] {path} ({clips.clip_seconds(path):.1f} s)")
+        staff.say(f"rendered {path} ({clips.clip_seconds(path):.1f} s)", "green")
 
 
 if __name__ == "__main__":

@@ -11,47 +11,18 @@ call the patient back to confirm who they are, then clear the lock.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from receptionist.domain.phone import UNKNOWN, mask, normalize
-from receptionist.domain.practice import PracticeDirectory, PracticeError, load_directory
-from receptionist.settings import SettingsError, load_settings
-from receptionist.store import Lock, SchemaError, Store, check_schema, name_key, open_store
+from receptionist.domain.practice import PracticeDirectory
+from receptionist.ops.staff import console, fail, literal, say, with_store
+from receptionist.store import Lock, Store, name_key
 
 app = typer.Typer(help="Identity lock-outs: list them, clear one after calling the patient back.")
-console = Console()
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Store, PracticeDirectory], Awaitable[T]]) -> T:
-    try:
-        settings = load_settings()
-        directory = load_directory(settings.practice_file)
-    except (SettingsError, PracticeError) as exc:
-        console.print(Text(str(exc), style="red"))
-        raise typer.Exit(1) from None
-
-    async def run() -> T:
-        await check_schema(settings.database_url)
-        store = open_store(settings)
-        try:
-            return await work(store, directory)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(run())
-    except SchemaError as exc:
-        console.print(Text(str(exc), style="red"))
-        raise typer.Exit(1) from None
 
 
 def _shown(lock: Lock) -> str:
@@ -74,17 +45,17 @@ def list_locks() -> None:
             found += [(lock, policy.max_failures) for lock in locks]
         return found
 
-    found = _run(work)
+    found = with_store(work)
     if not found:
-        console.print("No identity locks.")
+        say("No identity locks.")
         return
     table = Table("practice", "locked", "failed checks", "last attempt (UTC)")
     for lock, limit in found:
         table.add_row(
-            Text(lock.practice_id),
-            Text(f"{lock.what} {_shown(lock)}"),
-            Text(f"{lock.failures} (limit {limit})"),
-            Text(f"{lock.last_at:%Y-%m-%d %H:%M}"),
+            literal(lock.practice_id),
+            literal(f"{lock.what} {_shown(lock)}"),
+            literal(f"{lock.failures} (limit {limit})"),
+            literal(f"{lock.last_at:%Y-%m-%d %H:%M}"),
         )
     console.print(table)
 
@@ -97,8 +68,7 @@ def clear(
 ) -> None:
     """Forget the failed checks of a name and/or from a number, lifting the lock."""
     if not name.strip() and not number.strip():
-        console.print(Text("Give --name and/or --number: which lock to clear.", style="red"))
-        raise typer.Exit(1)
+        fail("Give --name and/or --number: which lock to clear.")
 
     async def work(store: Store, directory: PracticeDirectory) -> int:
         cleared = 0
@@ -113,5 +83,5 @@ def clear(
             )
         return cleared
 
-    cleared = _run(work)
-    console.print(f"Cleared {cleared} failed identity checks.")
+    cleared = with_store(work)
+    say(f"Cleared {cleared} failed identity checks.")

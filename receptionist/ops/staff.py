@@ -15,16 +15,20 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from receptionist.domain.practice import Practice, PracticeDirectory, PracticeError, load_directory
+from receptionist.domain.text import visible
 from receptionist.settings import Settings, SettingsError, load_settings
 from receptionist.store import SchemaError, SlotTaken, Store, check_schema, open_store, upgrade
 from receptionist.store.engine import DatabaseUrlError, safe_url
+from receptionist.store.outbox import OutboxError
+from receptionist.store.schema import migration_problem
 
 console = Console()
 DEMO_NAMESPACE = uuid.UUID("5b0c7f7e-1d2a-4c55-9a53-0d3c1e0de111")
@@ -36,21 +40,40 @@ DEMO_PATIENTS = [
 ]
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]{message}[/red]")
-    raise typer.Exit(1)
+def literal(value: object, style: str = "") -> Text:
+    """`value` exactly as it reads: never Rich markup, control characters shown as escapes.
+
+    Everything a staff view prints goes through here, ours and callers' alike: a reason saying
+    `[/b]` or `[link=...]`, or carrying terminal escape sequences, is data, not formatting."""
+    return Text(visible(str(value)), style=style)
+
+
+def say(message: object, style: str = "") -> None:
+    console.print(literal(message, style), soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    say(message, "red")
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or every problem with them printed and exit status 2 (as `agent.py`)."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), code=2)
 
 
 def _context() -> tuple[Settings, PracticeDirectory]:
+    settings = settings_or_exit()
     try:
-        settings = load_settings()
         return settings, load_directory(settings.practice_file)
-    except (SettingsError, PracticeError) as exc:
-        _fail(str(exc))
-        raise  # unreachable: _fail exits
+    except PracticeError as exc:
+        fail(str(exc), code=2)
 
 
-def _with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[Any]]) -> Any:
+def with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[Any]]) -> Any:
     settings, directory = _context()
 
     async def run() -> Any:
@@ -63,8 +86,26 @@ def _with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[Any]]) -> Any
 
     try:
         return asyncio.run(run())
-    except (SchemaError, DatabaseUrlError) as exc:
-        _fail(str(exc))
+    except (SchemaError, DatabaseUrlError, OutboxError) as exc:
+        fail(str(exc))
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=literal(title))
+    for column in columns:
+        table.add_column(literal(column))
+    return table
+
+
+def _add_row(table: Table, *cells: object) -> None:
+    table.add_row(*(literal(cell) for cell in cells))
+
+
+def _show(table: Table, rows: list[Any], empty: str) -> None:
+    if rows:
+        console.print(table)
+    else:
+        say(empty)
 
 
 def _local(moment: datetime, practice: Practice) -> str:
@@ -77,11 +118,11 @@ def migrate() -> None:
     url = settings.database_url
     try:
         revision = asyncio.run(upgrade(url))
-    except DatabaseUrlError as exc:
-        _fail(str(exc))
+    except (DatabaseUrlError, SchemaError) as exc:
+        fail(str(exc))
     except Exception as exc:
-        _fail(f"migration failed on {safe_url(url)}: {type(exc).__name__}: {exc}")
-    console.print(f"[green]Database {safe_url(url)} is at migration {revision} (newest).[/green]")
+        fail(migration_problem(url, exc))
+    say(f"Database {safe_url(url)} is at migration {revision} (newest).", "green")
 
 
 def demo_data() -> None:
@@ -159,10 +200,8 @@ def demo_data() -> None:
         )
         return len(patients), booked
 
-    patients, booked = _with_store(load)
-    console.print(
-        f"[green]Demo data ready: {patients} patients, {booked} new appointments.[/green]"
-    )
+    patients, booked = with_store(load)
+    say(f"Demo data ready: {patients} patients, {booked} new appointments.", "green")
 
 
 def appointments(
@@ -179,22 +218,22 @@ def appointments(
     async def show(store: Store, directory: PracticeDirectory) -> None:
         practice = directory.get(practice_id) if practice_id else directory.default
         if practice is None:
-            _fail(f"unknown --practice {practice_id!r}: use one of {[p.id for p in directory]}")
+            fail(f"unknown --practice {practice_id!r}: use one of {[p.id for p in directory]}")
         try:
             wanted = date.fromisoformat(day) if day else practice.now().date()
         except ValueError:
-            _fail(f"--date {day!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-24")
+            fail(f"--date {day!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-24")
         start = datetime.combine(wanted, datetime.min.time(), tzinfo=practice.tz)
         rows = await store.appointments_between(
             practice.id, start, start + timedelta(days=1), include_inactive=all_statuses
         )
-        table = Table(title=f"{practice.name}: appointments on {wanted:%A %d %B %Y}")
-        for column in ("Time", "Until", "Provider", "Patient", "Visit", "Status"):
-            table.add_column(column)
+        title = f"{practice.name}: appointments on {wanted:%A %d %B %Y}"
+        table = _table(title, ("Time", "Until", "Provider", "Patient", "Visit", "Status"))
         for appointment, patient in rows:
             provider = practice.provider(appointment.provider_id)
             visit = practice.visit_type(appointment.visit_type)
-            table.add_row(
+            _add_row(
+                table,
                 f"{appointment.starts_at.astimezone(practice.tz):%H:%M}",
                 f"{appointment.ends_at.astimezone(practice.tz):%H:%M}",
                 provider.name if provider else appointment.provider_id,
@@ -202,9 +241,9 @@ def appointments(
                 visit.name if visit else appointment.visit_type,
                 appointment.status,
             )
-        console.print(table if rows else f"No appointments on {wanted:%A %d %B %Y}.")
+        _show(table, rows, f"No appointments on {wanted:%A %d %B %Y}.")
 
-    _with_store(show)
+    with_store(show)
 
 
 def messages(
@@ -214,23 +253,22 @@ def messages(
 
     async def show(store: Store, directory: PracticeDirectory) -> None:
         rows = await store.open_messages(limit=limit)
-        table = Table(title="Open messages")
-        for column in ("Received", "Location", "Urgency", "Name", "Call back", "Reason"):
-            table.add_column(column)
+        columns = ("Received", "Location", "Urgency", "Name", "Call back", "Reason")
+        table = _table("Open messages", columns)
         for m in rows:
             practice = directory.get(m.practice_id) or directory.default
             colour = {"urgent": "red", "soon": "yellow"}.get(m.urgency, "")
             table.add_row(
-                _local(m.created_at, practice),
-                m.practice_id,
-                f"[{colour}]{m.urgency}[/{colour}]" if colour else m.urgency,
-                m.caller_name,
-                m.callback_number,
-                m.reason,
+                literal(_local(m.created_at, practice)),
+                literal(m.practice_id),
+                literal(m.urgency, colour),
+                literal(m.caller_name),
+                literal(m.callback_number),
+                literal(m.reason),
             )
-        console.print(table if rows else "No open messages.")
+        _show(table, rows, "No open messages.")
 
-    _with_store(show)
+    with_store(show)
 
 
 def calls(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
@@ -238,20 +276,12 @@ def calls(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
 
     async def show(store: Store, directory: PracticeDirectory) -> None:
         rows = await store.recent_calls(limit=limit)
-        table = Table(title="Recent calls")
-        for column in (
-            "Started",
-            "Location",
-            "Caller",
-            "Dialled",
-            "Duration",
-            "Outcome",
-            "Call id",
-        ):
-            table.add_column(column)
+        columns = ("Started", "Location", "Caller", "Dialled", "Duration", "Outcome", "Call id")
+        table = _table("Recent calls", columns)
         for c in rows:
             practice = directory.get(c.practice_id) or directory.default
-            table.add_row(
+            _add_row(
+                table,
                 _local(c.started_at, practice),
                 c.practice_id,
                 c.caller,
@@ -260,20 +290,21 @@ def calls(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
                 c.outcome,
                 c.livekit_call_id or "-",
             )
-        console.print(table if rows else "No calls yet.")
+        _show(table, rows, "No calls yet.")
 
-    _with_store(show)
+    with_store(show)
 
 
 def flush_outbox() -> None:
     """Write messages and call records kept in the local outbox during a database outage."""
 
     async def flush(store: Store, _: PracticeDirectory) -> tuple[int, int]:
+        store.outbox.check()  # a file or unwritable folder is not "0 still waiting"
         written = await store.flush_outbox()
         return written, len(store.outbox.pending())
 
-    written, left = _with_store(flush)
-    console.print(f"Wrote {written} outbox records; {left} still waiting.")
+    written, left = with_store(flush)
+    say(f"Wrote {written} outbox records; {left} still waiting.")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,10 @@
-"""Start-up checks: every setting, the practice profile and the database schema, before any call.
+"""Start-up checks: every setting, the practice profile, the outbox and the database schema, before
+any call.
 
 A receptionist that starts with a missing key or a broken profile fails on a patient's call; these
-checks fail at start-up instead, naming each problem and its fix.
+checks fail at start-up instead, naming each problem and its fix. Every way `agent.py` starts goes
+through `exit_if_not_ready`: modes that run calls get every check, the others (`download-files`,
+`--help`) still get the settings check, because `agent.py` reads the settings when it loads.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import asyncio
 import sys
 
 from receptionist.domain.practice import PracticeError, load_directory
+from receptionist.domain.text import visible
 from receptionist.settings import Settings, SettingsError, load_settings
+from receptionist.store.engine import DatabaseUrlError
+from receptionist.store.outbox import Outbox, OutboxError
 from receptionist.store.schema import SchemaError, check_schema
 
 # Commands that run calls and so need the full set of settings.
@@ -33,26 +39,43 @@ def startup_problems(mode: str) -> list[str]:
         load_directory(settings.practice_file)
     except PracticeError as exc:
         problems.append(str(exc))
+    problems += _outbox_problems(settings)
     problems += _schema_problems(settings)
     return problems
+
+
+def _outbox_problems(settings: Settings) -> list[str]:
+    try:
+        Outbox(settings.outbox_dir).check()
+    except OutboxError as exc:
+        return [str(exc)]
+    return []
 
 
 def _schema_problems(settings: Settings) -> list[str]:
     try:
         asyncio.run(check_schema(settings.database_url))
-    except SchemaError as exc:
+    except (SchemaError, DatabaseUrlError) as exc:
         return [str(exc)]
     return []
 
 
+def settings_problems() -> list[str]:
+    """What keeps the settings from loading at all (what every mode of `agent.py` needs)."""
+    try:
+        load_settings()
+    except SettingsError as exc:
+        return exc.problems
+    return []
+
+
 def exit_if_not_ready(argv: list[str]) -> None:
+    """Exits with status 2 and the list of fixes unless `agent.py <argv>` can run."""
     mode = argv[0] if argv else ""
-    if mode not in CALL_MODES:
-        return
-    problems = startup_problems(mode)
+    problems = startup_problems(mode) if mode in CALL_MODES else settings_problems()
     if not problems:
         return
     print("The receptionist cannot start yet:", file=sys.stderr)
     for problem in problems:
-        print(f"  - {problem}", file=sys.stderr)
+        print(f"  - {visible(problem)}", file=sys.stderr)
     sys.exit(2)

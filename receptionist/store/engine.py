@@ -9,10 +9,19 @@ data (names, dates of birth, phone numbers) and exception text ends up in logs. 
 quickly when the database is unreachable or stuck (connect, statement and pool timeouts): a caller
 waiting on a dead database hears silence, so a tool should fail within seconds and fall back to a
 message or a transfer.
+
+The SQLite book holds every patient's name, date of birth and phone number, so its file is
+created owner-only (0600) before SQLite first opens it; SQLite gives the `-wal` and `-shm` files it
+creates beside it the same mode. A file (or companion) that other users can read, left by an
+older version or a copy, is tightened to owner-only when the engine opens it, with a warning.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -20,6 +29,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+log = logging.getLogger(__name__)
+
+PRIVATE_FILE_MODE = 0o600  # owner read/write: the SQLite book and its companions
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 SQLITE_BUSY_TIMEOUT_S = 5.0  # a writer waits this long for the write lock, then fails
 PG_CONNECT_TIMEOUT_S = 3.0  # asyncpg: establishing a connection
 PG_COMMAND_TIMEOUT_S = 5.0  # asyncpg: any one statement
@@ -80,8 +93,57 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(parsed, connect_args=connect_args, **kwargs)
 
 
+def sqlite_file(database: str | None) -> Path | None:
+    """The file a SQLite URL's database part names (None for in-memory and URI forms)."""
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def make_private(path: Path) -> None:
+    """Creates `path` owner-only if it does not exist; tightens it and its `-wal`, `-shm` and
+    `-journal` files if other users may read them. Never raises: when the folder is missing or
+    out of reach, SQLite's own open says so."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        return
+    for companion in (path, *(path.with_name(path.name + end) for end in SQLITE_COMPANIONS)):
+        _tighten(companion)
+
+
+def _tighten(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # no such companion (the usual case)
+    if not mode & 0o077:
+        return
+    try:
+        path.chmod(mode & 0o700)  # e.g. 644 -> 600
+    except OSError:
+        log.warning(
+            "%s holds patient data and other users may read it (mode %o); this user cannot "
+            "change that: run `chmod 600 %s` as its owner",
+            path,
+            mode,
+            path,
+        )
+        return
+    log.warning("%s was readable by other users (mode %o): now owner-only", path, mode)
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "do_connect")
+    def _before_open(*_: Any) -> None:
+        path = sqlite_file(sync_engine.url.database)
+        if path is not None:
+            make_private(path)
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -14,11 +14,16 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from receptionist.paths import REPO_ROOT
-from receptionist.store.engine import make_engine, normalize_url, safe_url
+from receptionist.store.engine import make_engine, normalize_url, safe_url, sqlite_file
 
 ALEMBIC_INI = REPO_ROOT / "alembic.ini"
+MIGRATE = "run `uv run receptionist migrate` (it uses DATABASE_URL)"
+# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB.
+_SQLITE_DAMAGED = {11: "corrupt", 26: "not a database"}
+_SQLITE_DAMAGED_TEXT = {"database disk image is malformed": 11, "file is not a database": 26}
 
 
 class SchemaError(RuntimeError):
@@ -67,6 +72,10 @@ async def _migrate(url: str, action, revision: str) -> str:
             await conn.run_sync(_run)
             await conn.commit()
             return await conn.run_sync(_current) or "(empty)"
+    except Exception as exc:
+        if damaged := damaged_file_problem(url, exc):
+            raise SchemaError(damaged) from exc
+        raise
     finally:
         await engine.dispose()
 
@@ -84,25 +93,83 @@ async def current_revision(url: str) -> str | None:
         await engine.dispose()
 
 
+def _sqlite_path(parsed: URL) -> Path | None:
+    """The file a SQLite URL names (None for other databases and in-memory SQLite)."""
+    return sqlite_file(parsed.database) if parsed.get_backend_name() == "sqlite" else None
+
+
 def _sqlite_file_missing(parsed: URL) -> bool:
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return False
-    return not Path(parsed.database).expanduser().exists()
+    path = _sqlite_path(parsed)
+    return path is not None and not path.exists()
+
+
+def _sqlite_damage(exc: BaseException) -> str | None:
+    """What SQLite said is wrong with the file, if `exc` (or what it wraps) says it is damaged."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the exception, what SQLAlchemy wraps, what that was raised from
+        if seen is None:
+            break
+        code = getattr(seen, "sqlite_errorcode", None)
+        if isinstance(code, int) and (code & 0xFF) in _SQLITE_DAMAGED:
+            return _SQLITE_DAMAGED[code & 0xFF]
+        for text, primary in _SQLITE_DAMAGED_TEXT.items():
+            if text in str(seen):
+                return _SQLITE_DAMAGED[primary]
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def damaged_file_problem(url: str, exc: BaseException) -> str | None:
+    """The message for a damaged SQLite file, or None if `exc` says something else."""
+    path = _sqlite_path(normalize_url(url))
+    damage = _sqlite_damage(exc) if path is not None else None
+    if path is None or damage is None:
+        return None
+    return (
+        f"the SQLite file {path} is damaged (SQLite says: {damage}); this is not a connection "
+        f"problem and migrating will not repair it. Stop the receptionist, move {path.name} "
+        f"(and any {path.name}-wal and {path.name}-shm beside it) out of {path.parent}, copy "
+        f"your newest backup of the book to {path}, then {MIGRATE}. Without a backup, "
+        f"`sqlite3 {path.name} .recover | sqlite3 recovered.db` may save part of it."
+    )
+
+
+def _open_problem(url: str, exc: BaseException) -> str:
+    """Why the database could not be opened (other than damage), in words that fit the backend."""
+    path = _sqlite_path(normalize_url(url))
+    if path is not None:
+        return (
+            f"cannot open the SQLite file {path} ({type(exc).__name__}): check that DATABASE_URL "
+            f"names the right file and that this user may read and write it and {path.parent}"
+        )
+    return (
+        f"cannot open the database at {safe_url(url)} ({type(exc).__name__}): check "
+        "DATABASE_URL and that the server is running"
+    )
+
+
+def migration_problem(url: str, exc: BaseException) -> str:
+    """A failed `receptionist migrate`, explained: damaged file, unreachable server, or other."""
+    if damaged := damaged_file_problem(url, exc):
+        return damaged
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return _open_problem(url, exc) + ", then run `uv run receptionist migrate` again"
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"migration failed on {safe_url(url)}: {type(exc).__name__}: {first_line}"
 
 
 async def check_schema(url: str) -> None:
     """Raises `SchemaError` unless the database at `url` is reachable and at head."""
-    fix = "run `uv run receptionist migrate` (it uses DATABASE_URL)"
+    fix = MIGRATE
     parsed = normalize_url(url)
     if _sqlite_file_missing(parsed):
         raise SchemaError(f"there is no database file at {parsed.database}: {fix}")
     try:
         current = await current_revision(url)
     except Exception as exc:  # driver errors vary by backend; all mean "cannot read the schema"
-        raise SchemaError(
-            f"cannot open the database at {safe_url(url)} ({type(exc).__name__}): check "
-            "DATABASE_URL and that the server is running, then " + fix
-        ) from exc
+        if damaged := damaged_file_problem(url, exc):
+            raise SchemaError(damaged) from exc
+        raise SchemaError(f"{_open_problem(url, exc)}, then {fix}") from exc
     head = head_revision()
     if current is None:
         raise SchemaError(f"the database at {safe_url(url)} has no tables yet: {fix}")

@@ -2,7 +2,9 @@
 
 Mounted by receptionist/ops/cli.py. `setup` and `doctor` talk to the LiveKit server in LIVEKIT_URL
 with LIVEKIT_API_KEY/LIVEKIT_API_SECRET; `explain` works offline. Output never shows a credential
-and masks phone numbers to their last four digits.
+and masks phone numbers to their last four digits. Everything printed is literal text (never Rich
+markup, control characters shown as escapes): our own messages carry `[practice]`-style names,
+and object names and server errors come from outside.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import aiohttp
 import typer
 from livekit import api
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from receptionist.domain.practice import PracticeError, load_directory
+from receptionist.domain.text import visible
 from receptionist.ops.sip import doctor as doctor_mod
 from receptionist.ops.sip import explain as explain_mod
 from receptionist.ops.sip import provisioning as prov
@@ -52,8 +55,18 @@ def _settings() -> Settings:
     return settings
 
 
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+def _literal(value: object, style: str = "") -> Text:
+    """`value` as it reads: no markup, control characters shown as escapes."""
+    return Text(visible(str(value)), style=style)
+
+
+def _line(label: str, label_style: str, message: object) -> Text:
+    """`label: message`, the label styled, the message literal."""
+    return Text.assemble((label, label_style), " ", _literal(message))
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(_line("error:", "bold red", message), soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -104,21 +117,21 @@ def _desired(settings: Settings) -> prov.Desired:
 
 
 def _plan_table(plan: prov.Plan, title: str) -> Table:
-    table = Table(title=title, show_lines=False)
+    table = Table(title=_literal(title), show_lines=False)
     for column in ("object", "name", "action", "id", "changes"):
         table.add_column(column, overflow="fold")
     colours = {"create": "green", "update": "yellow", "unchanged": "dim"}
     for step in plan.steps:
         changes = "\n".join(f"{c.name}: {c.before} -> {c.after}" for c in step.changes)
-        action = f"[{colours[step.action]}]{step.action}[/]"
+        action = _literal(step.action, colours.get(step.action, ""))
         if step.adopted:
-            action += f"\n(adopted {escape(step.adopted)})"
+            action.append(_literal(f"\n(adopted {step.adopted})"))
         table.add_row(
-            step.kind,
-            step.name,
+            _literal(step.kind),
+            _literal(step.name),
             action,
-            step.object_id or "-",
-            changes or "-",
+            _literal(step.object_id or "-"),
+            _literal(changes or "-"),
         )
     return table
 
@@ -152,19 +165,23 @@ def _print_setup(result: prov.SetupResult, dry_run: bool, agent_name: str) -> No
     title = "SIP setup (dry run: nothing changed)" if dry_run else "SIP setup"
     out.print(_plan_table(result.plan, title))
     for note in result.plan.notes:
-        out.print(f"[yellow]note:[/] {escape(note)}")
+        out.print(_line("note:", "yellow", note), soft_wrap=True)
     if dry_run:
         if result.plan.changes_anything:
-            out.print("setup would change the objects above")
+            out.print(_literal("setup would change the objects above"))
         else:
-            out.print("setup is up to date: nothing to do")
+            out.print(_literal("setup is up to date: nothing to do"))
         return
     for problem in result.problems:
-        err.print(f"[bold red]verify failed:[/] {problem}")
+        err.print(_line("verify failed:", "bold red", problem), soft_wrap=True)
     if not result.problems:
         out.print(
-            f"[green]verified:[/] rule dispatches agent {agent_name!r}; "
-            "trunk authenticated; objects read back as set."
+            _line(
+                "verified:",
+                "green",
+                f"rule dispatches agent {agent_name!r}; "
+                "trunk authenticated; objects read back as set.",
+            )
         )
 
 
@@ -197,20 +214,21 @@ def doctor(
 
 def _print_findings(existing: prov.Existing, findings: list[doctor_mod.Finding]) -> None:
     out.print(
-        f"checked {len(existing.inbound)} inbound trunk(s), {len(existing.rules)} dispatch "
-        f"rule(s), {len(existing.outbound)} outbound trunk(s)"
+        _literal(
+            f"checked {len(existing.inbound)} inbound trunk(s), {len(existing.rules)} dispatch "
+            f"rule(s), {len(existing.outbound)} outbound trunk(s)"
+        )
     )
     if not findings:
-        out.print("[green]no problems found[/]")
+        out.print(_literal("no problems found", "green"))
         return
     table = Table(show_lines=True)
     for column in ("severity", "where", "problem", "fix"):
         table.add_column(column)
     for f in findings:
         colour = "red" if f.severity == doctor_mod.Severity.ERROR else "yellow"
-        table.add_row(
-            f"[{colour}]{f.severity}[/]", f.subject, f"{f.problem} [dim]({f.code})[/]", f.fix
-        )
+        problem = Text.assemble(_literal(f.problem), " ", _literal(f"({f.code})", "dim"))
+        table.add_row(_literal(f.severity, colour), _literal(f.subject), problem, _literal(f.fix))
     out.print(table)
 
 
@@ -227,15 +245,16 @@ def explain(
     """Likely causes and fixes of a SIP status code or LiveKit SIP error."""
     entry = explain_mod.explain(code)
     if entry is None:
-        err.print(f"no explanation for {code!r}. Known: {', '.join(explain_mod.known_codes())}")
+        known = ", ".join(explain_mod.known_codes())
+        err.print(_literal(f"no explanation for {code!r}. Known: {known}"), soft_wrap=True)
         raise typer.Exit(2)
-    out.print(f"[bold]{entry.code}[/]: {entry.title}")
-    out.print("[bold]likely causes[/]")
+    out.print(Text.assemble(_literal(entry.code, "bold"), ": ", _literal(entry.title)))
+    out.print(_literal("likely causes", "bold"))
     for cause in entry.causes:
-        out.print(f"  - {cause}")
-    out.print("[bold]fixes[/]")
+        out.print(_literal(f"  - {cause}"))
+    out.print(_literal("fixes", "bold"))
     for fix in entry.fixes:
-        out.print(f"  - {fix}")
+        out.print(_literal(f"  - {fix}"))
 
 
 if __name__ == "__main__":
