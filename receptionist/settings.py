@@ -112,6 +112,23 @@ class Settings(BaseSettings):
     sip_outbound_username: str = ""
     sip_outbound_password: SecretStr = SecretStr("")
 
+    # Staff web app (`receptionist web`)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    # The address staff open; links in notifications point here. https:// makes cookies Secure.
+    staff_app_url: str = "http://127.0.0.1:8080"
+    web_idle_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+
+    # Notifications (`[notifications]` in practice.toml says who; these say how)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    smtp_ca_file: Path | None = None  # a private CA for the mail server's certificate, if any
+    webhook_secret: SecretStr = SecretStr("")  # signs each webhook body (HMAC-SHA256)
+
     # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
     provider_factory: str = ""
 
@@ -139,6 +156,20 @@ class Settings(BaseSettings):
         if low is not None and value < low:
             raise ValueError("must be at least ENDPOINTING_MIN_DELAY")
         return value
+
+    @field_validator("staff_app_url")
+    @classmethod
+    def _app_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                "must be the address staff open, e.g. https://staff.example-dental.com"
+            )
+        return value.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies are Secure (HTTPS only) whenever staff reach the app over HTTPS."""
+        return self.staff_app_url.startswith("https://")
 
     @property
     def uses_livekit_cloud(self) -> bool:
