@@ -55,6 +55,19 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "practice"
 
 
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def wall_time(value: object) -> object:
+    """`"8:00"` or `"08:00"` as a time; anything else is refused with an example."""
+    if not isinstance(value, str):
+        return value
+    match = _CLOCK.match(value.strip())
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return time(int(match[1]), int(match[2]))
+    raise ValueError(f'{value!r} is not a time: write "HH:MM" on the 24-hour clock, e.g. "17:30"')
+
+
 class Interval(Strict):
     """An interval in local wall-clock time, e.g. `["08:00", "17:00"]` in the TOML."""
 
@@ -66,8 +79,8 @@ class Interval(Strict):
     def _from_pair(cls, value: object) -> object:
         if isinstance(value, list | tuple):
             if len(value) != 2:
-                raise ValueError('write an interval as ["HH:MM", "HH:MM"]')
-            return {"start": value[0], "end": value[1]}
+                raise ValueError(f'{list(value)!r} is not an interval: write ["08:00", "17:00"]')
+            return {"start": wall_time(value[0]), "end": wall_time(value[1])}
         return value
 
     @model_validator(mode="after")
@@ -97,6 +110,14 @@ class WeeklyHours(Strict):
     def on(self, weekday: int) -> list[Interval]:
         return getattr(self, WEEKDAYS[weekday])
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_interval(cls, value: object) -> object:
+        """`monday = ["08:00", "17:00"]` means one interval, as people write it."""
+        if not isinstance(value, dict):
+            return value
+        return {day: [spans] if _is_pair(spans) else spans for day, spans in value.items()}
+
     @model_validator(mode="after")
     def _no_overlaps(self) -> WeeklyHours:
         for day in WEEKDAYS:
@@ -105,6 +126,21 @@ class WeeklyHours(Strict):
                 if b.start < a.end:
                     raise ValueError(f"{day}: intervals overlap ({a.end:%H:%M} > {b.start:%H:%M})")
         return self
+
+
+def _check_day(value: object, key: str) -> None:
+    """A closure's day as written in the file, refused with the key the user wrote."""
+    if isinstance(value, str):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f'{key} = {value!r} is not a date: write it as YYYY-MM-DD, e.g. "2026-11-26"'
+            ) from None
+
+
+def _is_pair(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
 
 
 class Closure(Strict):
@@ -119,9 +155,14 @@ class Closure(Strict):
     @model_validator(mode="before")
     @classmethod
     def _single_date(cls, value: object) -> object:
-        if isinstance(value, dict) and "date" in value:
-            value = dict(value)
+        if not isinstance(value, dict):
+            return value
+        value = dict(value)
+        if "date" in value:
             value["start"] = value.pop("date")
+            _check_day(value["start"], "date")
+        for key in ("start", "end"):
+            _check_day(value.get(key), key)
         return value
 
     @model_validator(mode="after")
@@ -233,8 +274,9 @@ class Transfers(Strict):
         return check_destination(value)
 
 
-def check_destination(value: str) -> str:
-    """Validates a transfer target and normalises a tel: number to E.164."""
+def check_destination(value: str, region: str | None = None) -> str:
+    """Validates a transfer target: `tel:+E.164`, a number written as people do locally (read in
+    the practice's region, when known), or a SIP URI. Numbers become `tel:+E.164`."""
     value = value.strip()
     if not value:
         return value
@@ -242,16 +284,29 @@ def check_destination(value: str) -> str:
         if "@" not in value:
             raise ValueError(f"{value!r} is not a SIP URI: write sip:user@host")
         return value
-    if value.lower().startswith("tel:"):
-        try:
-            parsed = phonenumbers.parse(value[4:], None)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed and phonenumbers.is_valid_number(parsed):
-            return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    number = value[4:] if value.lower().startswith("tel:") else value
+    looks_like_a_number = bool(re.fullmatch(r"[+\d\s().-]{3,}", number))
+    if looks_like_a_number and (number.startswith("+") or region):
+        e164 = normalize(number, region or "ZZ")
+        if e164 != "unknown":
+            return f"tel:{e164}"
+        raise ValueError(
+            f"{value!r} is not a valid phone number: check the digits and the area code "
+            "(e.g. tel:+14145550100 or (414) 555-0100)"
+        )
+    if looks_like_a_number:
+        return value  # a local number: read in the practice's region (see Practice)
     raise ValueError(
-        f"{value!r} must be tel:+<E.164 number> (e.g. tel:+14145550100) or sip:user@host"
+        f"{value!r} is not a phone number or SIP address: write tel:+14145550100, a local "
+        "number such as (414) 555-0100, or sip:user@host"
     )
+
+
+def _local_destination(field: str, value: str, region: str) -> str:
+    try:
+        return check_destination(value, region)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from None
 
 
 class Insurance(Strict):
@@ -380,11 +435,22 @@ class Practice(NamedWithId):
     @model_validator(mode="after")
     def _consistent(self) -> Practice:
         """Cross-field checks: numbers, provider hours inside opening hours, visit-type roles."""
-        for number in [self.phone, *self.dialled_numbers]:
+        for field, number in [("phone", self.phone)] + [
+            ("dialled_numbers", n) for n in self.dialled_numbers
+        ]:
             if number and normalize(number, self.region) == "unknown":
                 raise ValueError(
-                    f"phone number {mask(number)} is not valid for region {self.region}"
+                    f"{field}: {number!r} is not a complete phone number for region "
+                    f'{self.region}: include the area code, e.g. "+14145550100" or '
+                    '"(414) 555-0100"'
                 )
+        local = {
+            name: _local_destination(f"transfers.{name}", value, self.region)
+            for name, value in self.transfers.model_dump().items()
+            if value and not value.startswith(("tel:", "sip:"))
+        }
+        if local:  # numbers written locally: now that the region is known, as tel:+E.164
+            object.__setattr__(self, "transfers", self.transfers.model_copy(update=local))
         ids = [p.id for p in self.providers]
         if len(set(ids)) != len(ids):
             raise ValueError("providers: two providers share an id; give each a unique `id`")
@@ -629,7 +695,7 @@ def _read_toml(path: Path) -> dict:
 
 
 def _explain(error: dict, table: str) -> str:
-    field = ".".join([table, *(str(p) for p in error["loc"])])
+    field = table + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
         message = f"is required: add it under [{table}]"

@@ -64,7 +64,7 @@ def test_defaults_ids_and_normalises_roles():
         ({"hours": {"monday": [["17:00", "08:00"]]}}, "closes (08:00) before it opens (17:00)"),
         ({"hours": {"funday": []}}, "practice.hours.funday: is not a known field"),
         ({"name": None} | {"name": ""}, "practice.name"),
-        ({"phone": "12"}, "not valid for region US"),
+        ({"phone": "12"}, "not a complete phone number for region US"),
         (
             {
                 "visit_types": [
@@ -79,7 +79,7 @@ def test_defaults_ids_and_normalises_roles():
                     {"id": "Exam!", "name": "x", "duration_minutes": 30, "roles": ["dentist"]}
                 ]
             },
-            "practice.visit_types.0.id",
+            "practice.visit_types[0].id",
         ),
         (
             {
@@ -87,7 +87,7 @@ def test_defaults_ids_and_normalises_roles():
                     {"id": "exam", "name": "x", "duration_minutes": 2, "roles": ["dentist"]}
                 ]
             },
-            "practice.visit_types.0.duration_minutes",
+            "practice.visit_types[0].duration_minutes",
         ),
         (
             {
@@ -102,7 +102,10 @@ def test_defaults_ids_and_normalises_roles():
             "emergency.visit_type: 'nope' is not a visit type id",
         ),
         ({"closures": [{"start": "2026-12-26", "end": "2026-12-24"}]}, "swap them"),
-        ({"transfers": {"staff": "555-1234"}}, "tel:+<E.164 number>"),
+        (
+            {"transfers": {"staff": "555-1234"}},
+            "transfers.staff: '555-1234' is not a valid phone number",
+        ),
         ({"colour": "blue"}, "practice.colour: is not a known field"),
     ],
 )
