@@ -53,3 +53,17 @@ def test_cli_prints_causes_and_fixes_and_fails_on_unknown():
     unknown = runner.invoke(app, ["explain", "999"])
     assert unknown.exit_code == 2
     assert known_codes()[0] in unknown.output
+
+
+def test_486_on_an_inbound_call_points_at_the_agent_not_joining():
+    entry = explain("486")
+    assert any("no agent joined" in cause for cause in entry.inbound)
+    assert any("AGENT_NAME" in cause for cause in entry.inbound)
+    result = CliRunner().invoke(app, ["explain", "486", "--direction", "inbound"])
+    assert result.exit_code == 0 and "on an inbound call" in result.output
+    assert "on a transfer call" not in result.output
+
+
+@pytest.mark.parametrize("code", ["480", "486", "603"])
+def test_common_codes_say_what_they_mean_in_each_direction(code):
+    assert set(explain(code).by_direction()) == {"inbound", "outbound", "transfer"}

@@ -241,8 +241,15 @@ def explain(
             "'object cannot be found', 'media timeout', or an error line."
         ),
     ],
+    direction: Annotated[
+        str,
+        typer.Option(help="Only causes for an inbound, outbound or transfer call."),
+    ] = "",
 ) -> None:
-    """Likely causes and fixes of a SIP status code or LiveKit SIP error."""
+    """Likely causes and fixes of a SIP status code or LiveKit SIP error, by call direction."""
+    if direction and direction not in explain_mod.DIRECTIONS:
+        err.print(_literal(f"--direction must be one of {', '.join(explain_mod.DIRECTIONS)}"))
+        raise typer.Exit(2)
     entry = explain_mod.explain(code)
     if entry is None:
         known = ", ".join(explain_mod.known_codes())
@@ -252,6 +259,12 @@ def explain(
     out.print(_literal("likely causes", "bold"))
     for cause in entry.causes:
         out.print(_literal(f"  - {cause}"))
+    for where, causes in entry.by_direction().items():
+        if direction and where != direction:
+            continue
+        out.print(_literal(f"on {'a' if where == 'transfer' else 'an'} {where} call", "bold"))
+        for cause in causes:
+            out.print(_literal(f"  - {cause}"))
     out.print(_literal("fixes", "bold"))
     for fix in entry.fixes:
         out.print(_literal(f"  - {fix}"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+DIRECTIONS = ("inbound", "outbound", "transfer")
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -16,6 +18,14 @@ class Explanation:
     title: str
     causes: tuple[str, ...]
     fixes: tuple[str, ...]
+    # The likeliest causes by where the code was seen: a patient calling in (the bridge's answer
+    # to the provider), a call the practice places, or a transfer (REFER) to staff.
+    inbound: tuple[str, ...] = ()
+    outbound: tuple[str, ...] = ()
+    transfer: tuple[str, ...] = ()
+
+    def by_direction(self) -> dict[str, tuple[str, ...]]:
+        return {d: getattr(self, d) for d in DIRECTIONS if getattr(self, d)}
 
 
 _ENTRIES = (
@@ -85,12 +95,26 @@ _ENTRIES = (
         "Temporarily Unavailable",
         ("the called party (or transfer target) is unavailable or not registered",),
         ("retry later; check the destination is reachable; have a fallback (take a message)",),
+        inbound=(
+            "the bridge found no agent for the call in time: the worker is down or not "
+            "registered, or AGENT_NAME differs from the dispatch rule's agent name",
+        ),
+        outbound=("the patient's phone is switched off or out of coverage: retry later",),
+        transfer=("the staff phone is not registered (a SIP desk phone or softphone offline)",),
     ),
     Explanation(
         "486",
         "Busy Here",
         ("the called party or transfer target is busy",),
         ("retry later or offer to take a message",),
+        inbound=(
+            "most often here: livekit-sip answers the provider's INVITE with 486 when no agent "
+            "joined the room before the ring timeout: the worker is down, AGENT_NAME differs from "
+            "the dispatch rule's agent (`receptionist sip doctor` compares them), or every worker "
+            "is full (load above LOAD_THRESHOLD, or MAX_CALLS calls in progress)",
+        ),
+        outbound=("the patient is on another call: retry at the next slot",),
+        transfer=("the staff line is busy: the caller hears the apology and is offered a message",),
     ),
     Explanation(
         "488",
@@ -121,6 +145,9 @@ _ENTRIES = (
             "enable REFER/PSTN transfer on the provider trunk (Telnyx: ask support; Twilio: "
             "'Enable PSTN Transfer')",
         ),
+        inbound=("a dispatch rule or trunk refused the caller (caller-number filters)",),
+        outbound=("the patient rejected the call",),
+        transfer=("the provider does not allow SIP REFER on this trunk",),
     ),
     Explanation(
         "no_rule_matched",
