@@ -90,10 +90,14 @@ def with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[Any]]) -> Any:
         fail(str(exc))
 
 
-def _table(title: str, columns: tuple[str, ...]) -> Table:
+def _table(title: str, columns: tuple[str, ...], keep_whole: tuple[str, ...] = ()) -> Table:
+    """A table that folds long cells onto more lines instead of cutting them off, so an
+    80-column terminal shows every caller number and outcome whole (`keep_whole` columns
+    never wrap)."""
     table = Table(title=literal(title))
     for column in columns:
-        table.add_column(literal(column))
+        whole = column in keep_whole
+        table.add_column(literal(column), overflow="fold", no_wrap=whole, min_width=None)
     return table
 
 
@@ -128,7 +132,9 @@ def migrate() -> None:
 def demo_data() -> None:
     """Load demo patients, appointments, a message and a call (safe to run twice)."""
 
-    async def load(store: Store, directory: PracticeDirectory) -> tuple[int, int]:
+    async def load(
+        store: Store, directory: PracticeDirectory
+    ) -> tuple[list[tuple[str, date, datetime | None]], int]:
         from receptionist.domain.scheduling import find_open_times
 
         practice = directory.default
@@ -136,6 +142,7 @@ def demo_data() -> None:
             (await store.register_patient(practice.id, name, born, phone))[0]
             for name, born, phone in DEMO_PATIENTS
         ]
+        visits_of: dict[str, datetime] = {}
         booked = 0
         visits = [v.id for v in practice.visit_types if v.patients.value != "new"] or [
             practice.visit_types[0].id
@@ -143,7 +150,9 @@ def demo_data() -> None:
         now = practice.now()
         for index, patient in enumerate(patients):
             appointment_id = str(uuid.uuid5(DEMO_NAMESPACE, f"appointment-{index}"))
-            if await store.get_appointment(appointment_id) is not None:
+            existing = await store.get_appointment(appointment_id)
+            if existing is not None:
+                visits_of[patient.id] = existing.starts_at.astimezone(practice.tz)
                 continue
             slots = await find_open_times(
                 practice,
@@ -165,6 +174,7 @@ def demo_data() -> None:
                     call_id="demo",
                     appointment_id=appointment_id,
                 )
+                visits_of[patient.id] = slots[0].start.astimezone(practice.tz)
                 booked += 1
             except SlotTaken:
                 continue
@@ -198,10 +208,18 @@ def demo_data() -> None:
                 "created_at": now,
             },
         )
-        return len(patients), booked
+        return [(p.full_name, p.date_of_birth, visits_of.get(p.id)) for p in patients], booked
 
-    patients, booked = with_store(load)
-    say(f"Demo data ready: {patients} patients, {booked} new appointments.", "green")
+    rows, booked = with_store(load)
+    say(f"Demo data ready: {len(rows)} patients, {booked} new appointments.", "green")
+    table = _table("Demo patients (made up: try them on a call)", ("Name", "Born", "Next visit"))
+    for name, born, visit in rows:
+        when = f"{visit:%a %d %b %H:%M}" if visit else "-"
+        _add_row(table, name, f"{born:%B} {born.day}, {born.year}", when)
+    console.print(table)
+    first = min((visit for _, _, visit in rows if visit), default=None)
+    if first is not None:
+        say(f"See their visits: uv run receptionist appointments --date {first.date().isoformat()}")
 
 
 def appointments(
@@ -253,14 +271,16 @@ def messages(
 
     async def show(store: Store, directory: PracticeDirectory) -> None:
         rows = await store.open_messages(limit=limit)
-        columns = ("Received", "Location", "Urgency", "Name", "Call back", "Reason")
-        table = _table("Open messages", columns)
+        several = len(directory) > 1
+        columns = ("Received", *(("Location",) if several else ()), "Urgency", "Name")
+        columns += ("Call back", "Reason")
+        table = _table("Open messages", columns, keep_whole=("Call back", "Urgency"))
         for m in rows:
             practice = directory.get(m.practice_id) or directory.default
             colour = {"urgent": "red", "soon": "yellow"}.get(m.urgency, "")
             table.add_row(
                 literal(_local(m.created_at, practice)),
-                literal(m.practice_id),
+                *((literal(m.practice_id),) if several else ()),
                 literal(m.urgency, colour),
                 literal(m.caller_name),
                 literal(m.callback_number),
@@ -276,16 +296,17 @@ def calls(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
 
     async def show(store: Store, directory: PracticeDirectory) -> None:
         rows = await store.recent_calls(limit=limit)
-        columns = ("Started", "Location", "Caller", "Dialled", "Duration", "Outcome", "Call id")
-        table = _table("Recent calls", columns)
+        several = len(directory) > 1
+        columns = ("Started", *(("Location",) if several else ()), "Caller", "Duration")
+        columns += ("Outcome", "Call id")
+        table = _table("Recent calls", columns, keep_whole=("Caller", "Outcome", "Duration"))
         for c in rows:
             practice = directory.get(c.practice_id) or directory.default
             _add_row(
                 table,
                 _local(c.started_at, practice),
-                c.practice_id,
+                *((c.practice_id,) if several else ()),
                 c.caller,
-                c.dialled,
                 f"{int(c.duration_seconds // 60)}:{int(c.duration_seconds % 60):02d}",
                 c.outcome,
                 c.livekit_call_id or "-",
