@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import sys
 
-from livekit.agents import AgentServer, JobContext, JobProcess, cli
-from livekit.plugins import silero
-
-from receptionist import logs
-from receptionist.call.session import Worker, run_call
-from receptionist.domain.practice import load_directory
-from receptionist.settings import load_settings
-from receptionist.store import open_store
-from tools import receptionist_tools
-
 if __name__ == "__main__":
+    # The cheap checks first: a missing key or a broken profile is reported in a second, not
+    # after the framework and its plugins have loaded (several seconds on a small host).
     from receptionist.ops.startup import exit_if_not_ready  # operator tooling: never in a call
 
     exit_if_not_ready(sys.argv[1:])
+
+from livekit.agents import AgentServer, JobContext, JobProcess, cli  # noqa: E402
+from livekit.plugins import silero  # noqa: E402
+
+from receptionist import logs  # noqa: E402
+from receptionist.call.session import Worker, run_call  # noqa: E402
+from receptionist.domain.practice import load_directory  # noqa: E402
+from receptionist.settings import load_settings  # noqa: E402
+from receptionist.store import open_store  # noqa: E402
+from tools import receptionist_tools  # noqa: E402
 
 settings = load_settings()
 
