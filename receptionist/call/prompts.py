@@ -49,3 +49,13 @@ def greeting(practice: Practice, is_open: bool) -> str:
         "I'm the practice's automated assistant: I can book an appointment, take a message "
         "for the team, or help if you have a dental emergency. How can I help?"
     )
+
+
+def resumed_greeting(practice: Practice) -> str:
+    """The first words of an agent sent back into a call whose agent was lost (see
+    receptionist/call/recovery.py): from code, like the greeting, because the caller has already
+    waited through a silence. The new agent does not know what was said, so it asks again."""
+    return (
+        f"Sorry, we were cut off for a moment. This is {practice.name}'s automated assistant "
+        "again. Could you tell me once more how I can help?"
+    )

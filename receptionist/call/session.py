@@ -26,9 +26,11 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from receptionist.call import records
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
+from receptionist.call.heartbeat import Heartbeat
 from receptionist.call.lifecycle import CallLifecycle, SilenceWatch
-from receptionist.call.prompts import greeting, render_instructions
+from receptionist.call.prompts import greeting, render_instructions, resumed_greeting
 from receptionist.call.providers import Providers, build_providers, turn_handling
+from receptionist.call.recovery import Recovery
 from receptionist.call.state import CallState
 from receptionist.call.transfer import operator_escape
 from receptionist.domain.calls import DIALLED, CallInfo, attribute
@@ -49,15 +51,21 @@ class Receptionist(Agent):
     """The practice's automated receptionist. Greets from code so the first words come fast.
 
     Its tools are handed in (`tools.receptionist_tools()`, by `agent.py` and the test harness):
-    the call package never imports the tools package, which imports it.
+    the call package never imports the tools package, which imports it. `resumed` is for an agent
+    sent back into a call whose agent was lost (receptionist/call/recovery.py): the caller is
+    already on the line, so it says they were cut off instead of the opening line.
     """
 
-    def __init__(self, practice: Practice, tools: Sequence[Any]) -> None:
+    def __init__(self, practice: Practice, tools: Sequence[Any], *, resumed: bool = False) -> None:
         super().__init__(instructions=render_instructions(practice), tools=list(tools))
         self.practice = practice
+        self.resumed = resumed
 
     async def on_enter(self) -> None:
         state: CallState = self.session.userdata
+        if self.resumed:
+            self.session.say(resumed_greeting(self.practice))
+            return
         self.session.say(greeting(self.practice, self.practice.is_open(state.now())))
 
 
@@ -151,7 +159,13 @@ async def todays_practice(store: Store, practice: Practice, now: datetime) -> Pr
 async def run_call(ctx: JobContext, worker: Worker) -> None:
     """The whole call: connect, find the caller, build the session, greet, and clean up."""
     settings = worker.settings
+    recovery = Recovery.from_metadata(ctx.job.metadata)  # set by `receptionist watch`, if at all
     await ctx.connect()  # before waiting: waiting on an unconnected room raises
+    if recovery is not None and recovery.lost_agent_alive(ctx.room.remote_participants.values()):
+        # The agent given up on beat again after all: two agents must never talk over each other.
+        log.warning("sent to recover a call whose agent is alive; leaving it to that agent")
+        ctx.shutdown(reason="the call's agent is alive")
+        return
     participant = await ctx.wait_for_participant()  # SIP, or a standard (console/browser) caller
     is_sip = participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP
     # The dialled number picks the practice; the caller's number is then read in its region.
@@ -173,10 +187,14 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
             ringing_timeout=settings.transfer_ringing_timeout,
         ),
         clips=RoomClipPlayer(ctx.room),
-        started_at=datetime.now(UTC),
+        # A recovered call keeps its first start, so its record covers the whole call.
+        started_at=(recovery.call_started_at if recovery else None) or datetime.now(UTC),
         caller_identity=participant.identity,
         room_name=ctx.room.name,
     )
+    if recovery is not None:
+        state.note("recovered", recovery.timeline_detail())
+        log.info("call recovered after its agent was lost", extra={"attempt": recovery.attempt})
     providers = build_providers(settings, keyterms=[practice.name])
     session = build_session(settings, providers, state, worker.vad)
 
@@ -189,13 +207,27 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
     ctx.add_shutdown_callback(lifecycle.wait)
 
     await session.start(
-        agent=Receptionist(practice, worker.tools()),
+        agent=Receptionist(practice, worker.tools(), resumed=recovery is not None),
         room=ctx.room,
         room_options=room_io.RoomOptions(
             participant_identity=participant.identity,
             audio_input=room_io.AudioInputOptions(noise_cancellation=noise_filter(settings)),
         ),
     )
+    if not ctx.is_fake_job():  # console mode has no server for a watcher to read
+        start_heartbeat(ctx)
+
+
+def start_heartbeat(ctx: JobContext) -> Heartbeat:
+    """Beats on the agent's participant while the job is in the room, so `receptionist watch`
+    can tell this agent from a dead one; stops when the room disconnects. Started once the session
+    is up: setting a call up can stall the job's loop for seconds on a busy host (seen: 3.7 s
+    building the API client's TLS context), and an agent that has not beaten yet is trusted."""
+    heartbeat = Heartbeat(ctx.room.local_participant)
+    heartbeat.start()
+    ctx.room.on("disconnected", lambda *_: heartbeat.stop())
+    ctx.add_shutdown_callback(heartbeat.aclose)
+    return heartbeat
 
 
 async def _write_call_record(state: CallState, usage: dict) -> None:

@@ -8,15 +8,22 @@ from typing import Annotated
 
 import typer
 
-from receptionist.ops import locks, staff
+from receptionist.ops import accounts, locks, staff
+from receptionist.ops import notify as notify_cli
+from receptionist.ops import web as web_cli
 from receptionist.ops.sip import cli as sip_cli
+from receptionist.ops.watch import command as watch_command
 
 app = typer.Typer(
     help="Dental receptionist: staff tools, SIP setup and diagnostics.", no_args_is_help=True
 )
 app.add_typer(sip_cli.app, name="sip")
 app.add_typer(locks.app, name="locks")
+app.add_typer(notify_cli.app, name="notify")
+app.add_typer(accounts.app, name="staff")
 staff.register(app)
+web_cli.register(app)
+app.command("watch")(watch_command)
 
 
 class Engine(StrEnum):

@@ -277,3 +277,27 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallRecovery(Base):
+    """One watcher's claim on picking up a call whose agent was lost (`receptionist watch`).
+
+    The unique (room, lost agent) pair is the claim: whichever watcher inserts it dispatches the
+    agent again, every other watcher's insert does nothing, so several watchers on several hosts
+    never send two agents into one call. `attempts` moves on by compare-and-set when a dispatch
+    went nowhere. Ids only: the room's sid, never its name (that carries the caller's number).
+    """
+
+    __tablename__ = "call_recoveries"
+    __table_args__ = (
+        UniqueConstraint("room_sid", "lost_agent", name="uq_call_recoveries_incident"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    room_sid: Mapped[str] = mapped_column(String(64))
+    lost_agent: Mapped[str] = mapped_column(String(128))  # the agent participant's identity
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_by: Mapped[str] = mapped_column(String(64))  # the watcher (host and process)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatch_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

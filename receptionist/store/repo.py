@@ -51,7 +51,9 @@ from receptionist.store.models import (
     new_id,
     utcnow,
 )
+from receptionist.store.notifications import NotificationQueue
 from receptionist.store.outbox import Outbox
+from receptionist.store.staff import StaffStore
 
 log = logging.getLogger(__name__)
 MAX_APPOINTMENT = timedelta(hours=8)  # enforced by the database (migration 0002)
@@ -81,7 +83,7 @@ class Busy:
     ends_at: datetime
 
 
-class Store(IdentityFailures, Closures):
+class Store(IdentityFailures, Closures, NotificationQueue, StaffStore):
     """The practice's book. One per process; cheap to share between calls."""
 
     def __init__(

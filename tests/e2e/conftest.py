@@ -2,9 +2,10 @@
 
 One stack (Redis + livekit-server + livekit-sip) per test session, in a network namespace this run
 creates (`rcp-e2e`, 10.78.0.1); the agent worker (`agent.py start`) and sipp run inside it too.
-Nothing leaves that namespace. Without root or the binaries the tests skip locally with the
-reason, but under CI=true any missing piece (livekit-sip included) fails the run with that reason:
-the end-to-end tests must really place calls in CI.
+test_scaling adds worker "hosts" of its own, namespaces joined to this one (tests/e2e/fleet.py).
+Nothing leaves the namespaces the run creates. Without root or the binaries the tests skip
+locally with the reason, but under CI=true any missing piece (livekit-sip included) fails the run
+with that reason: the end-to-end tests must really place calls in CI.
 """
 
 from __future__ import annotations
@@ -177,10 +178,14 @@ class Worker:
     proc: subprocess.Popen[bytes]
     log_path: Path
     stack: LocalStack
+    # Where its /worker endpoint answers: the stack's address, or its own host's (test_scaling
+    # runs workers in namespaces of their own, as separate hosts would be).
+    address: str = ""
 
     def load(self) -> float | None:
         """The load the worker reports to the server (its /worker endpoint), or None."""
-        code, body = self.stack.http_get(f"http://{self.stack.config.address}:8081/worker")
+        address = self.address or self.stack.config.address
+        code, body = self.stack.http_get(f"http://{address}:8081/worker")
         if code != 200:
             return None
         return float(json.loads(body).get("worker_load", 0.0))
@@ -214,13 +219,9 @@ class Worker:
         return found
 
 
-@pytest.fixture(scope="session")
-def worker(
-    stack: LocalStack, base_env: dict[str, str], provisioning: Provisioning
-) -> Iterator[Worker]:
-    """The real agent.py in `start` mode, with test doubles for the cloud AI providers only."""
-    script = os.environ.get("E2E_AGENT_SCRIPT", str(REPO_ROOT / "agent.py"))
-    env = {
+def worker_env(base_env: dict[str, str], **overrides: str) -> dict[str, str]:
+    """The environment of a real agent.py worker, with test doubles for the cloud AI providers."""
+    return {
         **base_env,
         "PROVIDER_FACTORY": "tests.support.e2e_providers:build",
         "PYTHONPATH": str(REPO_ROOT),
@@ -230,13 +231,39 @@ def worker(
         "MAX_CALLS": "25",
         "IDLE_PROCESSES": "2",
         "LOG_LEVEL": "INFO",
+        **overrides,
     }
-    proc = stack.spawn("agent-worker", [sys.executable, script, "start"], env=env, cwd=REPO_ROOT)
-    started = Worker(proc, stack.log_path("agent-worker"), stack)
+
+
+def start_worker(
+    stack: LocalStack,
+    env: dict[str, str],
+    *,
+    name: str = "agent-worker",
+    netns: str = "",
+    address: str = "",
+) -> Worker:
+    """Starts `agent.py start` (inside `netns` when given, a namespace the test made) and waits
+    until it has registered and would accept a call."""
+    script = os.environ.get("E2E_AGENT_SCRIPT", str(REPO_ROOT / "agent.py"))
+    argv = [sys.executable, script, "start"]
+    if netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    proc = stack.spawn(name, argv, env=env, cwd=REPO_ROOT)
+    started = Worker(proc, stack.log_path(name), stack, address)
     _wait_registered(started, timeout=120)
     started.wait_ready_for_call()
+    return started
+
+
+@pytest.fixture(scope="session")
+def worker(
+    stack: LocalStack, base_env: dict[str, str], provisioning: Provisioning
+) -> Iterator[Worker]:
+    """The real agent.py in `start` mode, with test doubles for the cloud AI providers only."""
+    started = start_worker(stack, worker_env(base_env))
     yield started
-    stack.stop_process(proc)
+    stack.stop_process(started.proc)
 
 
 def _wait_registered(worker: Worker, timeout: float) -> None:

@@ -1,0 +1,522 @@
+"""The staff app's side of the book: accounts, signed-in sessions, the audit log, and the queries
+behind its pages (callback queue, call log, the week's figures, staff bookings).
+
+A mixin of `Store`, like `closures.py` and `lockouts.py`: the queries live beside the tables they
+read and the store stays one object. Nothing here knows about HTTP or the practice profile; the
+web package (`receptionist.web`) decides what is shown and who may do what.
+
+Every list is bounded (`limit`), and the range queries over the big tables run on indexes: calls
+by `started_at`, appointments by `(practice_id, starts_at)`, the audit log by `at`, so the pages
+stay fast with a year of appointments and tens of thousands of calls. Messages are read through
+their `practice_id` index (a practice takes far fewer messages than calls); finding a call record
+by its LiveKit call id has no index yet and reads the call log (only when a link is followed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from receptionist.store.errors import NotFound
+from receptionist.store.models import (
+    ADMIN,
+    BOOKED,
+    RESCHEDULED,
+    SECURITY,
+    Appointment,
+    AuditEntry,
+    CallRecord,
+    Message,
+    Patient,
+    StaffSession,
+    StaffUser,
+    new_id,
+    utcnow,
+)
+
+# Column bounds of the audit log (models.AuditEntry): longer text is cut, never refused.
+_ACTION, _SUBJECT, _DETAIL = 40, 80, 200
+
+
+class StaffUserExists(Exception):
+    """Another account already has this username (the unique constraint decided)."""
+
+
+class _Sessions(Protocol):
+    def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """An audit entry as the admin page shows it: with the names behind the ids."""
+
+    entry: AuditEntry
+    username: str | None
+    patient_name: str | None
+
+
+@dataclass(frozen=True)
+class WeekCall:
+    """The few columns of a call the week's figures need (never the transcript or timeline)."""
+
+    practice_id: str
+    started_at: datetime
+    outcome: str
+    outcomes: list[str]
+
+
+def _priority() -> Any:
+    """Urgent and security messages first, then "soon", then routine (the callback order)."""
+    return case(
+        (Message.kind == SECURITY, 0),
+        (Message.urgency == "urgent", 0),
+        (Message.urgency == "soon", 1),
+        else_=2,
+    )
+
+
+class StaffStore:
+    """Store methods for the staff app's tables and views."""
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    async def add_staff_user(
+        self: _Sessions,
+        *,
+        username: str,
+        full_name: str,
+        role: str,
+        password_hash: str,
+        at: datetime,
+    ) -> StaffUser:
+        """Creates an account; `StaffUserExists` if the username is taken."""
+        user = StaffUser(
+            id=new_id(),
+            username=username,
+            full_name=full_name,
+            role=role,
+            password_hash=password_hash,
+            active=True,
+            failed_logins=0,
+            created_at=at,
+        )
+        try:
+            async with self._session(write=True) as s:
+                s.add(user)
+        except IntegrityError:
+            raise StaffUserExists(username) from None
+        return user
+
+    async def staff_user(self: _Sessions, user_id: str) -> StaffUser | None:
+        async with self._session(write=False) as s:
+            return await s.get(StaffUser, user_id)
+
+    async def staff_user_named(self: _Sessions, username: str) -> StaffUser | None:
+        async with self._session(write=False) as s:
+            return await s.scalar(select(StaffUser).where(StaffUser.username == username))
+
+    async def staff_users(self: _Sessions) -> list[StaffUser]:
+        """Every account, active first, then by username (a practice has a handful)."""
+        async with self._session(write=False) as s:
+            result = await s.scalars(
+                select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)
+            )
+            return list(result)
+
+    async def count_active_admins(self: _Sessions) -> int:
+        async with self._session(write=False) as s:
+            query = select(func.count()).where(StaffUser.role == ADMIN, StaffUser.active)
+            return int(await s.scalar(query) or 0)
+
+    async def update_staff_user(self: _Sessions, user_id: str, **values: Any) -> bool:
+        """Changes an account's role, name, active flag or password hash; True if it exists.
+        A new password also lifts any lock-out (an admin reset it on purpose)."""
+        if "password_hash" in values:
+            values = {**values, "failed_logins": 0, "locked_until": None}
+        async with self._session(write=True) as s:
+            result = await s.execute(
+                update(StaffUser).where(StaffUser.id == user_id).values(**values)
+            )
+            return bool(result.rowcount)
+
+    async def login_failed(
+        self: _Sessions, user_id: str, *, now: datetime, max_failures: int, lock_until: datetime
+    ) -> bool:
+        """Counts a failed sign-in; at `max_failures` the account is locked until `lock_until`
+        and the count starts again. Returns True when this failure locked it. One transaction
+        (the increment happens in SQL), so parallel guesses cannot skip the lock."""
+        async with self._session(write=True) as s:
+            await s.execute(
+                update(StaffUser)
+                .where(StaffUser.id == user_id)
+                .values(failed_logins=StaffUser.failed_logins + 1)
+            )
+            failures = await s.scalar(
+                select(StaffUser.failed_logins).where(StaffUser.id == user_id)
+            )
+            if failures is None or failures < max_failures:
+                return False
+            await s.execute(
+                update(StaffUser)
+                .where(StaffUser.id == user_id)
+                .values(failed_logins=0, locked_until=lock_until)
+            )
+            return True
+
+    async def login_succeeded(
+        self: _Sessions, user_id: str, *, password_hash: str | None = None
+    ) -> None:
+        """Clears the failure count (and stores a re-hashed password when parameters changed)."""
+        values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
+        if password_hash:
+            values["password_hash"] = password_hash
+        async with self._session(write=True) as s:
+            await s.execute(update(StaffUser).where(StaffUser.id == user_id).values(**values))
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    async def open_staff_session(
+        self: _Sessions,
+        *,
+        session_id: str,
+        user_id: str,
+        csrf_token: str,
+        now: datetime,
+        replaces: str | None = None,
+    ) -> StaffSession:
+        """Stores a new signed-in session (the token's hash, never the token); the session it
+        `replaces` (the browser's earlier one) is deleted in the same transaction: rotation."""
+        row = StaffSession(
+            id=session_id,
+            user_id=user_id,
+            csrf_token=csrf_token,
+            created_at=now,
+            last_seen_at=now,
+        )
+        async with self._session(write=True) as s:
+            if replaces:
+                await s.execute(delete(StaffSession).where(StaffSession.id == replaces))
+            s.add(row)
+        return row
+
+    async def staff_session(
+        self: _Sessions, session_id: str
+    ) -> tuple[StaffSession, StaffUser] | None:
+        async with self._session(write=False) as s:
+            row = (
+                await s.execute(
+                    select(StaffSession, StaffUser)
+                    .join(StaffUser, StaffUser.id == StaffSession.user_id)
+                    .where(StaffSession.id == session_id)
+                )
+            ).first()
+            return (row[0], row[1]) if row else None
+
+    async def touch_staff_session(self: _Sessions, session_id: str, *, now: datetime) -> None:
+        async with self._session(write=True) as s:
+            await s.execute(
+                update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now)
+            )
+
+    async def close_staff_session(self: _Sessions, session_id: str) -> None:
+        async with self._session(write=True) as s:
+            await s.execute(delete(StaffSession).where(StaffSession.id == session_id))
+
+    async def close_user_sessions(self: _Sessions, user_id: str) -> int:
+        """Signs an account out everywhere (deactivated, password reset, role changed)."""
+        async with self._session(write=True) as s:
+            result = await s.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+            return int(result.rowcount or 0)
+
+    async def close_idle_sessions(self: _Sessions, *, seen_before: datetime) -> int:
+        """Deletes sessions idle since before `seen_before` (housekeeping at sign-in)."""
+        async with self._session(write=True) as s:
+            result = await s.execute(
+                delete(StaffSession).where(StaffSession.last_seen_at < seen_before)
+            )
+            return int(result.rowcount or 0)
+
+    # --- audit log --------------------------------------------------------------------------
+
+    async def audit(
+        self: _Sessions,
+        *,
+        at: datetime,
+        user_id: str | None,
+        action: str,
+        subject: str = "",
+        detail: str = "",
+        patient_ids: Iterable[str | None] = (),
+    ) -> int:
+        """Records who did what: one row per distinct patient concerned (so "who saw this
+        patient?" is one indexed query), or one row without a patient. Returns rows written."""
+        patients = list(dict.fromkeys(p for p in patient_ids if p)) or [None]
+        rows = [
+            AuditEntry(
+                id=new_id(),
+                at=at,
+                user_id=user_id,
+                action=action[:_ACTION],
+                subject=subject[:_SUBJECT],
+                patient_id=patient_id,
+                detail=detail[:_DETAIL],
+            )
+            for patient_id in patients
+        ]
+        async with self._session(write=True) as s:
+            s.add_all(rows)
+        return len(rows)
+
+    async def audit_entries(
+        self: _Sessions,
+        *,
+        user_id: str | None = None,
+        patient_id: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[AuditRow]:
+        """The newest entries first, with usernames and patient names. `before` is the last
+        row's (at, id) on the previous page: rows written by one view share their time."""
+        query = (
+            select(AuditEntry, StaffUser.username, Patient.full_name)
+            .outerjoin(StaffUser, StaffUser.id == AuditEntry.user_id)
+            .outerjoin(Patient, Patient.id == AuditEntry.patient_id)
+        )
+        if user_id:
+            query = query.where(AuditEntry.user_id == user_id)
+        if patient_id:
+            query = query.where(AuditEntry.patient_id == patient_id)
+        if before is not None:
+            at, last_id = before
+            query = query.where(
+                or_(AuditEntry.at < at, and_(AuditEntry.at == at, AuditEntry.id > last_id))
+            )
+        query = query.order_by(AuditEntry.at.desc(), AuditEntry.id).limit(limit)
+        async with self._session(write=False) as s:
+            rows = (await s.execute(query)).all()
+        return [AuditRow(entry, username, name) for entry, username, name in rows]
+
+    # --- messages ---------------------------------------------------------------------------
+
+    async def staff_messages(
+        self: _Sessions, practice_ids: Sequence[str], *, handled: bool, limit: int = 200
+    ) -> list[Message]:
+        """The callback queue. Open: urgent and security first, then soon, then routine, the
+        longest-waiting first within each. Handled: the most recently handled first."""
+        query = select(Message).where(Message.practice_id.in_(list(practice_ids)))
+        if handled:
+            query = query.where(Message.handled_at.is_not(None)).order_by(Message.handled_at.desc())
+        else:
+            query = query.where(Message.handled_at.is_(None)).order_by(
+                _priority(), Message.created_at
+            )
+        async with self._session(write=False) as s:
+            return list(await s.scalars(query.limit(limit)))
+
+    async def open_message_count(
+        self: _Sessions, practice_ids: Sequence[str]
+    ) -> tuple[int, datetime | None]:
+        """How many messages are open, and when the newest arrived (the page's live check)."""
+        query = select(func.count(), func.max(Message.created_at)).where(
+            Message.practice_id.in_(list(practice_ids)), Message.handled_at.is_(None)
+        )
+        async with self._session(write=False) as s:
+            count, newest = (await s.execute(query)).one()
+        return int(count or 0), newest
+
+    async def get_message(self: _Sessions, message_id: str) -> Message | None:
+        async with self._session(write=False) as s:
+            return await s.get(Message, message_id)
+
+    async def handle_message(
+        self: _Sessions, message_id: str, *, user_id: str, note: str, at: datetime
+    ) -> bool:
+        """Marks an open message handled by `user_id` with a note; False if it was already
+        handled (by someone else a moment ago) or does not exist: the first one wins."""
+        async with self._session(write=True) as s:
+            result = await s.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.handled_at.is_(None))
+                .values(handled_at=at, handled_by=user_id, handled_note=note)
+            )
+            return bool(result.rowcount)
+
+    # --- calls ------------------------------------------------------------------------------
+
+    async def staff_calls(
+        self: _Sessions,
+        practice_ids: Sequence[str],
+        *,
+        before: datetime | None = None,
+        outcome: str | None = None,
+        limit: int = 50,
+    ) -> list[CallRecord]:
+        """A page of the call log, newest first (`before` pages back); transcripts not loaded."""
+        query = (
+            select(CallRecord)
+            .options(defer(CallRecord.transcript))
+            .where(CallRecord.practice_id.in_(list(practice_ids)))
+        )
+        if before is not None:
+            query = query.where(CallRecord.started_at < before)
+        if outcome:
+            query = query.where(CallRecord.outcome == outcome)
+        query = query.order_by(CallRecord.started_at.desc()).limit(limit)
+        async with self._session(write=False) as s:
+            return list(await s.scalars(query))
+
+    async def get_call(self: _Sessions, call_record_id: str) -> CallRecord | None:
+        async with self._session(write=False) as s:
+            return await s.get(CallRecord, call_record_id)
+
+    async def call_record_id_for(self: _Sessions, livekit_call_id: str) -> str | None:
+        """The call record of a LiveKit call id (what appointments and messages carry)."""
+        if not livekit_call_id:
+            return None
+        async with self._session(write=False) as s:
+            return await s.scalar(
+                select(CallRecord.id)
+                .where(CallRecord.livekit_call_id == livekit_call_id)
+                .order_by(CallRecord.started_at.desc())
+                .limit(1)
+            )
+
+    # --- the week's figures -----------------------------------------------------------------
+
+    async def calls_between(
+        self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[WeekCall]:
+        """The calls started in [start, end): four small columns each, on the `started_at`
+        index (a week of calls is hundreds of rows, not the whole log)."""
+        query = select(
+            CallRecord.practice_id, CallRecord.started_at, CallRecord.outcome, CallRecord.outcomes
+        ).where(
+            CallRecord.started_at >= start,
+            CallRecord.started_at < end,
+            CallRecord.practice_id.in_(list(practice_ids)),
+        )
+        async with self._session(write=False) as s:
+            rows = (await s.execute(query)).all()
+        return [WeekCall(p, at, o, list(os or [])) for p, at, o, os in rows]
+
+    async def bookings_made_between(
+        self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """Appointments booked (not moved) in [start, end): (by the assistant, by staff).
+
+        A booking is always for a later time than it was made (the lead-time rules refuse the
+        past), so `starts_at >= start` is implied; it lets the `(practice_id, starts_at)` index
+        bound the scan to appointments from this week on instead of the whole year."""
+        by_staff = func.sum(case((Appointment.booked_by.is_not(None), 1), else_=0))
+        query = select(func.count(), by_staff).where(
+            Appointment.practice_id.in_(list(practice_ids)),
+            Appointment.starts_at >= start,
+            Appointment.created_at >= start,
+            Appointment.created_at < end,
+            Appointment.replaces_id.is_(None),
+        )
+        async with self._session(write=False) as s:
+            total, staff = (await s.execute(query)).one()
+        staff = int(staff or 0)
+        return int(total or 0) - staff, staff
+
+    async def messages_between(
+        self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """Messages taken in [start, end): (all, urgent or security)."""
+        urgent = func.sum(
+            case((and_(Message.kind != SECURITY, Message.urgency != "urgent"), 0), else_=1)
+        )
+        query = select(func.count(), urgent).where(
+            Message.practice_id.in_(list(practice_ids)),
+            Message.created_at >= start,
+            Message.created_at < end,
+        )
+        async with self._session(write=False) as s:
+            total, pressing = (await s.execute(query)).one()
+        return int(total or 0), int(pressing or 0)
+
+    # --- staff bookings ---------------------------------------------------------------------
+    # `Store.book` and `Store.reschedule` write no `booked_by`; these do the same writes with the
+    # staff member stamped in the same transaction. The web app hands the scheduling domain a
+    # view of the store whose `book`/`reschedule` are these (`receptionist.web.booking`), so
+    # staff bookings pass the very same rules as the agent's and the database has the last word.
+
+    async def book_by_staff(
+        self: _Sessions,
+        *,
+        booked_by: str,
+        practice_id: str,
+        provider_id: str,
+        patient_id: str,
+        visit_type: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        call_id: str = "",
+        appointment_id: str | None = None,
+    ) -> Appointment:
+        appointment = Appointment(
+            id=appointment_id or new_id(),
+            practice_id=practice_id,
+            provider_id=provider_id,
+            patient_id=patient_id,
+            visit_type=visit_type,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status=BOOKED,
+            call_id=call_id,
+            booked_by=booked_by,
+            created_at=utcnow(),
+        )
+        async with self._session(write=True) as s:
+            s.add(appointment)
+        return appointment
+
+    async def reschedule_by_staff(
+        self: _Sessions,
+        appointment_id: str,
+        *,
+        booked_by: str,
+        patient_id: str,
+        provider_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        call_id: str = "",
+    ) -> Appointment:
+        async with self._session(write=True) as s:
+            old = await s.scalar(
+                select(Appointment).where(
+                    Appointment.id == appointment_id,
+                    Appointment.patient_id == patient_id,
+                    Appointment.status == BOOKED,
+                )
+            )
+            if old is None:
+                raise NotFound("no such booked appointment for this patient")
+            old.status = RESCHEDULED
+            old.cancelled_at = utcnow()
+            await s.flush()
+            new = Appointment(
+                id=new_id(),
+                practice_id=old.practice_id,
+                provider_id=provider_id,
+                patient_id=patient_id,
+                visit_type=old.visit_type,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                status=BOOKED,
+                call_id=call_id,
+                replaces_id=old.id,
+                booked_by=booked_by,
+                created_at=utcnow(),
+            )
+            s.add(new)
+        return new

@@ -1,0 +1,383 @@
+"""Booking from the screen: find or register the patient, pick a visit type and a day, choose one
+of the open times; open an appointment to move or cancel it.
+
+The addresses carry ids and dates only (`/book?patient=<id>&visit=checkup&date=...`): a name and a
+date of birth are looked up with a POST, never put in a URL. The rules are the agent's
+(`receptionist.web.booking`); every change and every look at a patient is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from receptionist.domain.phone import UNKNOWN, normalize
+from receptionist.domain.practice import Practice
+from receptionist.domain.scheduling import (
+    SchedulingError,
+    check_patient_kind,
+    is_late_cancellation,
+    require_visit_type,
+)
+from receptionist.store import Appointment, Patient
+from receptionist.store.models import NAME_LENGTH
+from receptionist.web import booking, forms
+from receptionist.web.context import Web, web_of
+from receptionist.web.guard import Changing, SignedIn
+from receptionist.web.routes.today import staff_names
+
+router = APIRouter()
+
+
+def _see_other(path: str, **query: str) -> RedirectResponse:
+    shown = {k: v for k, v in query.items() if v}
+    return RedirectResponse(f"{path}?{urlencode(shown)}" if shown else path, status_code=303)
+
+
+async def _patient(web: Web, patient_id: str, practice: Practice) -> Patient:
+    patient = await web.store.get_patient(patient_id) if patient_id else None
+    if patient is None or patient.practice_id != practice.id:
+        raise HTTPException(404, "There is no such patient at this location.")
+    return patient
+
+
+async def _appointment(web: Web, appointment_id: str) -> tuple[Appointment, Practice]:
+    appointment = await web.store.get_appointment(appointment_id)
+    if appointment is None:
+        raise HTTPException(404, "There is no such appointment.")
+    return appointment, web.practice_or_default(appointment.practice_id)
+
+
+def _when(appointment: Appointment, practice: Practice) -> str:
+    local = appointment.starts_at.astimezone(practice.tz)
+    return f"{appointment.visit_type} {local:%Y-%m-%d %H:%M} {appointment.provider_id}"
+
+
+# --- choosing the patient -----------------------------------------------------------------------
+
+
+async def _book_page(
+    request: Request,
+    web: Web,
+    practice: Practice,
+    *,
+    patient: Patient | None = None,
+    visit: str = "",
+    day: Date | None = None,
+    provider: str = "",
+    status: int = 200,
+    error: str | None = None,
+    fresh: list | None = None,
+) -> Response:
+    now = web.now()
+    as_called = await web.as_callers_meet_it(practice)
+    times = None
+    kind_problem = None
+    upcoming: list[Appointment] = []
+    is_new = False
+    if patient is not None:
+        upcoming = await web.store.upcoming_for_patient(patient.id, after=now)
+        is_new = await web.store.is_new_patient(patient.id, now=now)
+    if patient is not None and visit and day is not None and error is None:
+        try:
+            check_patient_kind(require_visit_type(practice, visit), is_new_patient=is_new)
+            times = await booking.offered_times(
+                as_called, web.store, visit, day, now=now, provider_id=provider or None
+            )
+        except SchedulingError as exc:
+            kind_problem = booking.staff_sentence(str(exc))
+    return web.pages.render(
+        request,
+        "book.html",
+        status=status,
+        nav="today",
+        practice=practice,
+        directory=web.directory,
+        patient=patient,
+        is_new=is_new,
+        upcoming=upcoming,
+        visit=visit,
+        day=day or web.today(practice),
+        provider=provider,
+        times=times,
+        kind_problem=kind_problem,
+        error=error,
+        fresh=fresh or [],
+        found=None,
+    )
+
+
+@router.get("/book")
+async def book_page(
+    request: Request,
+    staff: SignedIn,
+    practice: str = "",
+    patient: str = "",
+    visit: str = "",
+    date: str = "",
+    provider: str = "",
+) -> Response:
+    web = web_of(request)
+    location = web.practice(practice)
+    chosen = await _patient(web, patient, location) if patient else None
+    try:
+        day = forms.optional_day(date)
+    except forms.FormError as exc:
+        return await _book_page(request, web, location, patient=chosen, error=str(exc), status=400)
+    if chosen is not None:
+        await web.audit(staff, "viewed_patient", subject="booking", patient_ids=[chosen.id])
+    return await _book_page(
+        request, web, location, patient=chosen, visit=visit, day=day, provider=provider
+    )
+
+
+@router.post("/patients/find")
+async def find_patient(request: Request, staff: Changing) -> Response:
+    web = web_of(request)
+    form = await request.form()
+    location = web.practice(forms.field(form, "practice"))
+    try:
+        name = forms.free_text(form, "name", limit=NAME_LENGTH, label="The patient's name")
+        born = forms.birth_date(forms.field(form, "dob"), today=web.today(location))
+    except forms.FormError as exc:
+        return await _book_page(request, web, location, error=str(exc), status=400)
+    patient = await web.store.find_patient(location.id, name, born)
+    await web.audit(
+        staff,
+        "patient_search",
+        subject=location.id,
+        detail="found" if patient else "no match",
+        patient_ids=[patient.id if patient else None],
+    )
+    if patient is None:
+        return await _book_page(
+            request,
+            web,
+            location,
+            status=404,
+            error=(
+                "No patient with that name and date of birth at this location. Check the "
+                "spelling and the date, or register them below."
+            ),
+        )
+    return _see_other("/book", practice=location.id, patient=patient.id)
+
+
+@router.post("/patients")
+async def register_patient(request: Request, staff: Changing) -> Response:
+    web = web_of(request)
+    form = await request.form()
+    location = web.practice(forms.field(form, "practice"))
+    try:
+        name = forms.free_text(form, "name", limit=NAME_LENGTH, label="The patient's name")
+        born = forms.birth_date(forms.field(form, "dob"), today=web.today(location))
+        raw_phone = forms.field(form, "phone").strip()
+        phone = normalize(raw_phone, location.region) if raw_phone else UNKNOWN
+        if raw_phone and phone == UNKNOWN:
+            raise forms.FormError(
+                f"The phone number is not a valid number for {location.region}: check it, or "
+                "leave it empty."
+            )
+    except forms.FormError as exc:
+        return await _book_page(request, web, location, error=str(exc), status=400)
+    patient, created = await web.store.register_patient(
+        location.id, name, born, phone, new_patient=forms.field(form, "new_patient") == "yes"
+    )
+    await web.audit(
+        staff,
+        "patient_registered" if created else "patient_search",
+        subject=location.id,
+        detail="new record" if created else "already registered",
+        patient_ids=[patient.id],
+    )
+    notice = "registered" if created else "already_patient"
+    return _see_other("/book", practice=location.id, patient=patient.id, notice=notice)
+
+
+# --- booking ------------------------------------------------------------------------------------
+
+
+@router.post("/book")
+async def book(request: Request, staff: Changing) -> Response:
+    web = web_of(request)
+    form = await request.form()
+    location = web.practice(forms.field(form, "practice"))
+    patient = await _patient(web, forms.field(form, "patient"), location)
+    visit = forms.field(form, "visit")
+    provider = forms.field(form, "provider")
+    try:
+        start = forms.moment(forms.field(form, "start"))
+        appointment = await booking.book(
+            await web.as_callers_meet_it(location),
+            web.store,
+            staff_id=staff.id,
+            patient_id=patient.id,
+            visit_id=visit,
+            provider_id=provider,
+            start=start,
+            now=web.now(),
+        )
+    except forms.FormError as exc:
+        return await _book_page(
+            request, web, location, patient=patient, visit=visit, error=str(exc), status=400
+        )
+    except booking.BookingRefused as exc:
+        return await _book_page(
+            request,
+            web,
+            location,
+            patient=patient,
+            visit=visit,
+            status=exc.status,
+            error=exc.message,
+            fresh=exc.fresh,
+        )
+    await web.audit(
+        staff,
+        "booked",
+        subject=f"appointment {appointment.id}",
+        detail=_when(appointment, location),
+        patient_ids=[patient.id],
+    )
+    day = appointment.starts_at.astimezone(location.tz).date().isoformat()
+    return _see_other("/today", practice=location.id, date=day, notice="booked")
+
+
+# --- one appointment: move or cancel ------------------------------------------------------------
+
+
+async def _appointment_page(
+    request: Request,
+    web: Web,
+    appointment: Appointment,
+    practice: Practice,
+    *,
+    day: Date | None = None,
+    provider: str = "",
+    status: int = 200,
+    error: str | None = None,
+    fresh: list | None = None,
+) -> Response:
+    now = web.now()
+    patient = await web.store.get_patient(appointment.patient_id)
+    times = None
+    if appointment.status == "booked" and day is not None and error is None:
+        try:
+            times = await booking.offered_times(
+                await web.as_callers_meet_it(practice),
+                web.store,
+                appointment.visit_type,
+                day,
+                now=now,
+                provider_id=provider or None,
+            )
+        except SchedulingError as exc:
+            error = str(exc)
+    call_record = None
+    if appointment.call_id and appointment.booked_by is None:
+        call_record = await web.store.call_record_id_for(appointment.call_id)
+    return web.pages.render(
+        request,
+        "appointment.html",
+        status=status,
+        nav="today",
+        practice=practice,
+        appointment=appointment,
+        patient=patient,
+        provider_name=getattr(practice.provider(appointment.provider_id), "name", None),
+        visit_name=getattr(practice.visit_type(appointment.visit_type), "name", None),
+        users=await staff_names(web),
+        call_record=call_record,
+        late=appointment.status == "booked" and is_late_cancellation(practice, appointment, now),
+        day=day or appointment.starts_at.astimezone(practice.tz).date(),
+        provider=provider,
+        times=times,
+        error=error,
+        fresh=fresh or [],
+    )
+
+
+@router.get("/appointments/{appointment_id}")
+async def appointment_page(
+    request: Request,
+    staff: SignedIn,
+    appointment_id: str,
+    date: str = "",
+    provider: str = "",
+) -> Response:
+    web = web_of(request)
+    appointment, location = await _appointment(web, appointment_id)
+    await web.audit(
+        staff,
+        "viewed_appointment",
+        subject=f"appointment {appointment.id}",
+        patient_ids=[appointment.patient_id],
+    )
+    try:
+        day = forms.optional_day(date)
+    except forms.FormError as exc:
+        return await _appointment_page(
+            request, web, appointment, location, error=str(exc), status=400
+        )
+    return await _appointment_page(request, web, appointment, location, day=day, provider=provider)
+
+
+@router.post("/appointments/{appointment_id}/move")
+async def move(request: Request, staff: Changing, appointment_id: str) -> Response:
+    web = web_of(request)
+    form = await request.form()
+    appointment, location = await _appointment(web, appointment_id)
+    try:
+        new = await booking.move(
+            await web.as_callers_meet_it(location),
+            web.store,
+            appointment,
+            staff_id=staff.id,
+            provider_id=forms.field(form, "provider"),
+            start=forms.moment(forms.field(form, "start")),
+            now=web.now(),
+        )
+    except forms.FormError as exc:
+        return await _appointment_page(
+            request, web, appointment, location, status=400, error=str(exc)
+        )
+    except booking.BookingRefused as exc:
+        fresh = exc.fresh
+        return await _appointment_page(
+            request, web, appointment, location, status=exc.status, error=exc.message, fresh=fresh
+        )
+    await web.audit(
+        staff,
+        "moved",
+        subject=f"appointment {appointment.id}",
+        detail=f"to {_when(new, location)} (now {new.id})",
+        patient_ids=[appointment.patient_id],
+    )
+    day = new.starts_at.astimezone(location.tz).date().isoformat()
+    return _see_other("/today", practice=location.id, date=day, notice="moved")
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+async def cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
+    web = web_of(request)
+    appointment, location = await _appointment(web, appointment_id)
+    try:
+        cancelled = await booking.cancel(web.store, appointment)
+    except booking.BookingRefused as exc:
+        return await _appointment_page(
+            request, web, appointment, location, status=exc.status, error=exc.message
+        )
+    await web.audit(
+        staff,
+        "cancelled",
+        subject=f"appointment {appointment.id}",
+        detail=_when(cancelled, location),
+        patient_ids=[appointment.patient_id],
+    )
+    day = cancelled.starts_at.astimezone(location.tz).date().isoformat()
+    return _see_other("/today", practice=location.id, date=day, notice="cancelled")

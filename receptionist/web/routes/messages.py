@@ -1,0 +1,88 @@
+"""Messages: the callback queue, urgent and security messages first; mark one handled with a note.
+
+The page checks for new messages in the background (`/api/messages/count`, polled by
+`static/app.js`) and offers a reload; that poll is not activity, so an open screen still signs
+out when nobody uses it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from receptionist.web import forms
+from receptionist.web.context import web_of
+from receptionist.web.guard import Changing, Quietly, SignedIn
+from receptionist.web.routes.today import staff_names
+
+router = APIRouter()
+NOTE_LENGTH = 500
+SHOWN = 200
+
+
+@router.get("/messages")
+async def messages(
+    request: Request,
+    staff: SignedIn,
+    status: str = "open",
+    practice: str = "",
+) -> Response:
+    web = web_of(request)
+    handled = status == "handled"
+    ids = web.selected_ids(practice)
+    rows = await web.store.staff_messages(ids, handled=handled, limit=SHOWN)
+    count, newest = await web.store.open_message_count(ids)
+    await web.audit(
+        staff,
+        "viewed_messages",
+        subject=f"{'handled' if handled else 'open'} {practice or 'all'}",
+        detail=f"{len(rows)} messages",
+        patient_ids=[m.patient_id for m in rows],
+    )
+    return web.pages.render(
+        request,
+        "messages.html",
+        nav="messages",
+        rows=[(m, web.practice_or_default(m.practice_id)) for m in rows],
+        handled=handled,
+        practice_id=practice,
+        directory=web.directory,
+        users=await staff_names(web),
+        open_count=count,
+        newest=newest.isoformat() if newest else "",
+        shown_limit=SHOWN,
+    )
+
+
+@router.post("/messages/{message_id}/handled")
+async def mark_handled(request: Request, staff: Changing, message_id: str) -> Response:
+    web = web_of(request)
+    form = await request.form()
+    message = await web.store.get_message(message_id)
+    if message is None:
+        raise HTTPException(404, "There is no such message.")
+    note = forms.free_text(form, "note", limit=NOTE_LENGTH, label="The note", required=False)
+    done = await web.store.handle_message(message_id, user_id=staff.id, note=note, at=web.now())
+    if done:
+        await web.audit(
+            staff,
+            "message_handled",
+            subject=f"message {message_id}",
+            detail="with a note" if note else "",
+            patient_ids=[message.patient_id],
+        )
+    back = forms.field(form, "back_practice")
+    target = "/messages?" + (f"practice={back}&" if web.directory.get(back) else "")
+    return RedirectResponse(
+        target + f"notice={'handled' if done else 'already_handled'}", status_code=303
+    )
+
+
+@router.get("/api/messages/count")
+async def open_count(request: Request, _: Quietly, practice: str = "") -> Response:
+    """How many messages are open and when the newest came: no names, no numbers."""
+    web = web_of(request)
+    count, newest = await web.store.open_message_count(web.selected_ids(practice))
+    return JSONResponse({"open": count, "newest": newest.isoformat() if newest else ""})
