@@ -28,8 +28,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: SmtpRig, ca_file:
     """A migrated book, a practice that emails DESK about urgent messages, and mail settings."""
     practice_file = tmp_path / "practice.toml"
     practice_file.write_text(
-        (REPO_ROOT / "practice.toml").read_text(encoding="utf-8")
-        + f'\n[practice.notifications]\nemail = ["{DESK}"]\n',
+        (REPO_ROOT / "practice.toml")
+        .read_text(encoding="utf-8")
+        .replace("email = []", f'email = ["{DESK}"]', 1),
         encoding="utf-8",
     )
     values = {

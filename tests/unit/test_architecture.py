@@ -98,7 +98,8 @@ def in_package(module: str, package: str) -> bool:
 def test_what_a_call_loads_never_includes_operator_tooling():
     loaded = closure("agent")
     assert "receptionist.call.session" in loaded and "tools.booking" in loaded
-    assert sorted(m for m in loaded if in_package(m, "receptionist.ops")) == []
+    for package in ("receptionist.ops", "receptionist.web", "receptionist.notify"):
+        assert sorted(m for m in loaded if in_package(m, package)) == []
 
 
 def test_the_domain_and_the_store_do_not_import_livekit():
