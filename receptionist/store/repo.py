@@ -232,8 +232,10 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore):
         ends_at: datetime,
         call_id: str = "",
         appointment_id: str | None = None,
+        booked_by: str | None = None,
     ) -> Appointment:
-        """Books an appointment; raises `SlotTaken` if the database finds an overlap."""
+        """Books an appointment; raises `SlotTaken` if the database finds an overlap.
+        `booked_by`: the staff member who booked it in the staff app (None: a call did)."""
         appointment = Appointment(
             id=appointment_id or new_id(),
             practice_id=practice_id,
@@ -244,6 +246,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore):
             ends_at=ends_at,
             status=BOOKED,
             call_id=call_id,
+            booked_by=booked_by,
             created_at=utcnow(),
         )
         async with self._session(write=True) as s:
@@ -299,6 +302,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore):
         starts_at: datetime,
         ends_at: datetime,
         call_id: str = "",
+        booked_by: str | None = None,
     ) -> Appointment:
         """Moves the patient's appointment in one transaction: the old row becomes `rescheduled`
         and a new booked row is inserted. If the new time is taken nothing changes (`SlotTaken`)."""
@@ -318,6 +322,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore):
                 status=BOOKED,
                 call_id=call_id,
                 replaces_id=old.id,
+                booked_by=booked_by,
                 created_at=utcnow(),
             )
             s.add(new)

@@ -25,11 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from receptionist.store.errors import NotFound
 from receptionist.store.models import (
     ADMIN,
-    BOOKED,
-    RESCHEDULED,
     SECURITY,
     Appointment,
     AuditEntry,
@@ -39,7 +36,6 @@ from receptionist.store.models import (
     StaffSession,
     StaffUser,
     new_id,
-    utcnow,
 )
 
 # Column bounds of the audit log (models.AuditEntry): longer text is cut, never refused.
@@ -443,80 +439,3 @@ class StaffStore:
         async with self._session(write=False) as s:
             total, pressing = (await s.execute(query)).one()
         return int(total or 0), int(pressing or 0)
-
-    # --- staff bookings ---------------------------------------------------------------------
-    # `Store.book` and `Store.reschedule` write no `booked_by`; these do the same writes with the
-    # staff member stamped in the same transaction. The web app hands the scheduling domain a
-    # view of the store whose `book`/`reschedule` are these (`receptionist.web.booking`), so
-    # staff bookings pass the very same rules as the agent's and the database has the last word.
-
-    async def book_by_staff(
-        self: _Sessions,
-        *,
-        booked_by: str,
-        practice_id: str,
-        provider_id: str,
-        patient_id: str,
-        visit_type: str,
-        starts_at: datetime,
-        ends_at: datetime,
-        call_id: str = "",
-        appointment_id: str | None = None,
-    ) -> Appointment:
-        appointment = Appointment(
-            id=appointment_id or new_id(),
-            practice_id=practice_id,
-            provider_id=provider_id,
-            patient_id=patient_id,
-            visit_type=visit_type,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            status=BOOKED,
-            call_id=call_id,
-            booked_by=booked_by,
-            created_at=utcnow(),
-        )
-        async with self._session(write=True) as s:
-            s.add(appointment)
-        return appointment
-
-    async def reschedule_by_staff(
-        self: _Sessions,
-        appointment_id: str,
-        *,
-        booked_by: str,
-        patient_id: str,
-        provider_id: str,
-        starts_at: datetime,
-        ends_at: datetime,
-        call_id: str = "",
-    ) -> Appointment:
-        async with self._session(write=True) as s:
-            old = await s.scalar(
-                select(Appointment).where(
-                    Appointment.id == appointment_id,
-                    Appointment.patient_id == patient_id,
-                    Appointment.status == BOOKED,
-                )
-            )
-            if old is None:
-                raise NotFound("no such booked appointment for this patient")
-            old.status = RESCHEDULED
-            old.cancelled_at = utcnow()
-            await s.flush()
-            new = Appointment(
-                id=new_id(),
-                practice_id=old.practice_id,
-                provider_id=provider_id,
-                patient_id=patient_id,
-                visit_type=old.visit_type,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                status=BOOKED,
-                call_id=call_id,
-                replaces_id=old.id,
-                booked_by=booked_by,
-                created_at=utcnow(),
-            )
-            s.add(new)
-        return new

@@ -62,12 +62,10 @@ class AsStaff:
         return getattr(self._store, name)
 
     async def book(self, **values: Any) -> Appointment:
-        return await self._store.book_by_staff(booked_by=self._user_id, **values)
+        return await self._store.book(booked_by=self._user_id, **values)
 
     async def reschedule(self, appointment_id: str, **values: Any) -> Appointment:
-        return await self._store.reschedule_by_staff(
-            appointment_id, booked_by=self._user_id, **values
-        )
+        return await self._store.reschedule(appointment_id, booked_by=self._user_id, **values)
 
 
 @dataclass

@@ -81,7 +81,7 @@ async def test_today_lists_the_days_visits_by_provider_with_who_booked_each(staf
     bob = await patient(rig, "Bob Stone", date(1975, 6, 1))
     by_call = await book_by_call(rig, ann, "dr-a", at(TUESDAY, 9))
     [maria] = await rig.store.staff_users()
-    await rig.store.book_by_staff(
+    await rig.store.book(
         booked_by=maria.id,
         practice_id="lakeside",
         provider_id="hy-c",
