@@ -32,6 +32,8 @@ from receptionist.store.schema import migration_problem
 
 console = Console()
 DEMO_NAMESPACE = uuid.UUID("5b0c7f7e-1d2a-4c55-9a53-0d3c1e0de111")
+# The demo call's LiveKit id: its booking and message point at it, so the staff app links them.
+DEMO_CALL_ID = "SCL_demo"
 DEMO_PATIENTS = [
     ("Ann Lee", date(1980, 2, 29), "+14144007103"),
     ("Bob Stone", date(1975, 6, 1), "+14145550123"),
@@ -171,7 +173,7 @@ def demo_data() -> None:
                     visit_type=slots[0].visit_type,
                     starts_at=slots[0].start,
                     ends_at=slots[0].end,
-                    call_id="demo",
+                    call_id=DEMO_CALL_ID,
                     appointment_id=appointment_id,
                 )
                 visits_of[patient.id] = slots[0].start.astimezone(practice.tz)
@@ -187,7 +189,7 @@ def demo_data() -> None:
                 "callback_number": "+14145550123",
                 "reason": "Question about his last invoice",
                 "urgency": "routine",
-                "call_id": "demo",
+                "call_id": DEMO_CALL_ID,
                 "created_at": now,
             },
         )
@@ -198,7 +200,7 @@ def demo_data() -> None:
                 "practice_id": practice.id,
                 "caller": "+14145550123",
                 "dialled": practice.numbers[0] if practice.numbers else "unknown",
-                "livekit_call_id": "SCL_demo",
+                "livekit_call_id": DEMO_CALL_ID,
                 "sip_call_id": "demo@example",
                 "started_at": now,
                 "duration_seconds": 74.0,

@@ -48,3 +48,17 @@ def _next_days(n: int) -> list[str]:
     from datetime import timedelta
 
     return [(today + timedelta(days=i)).isoformat() for i in range(n)]
+
+
+def test_demo_bookings_and_message_point_at_the_demo_call(env):
+    """The staff app links a booking or message to its call by the call's LiveKit id."""
+    import sqlite3
+
+    runner = CliRunner()
+    runner.invoke(app, ["migrate"])
+    assert runner.invoke(app, ["demo-data"]).exit_code == 0
+    db = sqlite3.connect(env / "book.db")
+    [call] = db.execute("SELECT livekit_call_id FROM calls").fetchall()
+    booked_by = {row[0] for row in db.execute("SELECT call_id FROM appointments")}
+    left_by = {row[0] for row in db.execute("SELECT call_id FROM messages")}
+    assert booked_by == left_by == {call[0]}
