@@ -190,7 +190,7 @@ async def receptionist_call(
     with fake_job_context():
         session = build_session(settings, providers, state, vad=None)
         lifecycle = attach_call_handling(session, state, settings, on_finished=on_finished)
-        await session.start(Receptionist(practice, receptionist_tools()))
+        await session.start(Receptionist(state.practice, receptionist_tools()))
         try:
             yield Call(session, state, fake_api, clips, lifecycle, finished)
         finally:
