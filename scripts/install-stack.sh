@@ -227,7 +227,40 @@ join() {
   printf '%s' "$out"
 }
 
+# off_debian_help: this script installs with apt and builds with Go on Debian/Ubuntu; elsewhere
+# it says what to install instead of failing on the first missing apt or dpkg command.
+off_debian_help() {
+  local system
+  system="$(uname -s)"
+  if [ "$system" = Darwin ]; then
+    cat >&2 <<MSG
+[install-stack] this script installs with apt (Debian/Ubuntu). On macOS install the stack with Homebrew:
+    brew install livekit redis sipp portaudio   # livekit-server (the stack finds it by that name)
+  livekit-sip has no Homebrew formula: build github.com/livekit/sip at ${LIVEKIT_SIP_VERSION} from
+  source (its README; brew install opus opusfile libsoxr pkg-config first), or run LiveKit's Docker
+  image livekit/sip:${LIVEKIT_SIP_VERSION}. The network-namespace mode and the end-to-end tests
+  need Linux; on a Mac run the stack on your LAN address: uv run python -m receptionist.ops.stack --host
+  Nothing to call yet? uv run agent.py try  (the receptionist in the terminal, no stack, no keys)
+MSG
+  else
+    cat >&2 <<MSG
+[install-stack] this script installs with apt (Debian/Ubuntu) and found no apt-get/dpkg here ($system).
+  livekit-server: LiveKit's install script, curl -sSL https://get.livekit.io | bash
+    (installs livekit-server, which the stack finds by that name), or Homebrew: brew install livekit
+  livekit-sip ${LIVEKIT_SIP_VERSION}: go install github.com/livekit/sip/cmd/livekit-sip@${LIVEKIT_SIP_VERSION}
+    (cgo, libopus/libsoxr), or copy /bin/livekit-sip out of the Docker image livekit/sip:${LIVEKIT_SIP_VERSION}
+    onto your PATH (it needs a glibc as new as the image's Debian)
+  Redis 7, sipp, PortAudio (libportaudio), espeak-ng, sox, tshark, iproute2: your distribution's packages.
+  See docs/telephony.md ("Elsewhere"). Nothing to call yet? uv run agent.py try
+MSG
+  fi
+}
+
 main() {
+  if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
+    off_debian_help
+    exit 1
+  fi
   install_apt
   check_go
   mkdir -p "$GOBIN"

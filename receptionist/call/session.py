@@ -18,10 +18,12 @@ from livekit.agents import (
     AgentSession,
     ConversationItemAddedEvent,
     JobContext,
+    cli,
     get_job_context,
     room_io,
 )
 from livekit.agents.voice.agent_session import SessionConnectOptions
+from rich.text import Text
 
 from receptionist.call import records
 from receptionist.call.clips import RoomClipPlayer
@@ -29,7 +31,7 @@ from receptionist.call.control import CallControl
 from receptionist.call.heartbeat import Heartbeat
 from receptionist.call.lifecycle import CallLifecycle, SilenceWatch
 from receptionist.call.prompts import greeting, render_instructions, resumed_greeting
-from receptionist.call.providers import Providers, build_providers, turn_handling
+from receptionist.call.providers import Providers, build_llm, build_providers, turn_handling
 from receptionist.call.recovery import Recovery
 from receptionist.call.state import CallState
 from receptionist.call.transfer import operator_escape
@@ -41,6 +43,16 @@ from receptionist.settings import Settings
 from receptionist.store import Store, StoreError
 
 log = logging.getLogger("receptionist")
+
+# LiveKit's AgentSession builds a default turn detector even when it is given one (it evaluates
+# the default eagerly); in console/dev mode without LiveKit Cloud keys that unused detector warns
+# about LIVEKIT_INFERENCE_URL, a variable nobody set. This agent pins the local detector
+# (providers.turn_handling), so the warning describes nothing that runs.
+UNUSED_DETECTOR_NOTICE = "LIVEKIT_INFERENCE_URL is set but"
+
+# `console --text`: the silence checks are for a phone line (ask after 12 s, hang up after 24 s);
+# someone typing to the console gets an hour before the session ends.
+TYPING_SILENCE_TIMEOUT = 3600.0
 
 # Each failed turn is silence on the phone: after two in a row (each already retried by the
 # provider plugins and fallback adapters) the session gives up and the rescue path takes over.
@@ -83,6 +95,52 @@ def build_session(
         max_tool_steps=4,
         conn_options=CONNECT_OPTIONS,
     )
+
+
+def quiet_framework_notices() -> None:
+    """Drops LiveKit log notices that do not apply to this agent (see UNUSED_DETECTOR_NOTICE)."""
+    framework = logging.getLogger("livekit.agents")
+    if not any(getattr(f, "__name__", "") == "_unused_detector" for f in framework.filters):
+        framework.addFilter(_unused_detector)
+
+
+def _unused_detector(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(UNUSED_DETECTOR_NOTICE)
+
+
+def console_text_mode() -> bool:
+    """Whether this job runs in `agent.py console --text` (LiveKit's local console, typing)."""
+    console = cli.AgentsConsole.get_instance()
+    return console.enabled and console.console_mode == "text"
+
+
+def call_providers(settings: Settings, practice: Practice, *, text_only: bool) -> Providers:
+    """The providers for a call. Typing in the console needs only the model: without a Deepgram
+    key no STT or TTS is built (both would refuse an empty key), so `console --text` runs with
+    OPENAI_API_KEY alone; with the key, Ctrl-T can still switch the console to voice."""
+    missing_speech = not settings.deepgram_api_key.get_secret_value()
+    if text_only and missing_speech and not settings.provider_factory:
+        return Providers(stt=None, llm=build_llm(settings), tts=None, turn_detection="manual")
+    return build_providers(settings, keyterms=[practice.name])
+
+
+def show_greeting_in_console(session: AgentSession[CallState]) -> None:
+    """LiveKit's text console prints only the replies to what was typed, so the greeting, said
+    from code before anyone types, never appeared: print it first, as the console prints replies
+    (a caller hears it first too)."""
+    console = getattr(cli.AgentsConsole.get_instance(), "console", None)  # rich, when local
+    if console is None:
+        return
+
+    def on_item(ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if item.type != "message" or item.role != "assistant" or not item.text_content:
+            return
+        session.off("conversation_item_added", on_item)
+        lines = "".join(f"\n    {line}" for line in item.text_content.split("\n"))
+        console.print(Text.assemble(("  \u25cf ", "#6BCB77"), ("Agent", "bold #6BCB77"), lines))
+
+    session.on("conversation_item_added", on_item)
 
 
 def noise_filter(settings: Settings) -> Callable[[Any], Any] | None:
@@ -195,12 +253,18 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
     if recovery is not None:
         state.note("recovered", recovery.timeline_detail())
         log.info("call recovered after its agent was lost", extra={"attempt": recovery.attempt})
-    providers = build_providers(settings, keyterms=[practice.name])
+    typing = console_text_mode()
+    if typing:  # a typist reads and thinks: the phone line's silence checks would hang up
+        settings = settings.model_copy(update={"silence_timeout": TYPING_SILENCE_TIMEOUT})
+    providers = call_providers(settings, practice, text_only=typing)
     session = build_session(settings, providers, state, worker.vad)
+    if typing:
+        show_greeting_in_console(session)
+    console = ctx.is_fake_job()  # `agent.py console`: nobody on a line
 
     async def write_record(done: CallState) -> None:
         usage = {"models": [u.model_dump(mode="json") for u in session.usage.model_usage]}
-        await _write_call_record(done, usage)
+        await write_call_record(done, usage, console=console)
 
     lifecycle = attach_call_handling(session, state, settings, on_finished=write_record)
     ctx.room.on("sip_dtmf_received", lambda ev: state.keypad.press(ev.digit))
@@ -230,10 +294,17 @@ def start_heartbeat(ctx: JobContext) -> Heartbeat:
     return heartbeat
 
 
-async def _write_call_record(state: CallState, usage: dict) -> None:
-    """Hands the finished call to the call log, then lets the job end."""
+async def write_call_record(state: CallState, usage: dict | None, *, console: bool) -> None:
+    """Hands the finished call to the call log, then lets the job end.
+
+    A console session (`agent.py console`, a fake job) is a developer trying the agent, not a
+    call: it is left out of the call log, where it would show as an unknown caller who abandoned
+    and count in the staff's figures. What it booked or took as a message stays in the book."""
     try:
-        await records.finish_call(state, usage=usage)
+        if console:
+            log.info("console session: not written to the call log")
+        else:
+            await records.finish_call(state, usage=usage)
     finally:
         log.info("call finished", extra={"outcome": state.outcome.value})
         get_job_context().shutdown(reason="call finished")

@@ -32,7 +32,11 @@ from string import Template
 from receptionist.paths import REPO_ROOT
 
 TEMPLATES = REPO_ROOT / "stack"
-BINARIES = ("redis-server", "server", "livekit-sip")
+BINARIES = ("redis-server", "livekit-server", "livekit-sip")
+# livekit-server goes by two names: `server` is what scripts/install-stack.sh builds (`go install
+# .../cmd/server`, pinned to the version the bridge needs, so it is preferred), `livekit-server`
+# what LiveKit's install script and Homebrew install.
+SERVER_NAMES = ("server", "livekit-server")
 # livekit-sip's health port answers 429 Too Many Requests while the host CPU is above its
 # max_cpu_utilization (it then turns new calls away for the moment): the bridge is up all the same.
 SIP_HEALTHY_STATUSES = (200, 429)
@@ -96,10 +100,35 @@ def find_binary(name: str, bin_dirs: Sequence[Path] | None = None) -> str | None
     return shutil.which(name)
 
 
+def find_stack_binary(name: str, bin_dirs: Sequence[Path] | None = None) -> str | None:
+    """Like `find_binary`, with livekit-server found under either of its names."""
+    if name != "livekit-server":
+        return find_binary(name, bin_dirs)
+    for folder in _default_bin_dirs() if bin_dirs is None else bin_dirs:
+        for server in SERVER_NAMES:
+            candidate = folder / server
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    # On PATH the unambiguous name first: a program called just `server` may be anything.
+    return shutil.which("livekit-server") or shutil.which("server")
+
+
 def missing_binaries(bin_dirs: Sequence[Path] | None = None) -> list[str]:
     """Names the programs the stack (and the e2e caller) needs that are not installed."""
     wanted = (*BINARIES, "sipp", "tshark", "espeak-ng", "sox", "ip", "curl")
-    return [name for name in wanted if not find_binary(name, bin_dirs)]
+    return [name for name in wanted if not find_stack_binary(name, bin_dirs)]
+
+
+def missing_message(missing: Sequence[str]) -> str:
+    """What to do about missing stack programs, in the words of the tools that install them."""
+    text = f"missing {', '.join(missing)}: run `bash scripts/install-stack.sh`"
+    if "livekit-server" in missing:
+        text += (
+            " (livekit-server is found as `server`, what that script builds, or "
+            "`livekit-server`, what `brew install livekit` and LiveKit's install script "
+            "`curl -sSL https://get.livekit.io | bash` install)"
+        )
+    return text
 
 
 class LocalStack:
@@ -204,11 +233,9 @@ class LocalStack:
 
     def _prepare(self) -> None:
         """Creates the run folder and, in netns mode, a fresh namespace with a veth address."""
-        missing = [b for b in BINARIES if not find_binary(b, self.config.bin_dirs)]
+        missing = [b for b in BINARIES if not find_stack_binary(b, self.config.bin_dirs)]
         if missing:
-            raise StackError(
-                f"missing {', '.join(missing)}: run `bash scripts/install-stack.sh` first"
-            )
+            raise StackError(missing_message(missing))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._kill_recorded_pids()
         for template in ("redis.conf", "livekit.yaml", "sip.yaml"):
@@ -244,7 +271,7 @@ class LocalStack:
         self._wait("redis", timeout, lambda: _output(self.wrap(ping)).strip() == "PONG")
 
     def _start_server(self, timeout: float) -> None:
-        binary = find_binary("server", self.config.bin_dirs)
+        binary = find_stack_binary("livekit-server", self.config.bin_dirs)
         self.spawn("livekit-server", [str(binary), "--config", str(self.run_dir / "livekit.yaml")])
         url = f"http://{self.config.address}:{self.config.http_port}/"
         self._wait("livekit-server", timeout, lambda: self.http_get(url)[0] == 200)

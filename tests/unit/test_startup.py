@@ -22,11 +22,20 @@ def run_agent(*args: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_console_without_keys_names_what_is_missing_and_exits_non_zero(tmp_path):
-    result = run_agent("console", "--text", tmp_path=tmp_path)
+    result = run_agent("console", tmp_path=tmp_path)
     assert result.returncode == 2
     assert "DEEPGRAM_API_KEY is not set" in result.stderr
     assert "OPENAI_API_KEY is not set" in result.stderr
     assert "receptionist migrate" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_text_console_without_keys_names_only_the_model_key(tmp_path):
+    """Typing uses no speech recognition or voice: `console --text` needs OPENAI_API_KEY alone."""
+    result = run_agent("console", "--text", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "OPENAI_API_KEY is not set" in result.stderr
+    assert "DEEPGRAM_API_KEY" not in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
