@@ -45,6 +45,7 @@ async def transfer_caller(session: AgentSession, state: CallState) -> TransferRe
     """
     destination = state.transfer_target
     if refused := state.control.refusal(destination):
+        state.note("transfer_failed", refused.reason)  # staff see why nobody was put through
         return refused
     if state.control.transfer_lock.locked():
         return TransferResult(ok=False, destination=destination, reason=ALREADY_TRANSFERRING)

@@ -110,6 +110,7 @@ async def test_transfer_without_destination_offers_a_message_and_sends_nothing()
         output = result.expect.next_event().is_function_call_output().event().item.output
     assert "offer to take a message" in output
     assert call.api.transfers == []
+    assert [e["kind"] for e in call.state.events] == ["transfer_failed"]  # staff see why
 
 
 async def test_ending_the_call_says_goodbye_and_deletes_the_room():
@@ -212,6 +213,8 @@ async def test_browser_caller_is_not_transferred_and_gets_the_number_instead():
         output = result.expect.next_event().is_function_call_output().event().item.output
     assert "not on a phone line" in output
     assert call.api.transfers == []
+    [failed] = [e for e in call.state.events if e["kind"] == "transfer_failed"]
+    assert failed["detail"] == "caller is not on a phone line"
     assert transfer.ANNOUNCE not in assistant_texts(call.session)
 
 
