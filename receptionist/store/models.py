@@ -124,6 +124,7 @@ class Appointment(Base):
         Index("ix_appointments_provider_start", "provider_id", "starts_at"),
         Index("ix_appointments_practice_start", "practice_id", "starts_at"),
         Index("ix_appointments_patient_start", "patient_id", "starts_at"),
+        Index("ix_appointments_practice_created", "practice_id", "created_at"),  # 0007
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -144,10 +145,14 @@ class Appointment(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (CheckConstraint(f"urgency IN {MESSAGE_URGENCIES!r}", name="urgency"),)
+    __table_args__ = (
+        CheckConstraint(f"urgency IN {MESSAGE_URGENCIES!r}", name="urgency"),
+        # The open queue, its live count and the handled list (migration 0007).
+        Index("ix_messages_practice_handled", "practice_id", "handled_at", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    practice_id: Mapped[str] = mapped_column(String(40), index=True)
+    practice_id: Mapped[str] = mapped_column(String(40))
     caller_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     callback_number: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
@@ -163,12 +168,14 @@ class Message(Base):
 
 class CallRecord(Base):
     __tablename__ = "calls"
+    # The call log a page at a time and the week's calls (migration 0007).
+    __table_args__ = (Index("ix_calls_practice_start", "practice_id", "started_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    practice_id: Mapped[str] = mapped_column(String(40), index=True)
+    practice_id: Mapped[str] = mapped_column(String(40))
     caller: Mapped[str] = mapped_column(String(20), default="unknown")
     dialled: Mapped[str] = mapped_column(String(20), default="unknown")
-    livekit_call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
+    livekit_call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="", index=True)
     sip_call_id: Mapped[str] = mapped_column(String(256), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     duration_seconds: Mapped[float] = mapped_column(Float, default=0.0)

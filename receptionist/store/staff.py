@@ -6,10 +6,11 @@ read and the store stays one object. Nothing here knows about HTTP or the practi
 web package (`receptionist.web`) decides what is shown and who may do what.
 
 Every list is bounded (`limit`), and the range queries over the big tables run on indexes: calls
-by `started_at`, appointments by `(practice_id, starts_at)`, the audit log by `at`, so the pages
-stay fast with a year of appointments and tens of thousands of calls. Messages are read through
-their `practice_id` index (a practice takes far fewer messages than calls); finding a call record
-by its LiveKit call id has no index yet and reads the call log (only when a link is followed).
+by `(practice_id, started_at)`, appointments by `(practice_id, starts_at)` (the day) and
+`(practice_id, created_at)` (the week's bookings), messages by `(practice_id, handled_at,
+created_at)` (open or handled), the audit log by `at`, a call record by its LiveKit call id, so
+the pages stay fast with a year of appointments and tens of thousands of calls (`bench/web.py`
+measures them; migration 0007 added the indexes it asked for).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -255,20 +256,18 @@ class StaffStore:
         """Records who did what: one row per distinct patient concerned (so "who saw this
         patient?" is one indexed query), or one row without a patient. Returns rows written."""
         patients = list(dict.fromkeys(p for p in patient_ids if p)) or [None]
-        rows = [
-            AuditEntry(
-                id=new_id(),
-                at=at,
-                user_id=user_id,
-                action=action[:_ACTION],
-                subject=subject[:_SUBJECT],
-                patient_id=patient_id,
-                detail=detail[:_DETAIL],
-            )
-            for patient_id in patients
-        ]
+        common = {
+            "at": at,
+            "user_id": user_id,
+            "action": action[:_ACTION],
+            "subject": subject[:_SUBJECT],
+            "detail": detail[:_DETAIL],
+        }
+        rows = [{"id": new_id(), "patient_id": p, **common} for p in patients]
+        # Core, not the ORM: a busy day's view writes a row per patient on it (a hundred or more)
+        # on every page load, and ORM objects for them cost more than the insert itself.
         async with self._session(write=True) as s:
-            s.add_all(rows)
+            await s.execute(insert(AuditEntry.__table__), rows)
         return len(rows)
 
     async def audit_entries(
@@ -355,19 +354,30 @@ class StaffStore:
         outcome: str | None = None,
         limit: int = 50,
     ) -> list[CallRecord]:
-        """A page of the call log, newest first (`before` pages back); transcripts not loaded."""
-        query = (
-            select(CallRecord)
-            .options(defer(CallRecord.transcript))
-            .where(CallRecord.practice_id.in_(list(practice_ids)))
-        )
-        if before is not None:
-            query = query.where(CallRecord.started_at < before)
-        if outcome:
-            query = query.where(CallRecord.outcome == outcome)
-        query = query.order_by(CallRecord.started_at.desc()).limit(limit)
+        """A page of the call log, newest first (`before` pages back); transcripts not loaded.
+
+        One query per location, each the newest `limit` of one `(practice_id, started_at)` index
+        range, merged here: `practice_id IN (a, b)` would read every call of every location and
+        sort them all to show one page."""
+
+        def newest(practice_id: str) -> Any:
+            query = (
+                select(CallRecord)
+                .options(defer(CallRecord.transcript))
+                .where(CallRecord.practice_id == practice_id)
+            )
+            if before is not None:
+                query = query.where(CallRecord.started_at < before)
+            if outcome:
+                query = query.where(CallRecord.outcome == outcome)
+            return query.order_by(CallRecord.started_at.desc()).limit(limit)
+
+        rows: list[CallRecord] = []
         async with self._session(write=False) as s:
-            return list(await s.scalars(query))
+            for practice_id in dict.fromkeys(practice_ids):
+                rows.extend(await s.scalars(newest(practice_id)))
+        rows.sort(key=lambda call: call.started_at, reverse=True)
+        return rows[:limit]
 
     async def get_call(self: _Sessions, call_record_id: str) -> CallRecord | None:
         async with self._session(write=False) as s:
@@ -408,9 +418,10 @@ class StaffStore:
     ) -> tuple[int, int]:
         """Appointments booked (not moved) in [start, end): (by the assistant, by staff).
 
-        A booking is always for a later time than it was made (the lead-time rules refuse the
-        past), so `starts_at >= start` is implied; it lets the `(practice_id, starts_at)` index
-        bound the scan to appointments from this week on instead of the whole year."""
+        Read on the `(practice_id, created_at)` index: this week's bookings only. A booking is
+        always for a later time than it was made (the lead-time rules refuse the past), so
+        `starts_at >= start` is implied; it is kept for a database without that index, where it
+        bounds the `(practice_id, starts_at)` scan to appointments from this week on."""
         by_staff = func.sum(case((Appointment.booked_by.is_not(None), 1), else_=0))
         query = select(func.count(), by_staff).where(
             Appointment.practice_id.in_(list(practice_ids)),

@@ -1,0 +1,245 @@
+"""The staff pages' queries (receptionist/store/staff.py), on SQLite and PostgreSQL: what they
+return, and that they read the indexes migration 0007 added instead of a whole table.
+
+The plans are checked on SQLite, whose planner uses no statistics, so its choice of index is
+the same on a test's few rows as on a year of the book (bench/web.py measures the pages with
+one). PostgreSQL's choice depends on the table's size and statistics: not checked here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from receptionist.store import Store
+from receptionist.store.models import new_id
+
+T0 = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
+DOB = date(1980, 2, 29)
+
+
+async def _call(
+    store: Store,
+    started_at: datetime,
+    *,
+    livekit_call_id: str = "",
+    outcome: str = "information",
+    practice_id: str = "lakeside",
+) -> str:
+    record_id = new_id()
+    await store.save(
+        "call",
+        {
+            "id": record_id,
+            "practice_id": practice_id,
+            "livekit_call_id": livekit_call_id,
+            "started_at": started_at,
+            "duration_seconds": 30.0,
+            "outcome": outcome,
+            "outcomes": [outcome],
+            "transcript": [{"role": "user", "text": "hello"}],
+            "events": [],
+        },
+    )
+    return record_id
+
+
+async def _message(store: Store, at: datetime, urgency: str = "routine", **values: Any) -> str:
+    message_id, where = await store.add_message(
+        practice_id=values.pop("practice_id", "lakeside"),
+        callback_number="+14145550123",
+        reason="call me back",
+        urgency=urgency,
+        created_at=at,
+        **values,
+    )
+    assert where == "stored"
+    return message_id
+
+
+async def test_call_record_of_a_livekit_call_id_is_the_newest(store: Store):
+    await _call(store, T0, livekit_call_id="SCL_one")
+    newer = await _call(store, T0 + timedelta(minutes=5), livekit_call_id="SCL_one")
+    other = await _call(store, T0, livekit_call_id="SCL_two")
+    assert await store.call_record_id_for("SCL_one") == newer
+    assert await store.call_record_id_for("SCL_two") == other
+    assert await store.call_record_id_for("SCL_none") is None
+    assert await store.call_record_id_for("") is None
+
+
+async def test_call_log_pages_newest_first_per_location_and_merged(store: Store):
+    here = [await _call(store, T0 - timedelta(hours=i * 2)) for i in range(4)]
+    there = [
+        await _call(store, T0 - timedelta(hours=i * 2 + 1), practice_id="uptown") for i in range(3)
+    ]
+    emergency = await _call(store, T0 - timedelta(hours=9), outcome="emergency")
+
+    page = await store.staff_calls(["lakeside"], limit=3)
+    assert [c.id for c in page] == here[:3]
+    older = await store.staff_calls(["lakeside"], before=page[-1].started_at, limit=3)
+    assert [c.id for c in older] == [here[3], emergency]
+    assert [c.id for c in await store.staff_calls(["lakeside"], outcome="emergency")] == [emergency]
+
+    merged = await store.staff_calls(["lakeside", "uptown"], limit=5)
+    assert [c.id for c in merged] == [here[0], there[0], here[1], there[1], here[2]]
+    assert [c.id for c in await store.staff_calls(["uptown", "uptown"], limit=5)] == there
+    assert await store.staff_calls(["elsewhere"]) == []
+
+
+async def test_message_queue_open_and_handled(store: Store):
+    routine_old = await _message(store, T0 - timedelta(hours=5))
+    soon = await _message(store, T0 - timedelta(hours=4), "soon")
+    urgent = await _message(store, T0 - timedelta(hours=1), "urgent")
+    security = await _message(store, T0 - timedelta(hours=2), kind="security")
+    routine_new = await _message(store, T0 - timedelta(hours=3))
+    await _message(store, T0, "urgent", practice_id="uptown")
+
+    queue = await store.staff_messages(["lakeside"], handled=False)
+    assert [m.id for m in queue] == [security, urgent, soon, routine_old, routine_new]
+    assert await store.open_message_count(["lakeside"]) == (5, T0 - timedelta(hours=1))
+
+    user = new_id()
+    assert await store.handle_message(soon, user_id=user, note="done", at=T0)
+    assert await store.handle_message(routine_old, user_id=user, note="", at=T0 + timedelta(1))
+    assert not await store.handle_message(soon, user_id=user, note="again", at=T0)
+    handled = await store.staff_messages(["lakeside"], handled=True)
+    assert [m.id for m in handled] == [routine_old, soon]
+    assert [m.id for m in await store.staff_messages(["lakeside"], handled=False)] == [
+        security,
+        urgent,
+        routine_new,
+    ]
+    assert (await store.open_message_count(["lakeside", "uptown"]))[0] == 4
+
+
+async def test_audit_writes_a_row_per_patient_and_reads_names_back(store: Store):
+    ann, _ = await store.register_patient("lakeside", "Ann Lee", DOB, "+14145550123")
+    bob, _ = await store.register_patient("lakeside", "Bob Stone", DOB, "+14145550124")
+    user = await store.add_staff_user(
+        username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
+    )
+    long_action = "viewed_today" + "x" * 100
+    written = await store.audit(
+        at=T0,
+        user_id=user.id,
+        action=long_action,
+        subject="lakeside 2030-03-04",
+        patient_ids=[ann.id, None, ann.id, bob.id],
+    )
+    assert written == 2
+    assert await store.audit(at=T0 + timedelta(seconds=1), user_id=None, action="signed_in") == 1
+
+    rows = await store.audit_entries()
+    assert [(r.entry.action[:12], r.username, r.patient_name) for r in rows][0] == (
+        "signed_in",
+        None,
+        None,
+    )
+    assert {(r.username, r.patient_name) for r in rows[1:]} == {
+        ("maria", "Ann Lee"),
+        ("maria", "Bob Stone"),
+    }
+    assert all(len(r.entry.action) == 40 for r in rows[1:])
+    only_ann = await store.audit_entries(patient_id=ann.id)
+    assert [r.patient_name for r in only_ann] == ["Ann Lee"]
+    first, second = rows[1].entry, rows[2].entry
+    assert [r.entry.id for r in await store.audit_entries(before=(first.at, first.id))] == [
+        second.id
+    ]
+
+
+async def test_bookings_made_this_week_by_the_assistant_and_by_staff(store: Store):
+    patient, _ = await store.register_patient("lakeside", "Ann Lee", DOB, "+14145550123")
+
+    async def book(start: datetime, **values: Any):
+        return await store.book(
+            practice_id="lakeside",
+            provider_id=values.pop("provider_id", "dr-a"),
+            patient_id=patient.id,
+            visit_type="exam",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+            **values,
+        )
+
+    soon = datetime.now(UTC) + timedelta(days=3)
+    await book(soon, call_id="SCL_one")
+    await book(soon + timedelta(hours=1), booked_by=new_id())
+    moved = await book(soon + timedelta(hours=2), call_id="SCL_two")
+    await store.reschedule(
+        moved.id,
+        patient_id=patient.id,
+        provider_id="dr-b",
+        starts_at=soon + timedelta(hours=3),
+        ends_at=soon + timedelta(hours=3, minutes=30),
+    )
+    week = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1)
+    assert await store.bookings_made_between(["lakeside"], *week) == (2, 1)
+    assert await store.bookings_made_between(["elsewhere"], *week) == (0, 0)
+    later = week[1], week[1] + timedelta(days=7)
+    assert await store.bookings_made_between(["lakeside"], *later) == (0, 0)
+
+
+async def _plans(store: Store, run: Callable[[], Awaitable[object]]) -> list[str]:
+    """SQLite's query plan of each statement `run` sends (EXPLAIN QUERY PLAN, same parameters)."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    engine = store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        await run()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    plans = []
+    async with store.engine.connect() as conn:
+        for statement, parameters in sent:
+            result = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append(" | ".join(row[3] for row in result.all()))
+    return plans
+
+
+async def test_staff_queries_read_their_indexes_on_sqlite(store: Store):
+    if store.dialect != "sqlite":
+        return  # PostgreSQL's plan depends on statistics (see the module's docstring)
+    await _call(store, T0, livekit_call_id="SCL_one")
+    await _message(store, T0)
+    week = (T0, T0 + timedelta(days=7))
+    expected: list[tuple[str, Callable[[], Awaitable[object]], str]] = [
+        ("ix_calls_livekit_call_id", lambda: store.call_record_id_for("SCL_one"), ""),
+        ("ix_calls_practice_start", lambda: store.staff_calls(["lakeside"]), "TEMP B-TREE"),
+        (
+            "ix_calls_practice_start",
+            lambda: store.staff_calls(["lakeside", "uptown"], before=T0, outcome="booked"),
+            "TEMP B-TREE",
+        ),
+        ("ix_calls_practice_start", lambda: store.calls_between(["lakeside"], *week), ""),
+        (
+            "ix_messages_practice_handled",
+            lambda: store.staff_messages(["lakeside"], handled=True),
+            "TEMP B-TREE",
+        ),
+        (
+            "ix_messages_practice_handled",
+            lambda: store.staff_messages(["lakeside"], handled=False),
+            "",
+        ),
+        ("ix_messages_practice_handled", lambda: store.open_message_count(["lakeside"]), ""),
+        (
+            "ix_appointments_practice_created",
+            lambda: store.bookings_made_between(["lakeside"], *week),
+            "",
+        ),
+    ]
+    for index, run, never in expected:
+        plans = await _plans(store, run)
+        assert plans, index
+        for plan in plans:
+            assert f"INDEX {index}" in plan, (index, plan)
+            assert not never or never not in plan, (index, plan)
