@@ -9,6 +9,8 @@ from tools.clock import CLOCK_TOOLS
 from tools.emergency import EMERGENCY_TOOLS
 from tools.messages import MESSAGE_TOOLS
 from tools.practice_info import PRACTICE_INFO_TOOLS
+from tools.reminders import REMINDER_TOOLS as REMINDER_TOOLS  # a reminder call's own set
+from tools.reminders import reminder_tools as reminder_tools
 
 ALL_TOOLS = [
     *CALL_CONTROL_TOOLS,

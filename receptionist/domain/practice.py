@@ -387,6 +387,60 @@ class Records(Strict):
     transcripts: bool = False  # store call transcripts? Off unless the practice turns it on.
 
 
+class Reminders(Strict):
+    """Reminder calls the practice places before appointments: off unless turned on.
+
+    Patients with a booked visit `hours_before[1]` to `hours_before[0]` hours ahead are called
+    within `calling_hours` (the practice's zone), never on a day with a closure, up to `attempts`
+    times `retry_minutes` apart. `visit_types` empty: every visit type."""
+
+    enabled: bool = False
+    hours_before: tuple[float, float] = (24.0, 48.0)
+    calling_hours: Interval = Interval(start=time(9), end=time(20))
+    attempts: int = Field(default=3, ge=1, le=10)
+    retry_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    visit_types: list[str] = Field(default_factory=list)
+    ringing_seconds: int = Field(default=30, ge=5, le=120)
+    max_in_flight: int = Field(default=5, ge=1, le=500)
+    # The LiveKit outbound trunk (ST_...); empty: the one whose numbers hold the practice's phone.
+    outbound_trunk: str = Field(default="", pattern=r"^(ST_[A-Za-z0-9]+)?$")
+    # Said in a voicemail; empty: the practice's phone.
+    callback_number: str = ""
+
+    @field_validator("hours_before", mode="before")
+    @classmethod
+    def _pair(cls, value: object) -> object:
+        if isinstance(value, int | float):
+            raise ValueError(f"write the range as [nearest, farthest] hours, e.g. [24, {value}]")
+        return value
+
+    @field_validator("hours_before")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        nearest, farthest = value
+        if not 1 <= nearest < farthest <= 24 * 14:
+            raise ValueError(
+                f"[{nearest:g}, {farthest:g}] is not a range of hours before the visit: write "
+                "[nearest, farthest], between 1 and 336 hours, e.g. [24, 48]"
+            )
+        return value
+
+    @property
+    def nearest(self) -> timedelta:
+        return timedelta(hours=self.hours_before[0])
+
+    @property
+    def farthest(self) -> timedelta:
+        return timedelta(hours=self.hours_before[1])
+
+    @property
+    def retry_after(self) -> timedelta:
+        return timedelta(minutes=self.retry_minutes)
+
+    def reminds(self, visit_type: str) -> bool:
+        return not self.visit_types or visit_type in self.visit_types
+
+
 class Practice(NamedWithId):
     """A dental practice (or one location of it) as callers and staff know it."""
 
@@ -411,6 +465,7 @@ class Practice(NamedWithId):
     identity: IdentityPolicy = IdentityPolicy()
     notifications: Notifications = Notifications()
     records: Records = Records()
+    reminders: Reminders = Reminders()
     transfers: Transfers = Transfers()
 
     @field_validator("timezone")
@@ -479,7 +534,32 @@ class Practice(NamedWithId):
                 f"emergency.visit_type: {self.emergency.visit_type!r} is not a visit type id; "
                 f"use one of {', '.join(vids) or '(none defined)'}"
             )
+        self._check_reminders(vids)
         return self
+
+    def _check_reminders(self, vids: list[str]) -> None:
+        reminders = self.reminders
+        for vid in reminders.visit_types:
+            if vid not in vids:
+                raise ValueError(
+                    f"reminders.visit_types: {vid!r} is not a visit type id; "
+                    f"use one of {', '.join(vids) or '(none defined)'}"
+                )
+        if reminders.callback_number:
+            number = normalize(reminders.callback_number, self.region)
+            if number == "unknown":
+                raise ValueError(
+                    f"reminders.callback_number: {reminders.callback_number!r} is not a complete "
+                    f'phone number for region {self.region}: e.g. "+14145550100"'
+                )
+            object.__setattr__(
+                self, "reminders", reminders.model_copy(update={"callback_number": number})
+            )
+        if reminders.enabled and not self.phone:
+            raise ValueError(
+                "reminders.enabled: reminder calls show the practice's number as caller id; "
+                "set `phone` or turn reminders off"
+            )
 
     # --- derived views -------------------------------------------------------------------------
 

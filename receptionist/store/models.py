@@ -308,3 +308,84 @@ class CallRecovery(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     dispatch_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- reminder calls (migration 0008) -----------------------------------------------------------
+# A reminder's status: waiting for a call (pending), being called (calling), or finished with what
+# the patient chose or why the calls stopped.
+REMINDER_PENDING, REMINDER_CALLING = "pending", "calling"
+REMINDER_CONFIRMED, REMINDER_CANCELLED = "confirmed", "cancelled"
+REMINDER_MOVED = "moved"  # booked another time on the call (the new visit counts as confirmed)
+REMINDER_CALL_BACK = "call_back"  # wants another time, none booked: the staff call back
+REMINDER_STAFF = "staff"  # handed to a person on the call
+REMINDER_LEFT_MESSAGE = "left_message"  # a voicemail was left
+REMINDER_OPTED_OUT = "opted_out"  # "stop calling me": never called again
+REMINDER_WRONG_NUMBER = "wrong_number"
+REMINDER_GAVE_UP = "gave_up"  # attempts used up (busy, no answer, failed)
+REMINDER_SKIPPED = "skipped"  # cannot be called (no usable number): the reason is kept
+REMINDER_OPEN = (REMINDER_PENDING, REMINDER_CALLING)
+
+
+class Reminder(Base):
+    """The reminder call for one appointment: its status, attempts and the current claim.
+
+    One row per appointment (unique), created by the runner (`receptionist reminders run`) when
+    the visit comes into the reminder window. A claim sets `calling`, a lease and `attempts + 1`
+    in one write; `attempts` is the claim's fencing token (see receptionist/store/reminders.py)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "practice_id", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    appointment_id: Mapped[str] = mapped_column(String(36), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=REMINDER_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatch_id: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(120), default="")  # why skipped / gave up
+    # When the patient confirmed the visit (on a reminder call): the appointment's confirmation.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderAttempt(Base):
+    """One call placed for a reminder: when, how the line answered and what the patient chose.
+    No phone numbers and nothing the patient said: ids, SIP codes and choices only."""
+
+    __tablename__ = "reminder_attempts"
+    __table_args__ = (UniqueConstraint("reminder_id", "attempt", name="uq_reminder_attempts_try"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reminder_id: Mapped[str] = mapped_column(String(36), index=True)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatch_id: Mapped[str] = mapped_column(String(64), default="")
+    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
+    sip_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # e.g. 486 (busy)
+    line: Mapped[str] = mapped_column(String(16), default="")  # answered|busy|no_answer|failed
+    answered_by: Mapped[str] = mapped_column(String(10), default="")  # person|machine|unknown
+    choice: Mapped[str] = mapped_column(String(16), default="")  # the reminder status it led to
+
+
+class ReminderOptOut(Base):
+    """A patient who asked not to get reminder calls: never called again (staff can see and
+    remove it)."""
+
+    __tablename__ = "reminder_opt_outs"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "patient_id", name="uq_reminder_opt_outs_patient"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(String(10), default="call")  # call | staff
+    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -53,6 +53,7 @@ from receptionist.store.models import (
 )
 from receptionist.store.notifications import NotificationQueue
 from receptionist.store.outbox import Outbox
+from receptionist.store.reminders import ReminderBook
 from receptionist.store.staff import StaffStore
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Busy:
     ends_at: datetime
 
 
-class Store(IdentityFailures, Closures, NotificationQueue, StaffStore):
+class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderBook):
     """The practice's book. One per process; cheap to share between calls."""
 
     def __init__(

@@ -1,0 +1,529 @@
+"""Reminder calls the practice places: dial the patient, tell a person from a machine, and take
+the patient's answer by voice or keypad.
+
+A job whose dispatch metadata names a reminder (`ReminderJob`, dispatched by
+`receptionist reminders run`) runs `run_reminder_call` instead of answering a caller:
+
+1. it checks the job still holds its reminder (the claim's attempt number is the fence), builds
+   the session (the agent waits silently) and starts LiveKit's answering-machine detection (AMD)
+   before dialling, so no audio is missed;
+2. it dials over the outbound trunk (CreateSIPParticipant: the practice's number as caller id,
+   a ringing timeout, wait until answered); busy, no answer or failure end the attempt at once;
+3. a machine: AMD waits for the greeting to end (the beep), the agent leaves a message with no
+   health details (the practice, "about your appointment", a number to call back) and hangs up;
+4. a person (or no verdict): the agent asks for the patient by first name; then states the visit
+   and takes 1 confirm / 2 cancel / 3 another time / 0 staff, by keypad (decided here, in code)
+   or by voice (the model calls tools/reminders.py, which land on the same methods);
+5. what happened is recorded on the attempt (line, SIP status, person or machine, choice), and
+   the reminder moves on (confirmed, cancelled, retried later, given up, ...).
+
+No phone number or name is logged; the room is named after the reminder's id and attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import phonenumbers
+from livekit import api
+from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
+
+from receptionist.call.clips import RoomClipPlayer
+from receptionist.call.control import CallControl
+from receptionist.call.providers import build_providers
+from receptionist.call.session import (
+    Worker,
+    attach_call_handling,
+    build_session,
+    noise_filter,
+    todays_practice,
+)
+from receptionist.call.state import CallState
+from receptionist.call.transfer import operator_escape, speak
+from receptionist.domain.calls import CallInfo
+from receptionist.domain.phone import normalize
+from receptionist.domain.practice import Practice
+from receptionist.domain.reminders import (
+    Line,
+    ReminderJob,
+    after_unanswered,
+    line_for_sip,
+)
+from receptionist.domain.scheduling import is_late_cancellation
+from receptionist.domain.spoken import spoken_time
+from receptionist.logs import bind_call
+from receptionist.store import NotFound, Store, StoreError
+from receptionist.store.models import (
+    REMINDER_CALL_BACK,
+    REMINDER_CALLING,
+    REMINDER_CANCELLED,
+    REMINDER_CONFIRMED,
+    REMINDER_LEFT_MESSAGE,
+    REMINDER_MOVED,
+    REMINDER_OPTED_OUT,
+    REMINDER_STAFF,
+    REMINDER_WRONG_NUMBER,
+    RESCHEDULED,
+    Appointment,
+    Patient,
+)
+
+log = logging.getLogger("receptionist.reminders")
+
+PATIENT = "patient"  # the SIP participant's identity: never the number
+MAX_CALL_SECONDS = 600
+PERSON, MACHINE, UNKNOWN_ANSWER = "person", "machine", "unknown"
+# Twirp codes of a bridge refusing to dial at all (no SIP status): asked again, this many times.
+BRIDGE_BUSY = ("unavailable", "resource_exhausted")
+BRIDGE_BUSY_TRIES = 4
+RANG_OUT = ("canceled", "deadline_exceeded")  # livekit-sip: "sip request timed out"
+LINE_TIMEOUT = 30.0  # longest wait for one of our lines to play out (the visit line is long)
+
+INSTRUCTIONS = """\
+You are the automated assistant of {practice}, on a reminder call the practice placed to one of
+its patients, {first_name}. Speak briefly and warmly; one or two sentences at a time.
+
+- You have already asked whether you are speaking with {first_name}. If the person says yes,
+  call patient_on_the_line. If it is someone else, or {first_name} cannot come to the phone,
+  call not_the_patient; tell that person nothing about any appointment.
+- Once the patient is on the line, say the appointment line the tool gives you, then record what
+  they want with reminder_answer: confirm, cancel, another_time, or stop_calling if they ask not
+  to get these calls. Anyone may ask for stop_calling at any time.
+- For another_time, follow what reminder_answer tells you: check their date of birth with
+  verify_patient before discussing anything beyond the time, then find_open_times and
+  reschedule_appointment; or let them know the team will call them back.
+- A person who asks for the front desk: transfer_to_staff.
+- Never give medical advice. When everything is settled, say goodbye and call end_call.
+"""
+
+
+class Stage(StrEnum):
+    IDENTITY = "identity"  # asked for the patient by first name
+    CHOICE = "choice"  # the patient is on the line and has heard the appointment
+    DONE = "done"
+
+
+@dataclass
+class ReminderCallState(CallState):
+    """A call's state (what every tool reads), plus the reminder this call is about."""
+
+    reminder: ReminderCall | None = None
+
+
+class ReminderCall:
+    """One reminder call's progress: the visit, who answered, and what the patient chose.
+
+    The keypad handler and the tools both act through these methods, so a keypress and the
+    spoken answer do exactly the same thing."""
+
+    def __init__(
+        self,
+        job: ReminderJob,
+        practice: Practice,
+        appointment: Appointment,
+        patient: Patient,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.job = job
+        self.practice = practice
+        self.appointment = appointment
+        self.patient = patient
+        self.store = store
+        self.clock = clock
+        self.stage = Stage.IDENTITY
+        self.status = ""  # the reminder status this call chose ("" while nothing is chosen)
+        self.line: Line | None = None
+        self.sip_status: int | None = None
+        self.answered_by = ""
+        self.call_id = ""
+        self._finishing: asyncio.Future[None] | None = None
+
+    # --- what is said --------------------------------------------------------------------
+
+    @property
+    def first_name(self) -> str:
+        return (self.patient.full_name.split() or ["there"])[0]
+
+    def opening(self) -> str:
+        return (
+            f"Hello, this is the assistant from {self.practice.name}, calling for "
+            f"{self.first_name}. Am I speaking with {self.first_name}? Say yes, or press 1."
+        )
+
+    def visit_line(self) -> str:
+        visit = self.practice.visit_type(self.appointment.visit_type)
+        what = visit.name if visit else "appointment"
+        local_today = self.clock().astimezone(self.practice.tz).date()
+        when = spoken_time(self.appointment.starts_at, self.practice.tz, local_today)
+        return (
+            f"Thank you, {self.first_name}. This is a reminder of your {what} {when}. "
+            "To confirm it, say yes or press 1. To cancel it, press 2. For another time, press 3. "
+            "To speak with our team, press 0."
+        )
+
+    def voicemail(self) -> str:
+        """The message left on a machine: no name, no visit type, nothing about health."""
+        number = spoken_number(
+            self.practice.reminders.callback_number or self.practice.numbers[0],
+            self.practice.region,
+        )
+        return (
+            f"Hello, this is {self.practice.name} calling about your upcoming appointment. "
+            f"Please call us back at {number}. Thank you, goodbye."
+        )
+
+    # --- what the patient does -----------------------------------------------------------
+
+    def patient_confirmed_identity(self) -> str:
+        self.stage = Stage.CHOICE
+        return self.visit_line()
+
+    async def confirm(self) -> str:
+        await self._choose(REMINDER_CONFIRMED)
+        return "Your appointment is confirmed. We look forward to seeing you. Goodbye!"
+
+    async def cancel(self) -> str:
+        now = self.clock()
+        try:
+            cancelled = await self.store.cancel(self.appointment.id, patient_id=self.patient.id)
+        except NotFound:
+            await self._choose(REMINDER_CANCELLED, reason="already not booked")
+            return "That appointment is already cancelled. Thank you, goodbye!"
+        await self._choose(REMINDER_CANCELLED)
+        line = "Your appointment is cancelled."
+        if is_late_cancellation(self.practice, cancelled, now) and (
+            policy := self.practice.policies.cancellation
+        ):
+            line += f" Please note our policy: {policy}"
+        return line + " Call us whenever you would like to book again. Goodbye!"
+
+    async def another_time(self) -> None:
+        """The patient wants another time: the staff call back unless the call moves it."""
+        self.status = REMINDER_CALL_BACK  # recorded when the call ends (moved, if it was)
+
+    async def opt_out(self) -> str:
+        now = self.clock()
+        await self.store.opt_out(
+            self.practice.id, self.patient.id, now=now, source="call", call_id=self.call_id
+        )
+        await self._choose(REMINDER_OPTED_OUT)
+        return "Understood. We won't call you with reminders again. Goodbye!"
+
+    async def not_the_patient(self, *, wrong_number: bool) -> None:
+        self.stage = Stage.DONE
+        if wrong_number:
+            await self._choose(REMINDER_WRONG_NUMBER)
+
+    async def left_message(self) -> None:
+        await self._choose(REMINDER_LEFT_MESSAGE)
+
+    async def handed_to_staff(self) -> None:
+        if not self.status:
+            await self._choose(REMINDER_STAFF)
+
+    async def _choose(self, status: str, reason: str = "") -> None:
+        self.status = status
+        self.stage = Stage.DONE
+        held = await self.store.reminder_choice(
+            self.job.reminder_id,
+            attempt=self.job.attempt,
+            status=status,
+            now=self.clock(),
+            reason=reason,
+        )
+        if not held:
+            log.warning("reminder claimed again meanwhile: this call's choice not recorded")
+
+    # --- how the call ended --------------------------------------------------------------
+
+    async def finish(self) -> None:
+        """Records how the attempt went (once): the line, who answered, and where the reminder
+        goes when nothing was chosen (tried again after the spacing, or given up)."""
+        if self._finishing is None:  # once, however many paths end the call
+            self._finishing = asyncio.ensure_future(self._record())
+        await asyncio.shield(self._finishing)
+
+    async def _record(self) -> None:
+        now = self.clock()
+        if self.status == REMINDER_CALL_BACK:
+            moved = await self.store.get_appointment(self.appointment.id)
+            status = REMINDER_MOVED if moved and moved.status == RESCHEDULED else REMINDER_CALL_BACK
+            await self._choose(status)
+        line = self.line or Line.FAILED
+        if self.status:
+            status, retry_at, reason = self.status, None, ""
+        else:
+            why = {
+                Line.ANSWERED: "answered, nothing chosen",
+                Line.BUSY: "busy",
+                Line.NO_ANSWER: "no answer",
+                Line.FAILED: "call failed",
+            }[line]
+            following = after_unanswered(self.practice, attempts=self.job.attempt, now=now, why=why)
+            status, retry_at, reason = following.status, following.retry_at, following.reason
+        await self.store.finish_reminder_attempt(
+            self.job.reminder_id,
+            attempt=self.job.attempt,
+            now=now,
+            line=line.value,
+            answered_by=self.answered_by,
+            sip_status=self.sip_status,
+            call_id=self.call_id,
+            status=status,
+            retry_at=retry_at,
+            reason=reason,
+        )
+        log.info(
+            "reminder attempt recorded",
+            extra={"line": line.value, "answered_by": self.answered_by, "status": status},
+        )
+
+
+def spoken_number(e164: str, region: str) -> str:
+    """`(414) 555-0100`: a number as the practice's callers write it."""
+    try:
+        parsed = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+class ReminderCaller(Agent):
+    """The agent on a reminder call. It speaks only once the line is answered (`run_reminder_call`
+    says the opening), so nothing plays into the ringing."""
+
+    def __init__(self, call: ReminderCall, tools: Sequence[Any]) -> None:
+        super().__init__(
+            instructions=INSTRUCTIONS.format(
+                practice=call.practice.name, first_name=call.first_name
+            ),
+            tools=list(tools),
+        )
+        self.call = call
+
+
+class ReminderKeys:
+    """The patient's keypad on a reminder call: 1 yes / confirm, 2 cancel, 3 another time,
+    0 staff. Decided in code: it works whatever the model or the speech recogniser does."""
+
+    def __init__(self, session: AgentSession, state: ReminderCallState) -> None:
+        self._session = session
+        self._state = state
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def press(self, digit: str) -> None:
+        task = asyncio.ensure_future(self._on(digit))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _on(self, digit: str) -> None:
+        call, session = self._state.reminder, self._session
+        if call is None:
+            return
+        if call.answered_by in ("", UNKNOWN_ANSWER):
+            call.answered_by = PERSON  # a machine does not press keys (AMD heard no speech)
+        if digit == "0":
+            await call.handed_to_staff()
+            await operator_escape(session, self._state)
+            return
+        if call.stage is Stage.IDENTITY and digit == "1":
+            session.interrupt(force=True)
+            await speak(session, call.patient_confirmed_identity(), timeout=LINE_TIMEOUT)
+        elif call.stage is Stage.CHOICE and digit in "12":
+            session.interrupt(force=True)
+            line = await (call.confirm() if digit == "1" else call.cancel())
+            await speak(session, line, timeout=LINE_TIMEOUT)
+            session.shutdown()  # the lifecycle hangs up and records the attempt
+        elif call.stage is Stage.CHOICE and digit == "3":
+            session.interrupt(force=True)
+            await call.another_time()
+            session.generate_reply(
+                user_input="(pressed 3 on the keypad: I need another time)",
+            )
+
+
+def sip_request(call: ReminderCall, room: str) -> api.CreateSIPParticipantRequest:
+    """The outbound call: the practice's number as caller id, a ringing timeout, and the
+    request returns only once the patient's phone answered (or the call failed)."""
+    request = api.CreateSIPParticipantRequest(
+        sip_trunk_id=call.job.trunk_id,
+        sip_call_to=normalize(call.patient.phone, call.practice.region),
+        sip_number=call.practice.numbers[0],
+        room_name=room,
+        participant_identity=PATIENT,
+        participant_name="patient",
+        wait_until_answered=True,
+        play_dialtone=False,
+        krisp_enabled=False,
+    )
+    request.ringing_timeout.FromSeconds(call.job.ringing_seconds)
+    request.max_call_duration.FromSeconds(MAX_CALL_SECONDS)
+    return request
+
+
+async def dial(client: Any, call: ReminderCall, room: str, *, busy_pause: float = 3.0) -> bool:
+    """Places the call; True once answered. A refusal is recorded on `call` (busy, ...).
+
+    A bridge that turns the call away before dialling ("cpu exhausted": livekit-sip above its
+    CPU limit) is asked again a few times first: that is not the patient's line being busy."""
+    for tries_left in range(BRIDGE_BUSY_TRIES - 1, -1, -1):
+        try:
+            info = await client.sip.create_sip_participant(
+                sip_request(call, room), timeout=call.job.ringing_seconds + 20
+            )
+        except api.TwirpError as exc:
+            status = getattr(exc, "sip_status_code", None)
+            if status is None and exc.code in BRIDGE_BUSY and tries_left:
+                log.info("the SIP bridge is busy; dialling again", extra={"code": exc.code})
+                await asyncio.sleep(busy_pause)
+                continue
+            call.sip_status = status
+            # Rung out: the bridge ends the INVITE after the ringing timeout without a status.
+            rang_out = status is None and exc.code in RANG_OUT
+            call.line = Line.NO_ANSWER if rang_out else line_for_sip(status)
+            log.info(
+                "reminder call not answered", extra={"sip_status_code": status, "code": exc.code}
+            )
+            return False
+        except Exception as exc:  # timeouts, connection errors: failed, tried again later
+            call.line = Line.FAILED
+            log.warning("reminder call could not be placed (%s)", type(exc).__name__)
+            return False
+        call.line, call.sip_status = Line.ANSWERED, 200
+        call.call_id = getattr(info, "sip_call_id", "") or ""
+        if call.call_id:
+            bind_call(call.call_id)
+        return True
+    return False
+
+
+async def answered_by(session: AgentSession, detector: Any) -> str:
+    """person, machine or unknown: LiveKit's AMD verdict on the greeting (no verdict: unknown,
+    treated as a person: a person who says nothing still gets the question)."""
+    try:
+        result = await detector.execute()
+    except Exception as exc:
+        log.warning("answering-machine detection gave no verdict (%s)", type(exc).__name__)
+        return UNKNOWN_ANSWER
+    if result.is_machine:
+        return (
+            MACHINE
+            if result.category.value == "machine-vm"
+            else f"{MACHINE}:{result.category.value}"
+        )
+    return PERSON if result.is_human else UNKNOWN_ANSWER
+
+
+async def converse(session: AgentSession, call: ReminderCall, verdict: str) -> None:
+    """After the answer: a message on a voicemail, else the question for the patient."""
+    if call.stage is not Stage.IDENTITY:  # keys were pressed while AMD listened: a person
+        call.answered_by = PERSON
+        return
+    if verdict == MACHINE:
+        call.answered_by = MACHINE
+        await speak(session, call.voicemail(), timeout=LINE_TIMEOUT)
+        await call.left_message()
+        session.shutdown()
+        return
+    if verdict.startswith(MACHINE):  # a machine with no room for a message, or a phone menu
+        call.answered_by = MACHINE
+        session.shutdown()  # nothing chosen: tried again after the spacing
+        return
+    call.answered_by = verdict
+    session.say(call.opening())
+
+
+async def run_reminder_call(
+    ctx: JobContext, worker: Worker, job: ReminderJob, tools: Callable[[], Sequence[Any]]
+) -> None:
+    """The whole reminder call, from the dispatch to the recorded attempt."""
+    from livekit.agents.voice.amd import AMD  # the framework's answering-machine detection
+
+    settings, store = worker.settings, worker.store
+    bind_call(f"reminder-{job.reminder_id[:8]}-{job.attempt}")
+    await ctx.connect()
+    found = None
+    try:
+        found = await store.reminder_job(job.reminder_id)
+    except StoreError as exc:
+        log.warning("reminder not read (%s): no call placed", type(exc).__name__)
+    base = worker.practices.get(job.practice_id)
+    if (
+        found is None
+        or base is None
+        or found[0].attempts != job.attempt
+        or found[0].status != REMINDER_CALLING
+    ):
+        log.warning("this job no longer holds its reminder: no call placed")
+        ctx.shutdown(reason="reminder not held")
+        return
+    _, appointment, patient = found
+    now = datetime.now(UTC)
+    practice = await todays_practice(store, base, now)
+    call = ReminderCall(job, practice, appointment, patient, store)
+    state = ReminderCallState(
+        info=CallInfo(
+            caller=normalize(patient.phone, practice.region),
+            dialled=practice.numbers[0],
+            is_sip=True,
+        ),
+        practice=practice,
+        store=store,
+        control=CallControl(
+            ctx.api,
+            room_name=ctx.room.name,
+            participant_identity=PATIENT,
+            ringing_timeout=settings.transfer_ringing_timeout,
+        ),
+        clips=RoomClipPlayer(ctx.room),
+        started_at=now,
+        caller_identity=PATIENT,
+        room_name=ctx.room.name,
+        reminder=call,
+    )
+    providers = build_providers(settings, keyterms=[practice.name])
+    session = build_session(settings, providers, state, worker.vad)
+
+    async def finished(_: CallState) -> None:
+        try:
+            await call.finish()
+        finally:
+            get_job_context().shutdown(reason="reminder call finished")
+
+    lifecycle = attach_call_handling(session, state, settings, on_finished=finished)
+    keys = ReminderKeys(session, state)
+    ctx.room.on("sip_dtmf_received", lambda ev: keys.press(ev.digit))
+    ctx.add_shutdown_callback(lifecycle.wait)
+    await session.start(
+        agent=ReminderCaller(call, tools()),
+        room=ctx.room,
+        room_options=room_io.RoomOptions(
+            participant_identity=PATIENT,
+            audio_input=room_io.AudioInputOptions(noise_cancellation=noise_filter(settings)),
+        ),
+    )
+    detector = AMD(
+        session,
+        participant_identity=PATIENT,
+        interrupt_on_machine=True,
+        ivr_detection=False,
+        suppress_compatibility_warning=True,
+    )
+    async with detector:
+        if not await dial(ctx.api, call, ctx.room.name):
+            session.shutdown()  # the lifecycle deletes the room and records the attempt
+            return
+        verdict = await answered_by(session, detector)
+    await converse(session, call, verdict)

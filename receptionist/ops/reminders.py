@@ -1,0 +1,370 @@
+"""`receptionist reminders`: place the practice's reminder calls, and show staff how they went.
+
+    uv run receptionist reminders run          # from cron / a systemd timer / a K8s CronJob
+    uv run receptionist reminders run --dry-run
+    uv run receptionist reminders list         # today's attempts and what patients chose
+    uv run receptionist reminders opt-outs
+
+`run` is one pass, safe to start every few minutes from several hosts at once: for each practice
+with `[practice.reminders] enabled = true` it checks the calling window (hours and closures,
+the staff's too), reads the booked visits in the reminder window, lets the domain decide who is
+due (receptionist/domain/reminders.py), claims those in the book under the cap on calls in flight
+(receptionist/store/reminders.py: each reminder is claimed by one runner only) and turns each
+claim into an agent dispatch to the same agent that answers inbound calls. The agent places the
+call (receptionist/call/outbound.py). LiveKit spreads the jobs over the workers: no queue of ours.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Protocol
+
+import typer
+
+from receptionist.domain.closures import practice_today
+from receptionist.domain.phone import normalize
+from receptionist.domain.practice import Practice, PracticeDirectory
+from receptionist.domain.reminders import (
+    Candidate,
+    ReminderJob,
+    Skip,
+    after_unanswered,
+    calling_closed,
+    due_now,
+)
+from receptionist.store import Store
+from receptionist.store.reminders import ReminderCandidate, Wanted
+
+log = logging.getLogger("receptionist.reminders")
+
+# How long a claimed reminder stays `calling` before another runner may take it again (its job is
+# presumed dead): ringing plus the longest reminder call, with room to spare.
+LEASE = timedelta(minutes=15)
+
+app = typer.Typer(help="Reminder calls before appointments: run them, see how they went.")
+
+
+class Dispatcher(Protocol):
+    """Where claimed reminders go: LiveKit's agent dispatch API (or a test's recorder)."""
+
+    async def outbound_trunk(self, number: str) -> str | None: ...
+
+    async def dispatch(self, job: ReminderJob) -> str: ...
+
+
+class LiveKitDispatcher:
+    """Creates one agent dispatch per reminder call, into a room named after the attempt."""
+
+    def __init__(self, lk, agent_name: str) -> None:  # noqa: ANN001 (livekit.api.LiveKitAPI)
+        self._lk = lk
+        self.agent_name = agent_name
+
+    async def outbound_trunk(self, number: str) -> str | None:
+        """The outbound trunk whose numbers include `number` (the practice's caller id)."""
+        from livekit import api
+
+        listed = await self._lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())
+        for trunk in listed.items:
+            if number in list(trunk.numbers):
+                return trunk.sip_trunk_id
+        return None
+
+    async def dispatch(self, job: ReminderJob) -> str:
+        from livekit import api
+
+        dispatch = await self._lk.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(
+                agent_name=self.agent_name, room=job.room, metadata=job.to_metadata()
+            )
+        )
+        return dispatch.id
+
+
+@dataclass
+class PracticeRun:
+    """What one pass did for one practice."""
+
+    practice_id: str
+    closed: Skip | None = None
+    problem: str = ""
+    dispatched: list[ReminderJob] = field(default_factory=list)
+    failed: list[ReminderJob] = field(default_factory=list)
+    due: list[str] = field(default_factory=list)  # appointment ids (a dry run claims nothing)
+    skipped: Counter[Skip] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and not self.failed
+
+
+def candidate(row: ReminderCandidate, region: str) -> Candidate:
+    reminder = row.reminder
+    return Candidate(
+        appointment_id=row.appointment.id,
+        patient_id=row.patient.id,
+        phone=normalize(row.patient.phone or "", region),
+        visit_type=row.appointment.visit_type,
+        starts_at=row.appointment.starts_at,
+        booked=True,
+        opted_out=row.opted_out,
+        status=reminder.status if reminder else "",
+        attempts=reminder.attempts if reminder else 0,
+        last_attempt_at=reminder.last_attempt_at if reminder else None,
+        lease_until=reminder.lease_until if reminder else None,
+    )
+
+
+async def run_practice(
+    store: Store,
+    practice: Practice,
+    dispatcher: Dispatcher,
+    *,
+    now: datetime,
+    lease: timedelta = LEASE,
+    dry_run: bool = False,
+) -> PracticeRun:
+    """One pass for one practice: idempotent (a reminder being called, or finished, is left)."""
+    run = PracticeRun(practice.id)
+    practice = await practice_today(store, practice, now.astimezone(practice.tz).date())
+    run.closed = calling_closed(practice, now)
+    if run.closed is not None:
+        return run
+    reminders = practice.reminders
+    rows = await store.reminder_candidates(
+        practice.id, start=now + reminders.nearest, end=now + reminders.farthest
+    )
+    decisions = due_now(practice, [candidate(r, practice.region) for r in rows], now)
+    wanted = []
+    for decision in decisions:
+        c = decision.candidate
+        want = Wanted(c.appointment_id, c.patient_id, c.attempts)
+        if decision.due:
+            wanted.append(want)
+            continue
+        run.skipped[decision.skip] += 1
+        if decision.skip is Skip.NO_NUMBER and not dry_run and c.attempts == 0:
+            await store.skip_reminder(practice.id, want, reason=decision.skip.value, now=now)
+    if dry_run:
+        run.due = [w.appointment_id for w in wanted]
+        return run
+    if not wanted:
+        return run
+    trunk = reminders.outbound_trunk or await dispatcher.outbound_trunk(practice.numbers[0])
+    if not trunk:
+        run.problem = (
+            f"no outbound trunk carries {practice.id}'s number: run `receptionist sip setup` "
+            "with SIP_OUTBOUND_* set, or name one in [practice.reminders] outbound_trunk"
+        )
+        return run
+    claims = await store.claim_reminders(
+        practice.id, wanted, now=now, lease=lease, max_in_flight=reminders.max_in_flight
+    )
+    for claim in claims:
+        job = ReminderJob(
+            reminder_id=claim.reminder_id,
+            attempt=claim.attempt,
+            practice_id=practice.id,
+            trunk_id=trunk,
+            ringing_seconds=reminders.ringing_seconds,
+        )
+        try:
+            dispatch_id = await dispatcher.dispatch(job)
+        except Exception as exc:  # types only: messages may quote room names
+            log.warning("reminder dispatch failed (%s)", type(exc).__name__)
+            following = after_unanswered(
+                practice, attempts=claim.attempt, now=now, why="dispatch failed"
+            )
+            await store.finish_reminder_attempt(
+                claim.reminder_id,
+                attempt=claim.attempt,
+                now=now,
+                line="failed",
+                status=following.status,
+                retry_at=following.retry_at,
+                reason=following.reason,
+            )
+            run.failed.append(job)
+            continue
+        await store.reminder_dispatched(
+            claim.reminder_id, attempt=claim.attempt, dispatch_id=dispatch_id
+        )
+        run.dispatched.append(job)
+        log.info(
+            "reminder call dispatched",
+            extra={"reminder": claim.reminder_id, "attempt": claim.attempt},
+        )
+    return run
+
+
+async def run_all(
+    store: Store,
+    directory: PracticeDirectory,
+    dispatcher: Dispatcher,
+    *,
+    now: datetime,
+    practice_id: str = "",
+    dry_run: bool = False,
+    lease: timedelta = LEASE,
+) -> list[PracticeRun]:
+    runs = []
+    for practice in directory:
+        if practice_id and practice.id != practice_id:
+            continue
+        if not practice.reminders.enabled:
+            runs.append(PracticeRun(practice.id, closed=Skip.DISABLED))
+            continue
+        runs.append(
+            await run_practice(store, practice, dispatcher, now=now, dry_run=dry_run, lease=lease)
+        )
+    return runs
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+class _DryRun:
+    """A dispatcher for `--dry-run`: never asked (a dry run claims nothing)."""
+
+    async def outbound_trunk(self, number: str) -> str | None:
+        return None
+
+    async def dispatch(self, job: ReminderJob) -> str:
+        raise RuntimeError("a dry run dispatches nothing")
+
+
+@app.command("run")
+def run_command(
+    practice: Annotated[str, typer.Option(help="Only this practice id.")] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show who is due and why others are not.")
+    ] = False,
+    agent_name: Annotated[
+        str, typer.Option(help="The agent to dispatch (default: AGENT_NAME).")
+    ] = "",
+) -> None:
+    """One pass: call every patient due a reminder now (safe to run every few minutes, anywhere)."""
+    from receptionist import logs
+    from receptionist.ops.staff import fail, say, settings_or_exit, with_store
+
+    settings = settings_or_exit()
+    if not dry_run and not (settings.livekit_url and settings.livekit_api_key):
+        fail("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set", code=2)
+    logs.install(settings.log_level)
+
+    async def go(store: Store, directory: PracticeDirectory) -> list[PracticeRun]:
+        if practice and directory.get(practice) is None:
+            fail(f"no practice with id {practice!r}", code=2)
+        if dry_run:
+            return await run_all(
+                store,
+                directory,
+                _DryRun(),
+                now=datetime.now(UTC),
+                practice_id=practice,
+                dry_run=True,
+            )
+        from livekit import api
+
+        lk = api.LiveKitAPI(
+            settings.livekit_url,
+            settings.livekit_api_key,
+            settings.livekit_api_secret.get_secret_value(),
+        )
+        try:
+            dispatcher = LiveKitDispatcher(lk, agent_name or settings.agent_name)
+            return await run_all(
+                store, directory, dispatcher, now=datetime.now(UTC), practice_id=practice
+            )
+        finally:
+            await lk.aclose()
+
+    runs = with_store(go)
+    for run in runs:
+        say(summary(run, dry_run=dry_run), "red" if not run.ok else "")
+    if not all(run.ok for run in runs):
+        raise typer.Exit(1)
+
+
+def summary(run: PracticeRun, *, dry_run: bool = False) -> str:
+    if run.closed is not None:
+        return f"{run.practice_id}: nobody called ({run.closed.value})"
+    parts = []
+    if run.problem:
+        parts.append(run.problem)
+    if dry_run:
+        parts.append(f"{len(run.due)} due now")
+    else:
+        parts.append(f"{len(run.dispatched)} called")
+    if run.failed:
+        parts.append(f"{len(run.failed)} dispatches failed (retried later)")
+    for skip, n in sorted(run.skipped.items(), key=lambda kv: kv[0].name):
+        parts.append(f"{n} not called: {skip.value}")
+    return f"{run.practice_id}: " + "; ".join(parts)
+
+
+@app.command("list")
+def list_command(
+    day: Annotated[
+        str, typer.Option("--date", help="YYYY-MM-DD in the practice's zone (default: today).")
+    ] = "",
+) -> None:
+    """The day's reminder calls: when, how the line answered, and what the patient chose."""
+    from receptionist.ops.staff import _add_row, _show, _table, fail, with_store
+
+    async def go(store: Store, directory: PracticeDirectory) -> None:
+        for practice in directory:
+            try:
+                when = date.fromisoformat(day) if day else practice.now().date()
+            except ValueError:
+                fail(f"--date {day!r} is not a date: write YYYY-MM-DD", code=2)
+            start = datetime.combine(when, datetime.min.time(), tzinfo=practice.tz)
+            results = await store.reminder_results(
+                practice.id, start=start, end=start + timedelta(days=1)
+            )
+            table = _table(
+                f"{practice.name}: reminder calls on {when:%a %d %b}",
+                ("at", "patient", "visit", "try", "line", "SIP", "answered", "result"),
+                keep_whole=("at", "SIP"),
+            )
+            for r in results:
+                visit = r.appointment.starts_at if r.appointment else None
+                _add_row(
+                    table,
+                    r.attempt.started_at.astimezone(practice.tz).strftime("%H:%M"),
+                    r.patient.full_name if r.patient else "?",
+                    visit.astimezone(practice.tz).strftime("%a %d %b %H:%M") if visit else "",
+                    r.attempt.attempt,
+                    r.attempt.line or ("calling" if r.attempt.finished_at is None else ""),
+                    r.attempt.sip_status or "",
+                    r.attempt.answered_by,
+                    r.attempt.choice or r.reminder.status,
+                )
+            _show(table, results, f"{practice.name}: no reminder calls on {when:%a %d %b}.")
+
+    with_store(go)
+
+
+@app.command("opt-outs")
+def opt_outs_command() -> None:
+    """Patients who asked not to get reminder calls (they are never called again)."""
+    from receptionist.ops.staff import _add_row, _show, _table, with_store
+
+    async def go(store: Store, directory: PracticeDirectory) -> None:
+        for practice in directory:
+            rows = await store.opt_outs(practice.id)
+            table = _table(
+                f"{practice.name}: no reminder calls", ("since", "patient", "how"), ("since",)
+            )
+            for row, patient in rows:
+                _add_row(
+                    table,
+                    row.created_at.astimezone(practice.tz).strftime("%d %b %Y"),
+                    patient.full_name if patient else row.patient_id,
+                    "asked on a call" if row.source == "call" else "staff",
+                )
+            _show(table, rows, f"{practice.name}: nobody has opted out.")
+
+    with_store(go)

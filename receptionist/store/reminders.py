@@ -1,0 +1,494 @@
+"""Reminder calls in the book: candidates, claims, attempts, choices and opt-outs.
+
+A mixin of `Store`. The runner (`receptionist reminders run`) reads the candidates, lets the domain
+(receptionist/domain/reminders.py) decide who is due, and claims those here. A claim sets
+`calling`, a lease and `attempts + 1` in one write transaction and inserts the attempt's row, so two
+runners (two processes, two hosts) never call the same patient twice:
+
+- PostgreSQL: the claim transaction first takes a transaction-scoped advisory lock for the
+  practice (so the count of calls in flight, and with it the cap, is exact), and locks the rows
+  it changes with `FOR UPDATE SKIP LOCKED`;
+- SQLite: write transactions take the database's write lock up front (`BEGIN IMMEDIATE`), so
+  claims are serialised.
+
+Each claim is also a compare-and-set on the `attempts` the runner read: a runner that read the row
+before another runner claimed it changes nothing. `attempts` is the claim's fencing token, as in
+receptionist/store/notifications.py: the call's job passes it back when it records what happened,
+and a job whose lease ran out (and whose reminder was claimed again since) cannot overwrite it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from receptionist.store.models import (
+    BOOKED,
+    REMINDER_CALLING,
+    REMINDER_CONFIRMED,
+    REMINDER_PENDING,
+    REMINDER_SKIPPED,
+    Appointment,
+    Patient,
+    Reminder,
+    ReminderAttempt,
+    ReminderOptOut,
+    new_id,
+)
+
+REASON_LENGTH = 120  # reminders.reason
+# Statuses a claim may start from: waiting, skipped earlier (the number may be fixed since), or a
+# call whose job died (lease run out).
+CLAIMABLE = (REMINDER_PENDING, REMINDER_SKIPPED)
+
+
+class _Sessions(Protocol):
+    dialect: str
+
+    def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+@dataclass(frozen=True)
+class ReminderCandidate:
+    """A booked visit in the reminder window, with its patient, its reminder so far (None before
+    the first run that saw it) and whether the patient opted out of reminder calls."""
+
+    appointment: Appointment
+    patient: Patient
+    reminder: Reminder | None
+    opted_out: bool
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A reminder the runner wants to call, as it read it (`seen_attempts`: the claim's CAS)."""
+
+    appointment_id: str
+    patient_id: str
+    seen_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ClaimedReminder:
+    """A reminder this runner now calls: pass `attempt` back when recording how it went."""
+
+    reminder_id: str
+    appointment_id: str
+    patient_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ReminderResult:
+    """One attempt as staff see it."""
+
+    attempt: ReminderAttempt
+    reminder: Reminder
+    appointment: Appointment | None
+    patient: Patient | None
+
+
+def _practice_lock_key(practice_id: str) -> int:
+    """A stable 31-bit key for the practice's advisory lock (reminder claims only)."""
+    return zlib.crc32(f"reminders:{practice_id}".encode()) & 0x7FFFFFFF
+
+
+def _in_flight(practice_id: str, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Reminder.practice_id == practice_id,
+        Reminder.status == REMINDER_CALLING,
+        Reminder.lease_until > now,
+    )
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        Reminder.status.in_(CLAIMABLE),
+        and_(Reminder.status == REMINDER_CALLING, Reminder.lease_until <= now),
+    )
+
+
+class ReminderBook:
+    # --- what the runner reads ---------------------------------------------------------------
+
+    async def reminder_candidates(
+        self: _Sessions, practice_id: str, *, start: datetime, end: datetime
+    ) -> list[ReminderCandidate]:
+        """Booked visits of the practice starting in [start, end), soonest first."""
+        query = (
+            select(Appointment, Patient, Reminder, ReminderOptOut.id)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .outerjoin(Reminder, Reminder.appointment_id == Appointment.id)
+            .outerjoin(
+                ReminderOptOut,
+                and_(
+                    ReminderOptOut.practice_id == Appointment.practice_id,
+                    ReminderOptOut.patient_id == Appointment.patient_id,
+                ),
+            )
+            .where(
+                Appointment.practice_id == practice_id,
+                Appointment.status == BOOKED,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+        async with self._session(write=False) as s:
+            rows = (await s.execute(query)).all()
+        return [ReminderCandidate(a, p, r, opt is not None) for a, p, r, opt in rows]
+
+    async def reminders_in_flight(self: _Sessions, practice_id: str, *, now: datetime) -> int:
+        async with self._session(write=False) as s:
+            found = await s.scalar(
+                select(func.count()).select_from(Reminder).where(_in_flight(practice_id, now))
+            )
+        return int(found or 0)
+
+    # --- claims -------------------------------------------------------------------------------
+
+    async def claim_reminders(
+        self: _Sessions,
+        practice_id: str,
+        wanted: list[Wanted],
+        *,
+        now: datetime,
+        lease: timedelta,
+        max_in_flight: int,
+    ) -> list[ClaimedReminder]:
+        """Claims up to `max_in_flight` minus the calls already in flight, in `wanted`'s order.
+
+        A reminder another runner claimed (or finished) since it was read is left alone."""
+        if not wanted:
+            return []
+        claimed: list[ClaimedReminder] = []
+        async with self._session(write=True) as s:
+            if self.dialect == "postgresql":
+                await s.execute(select(func.pg_advisory_xact_lock(_practice_lock_key(practice_id))))
+            busy = await s.scalar(
+                select(func.count()).select_from(Reminder).where(_in_flight(practice_id, now))
+            )
+            room = max_in_flight - int(busy or 0)
+            for want in wanted:
+                if room <= 0:
+                    break
+                await s.execute(_insert_ignoring(self.dialect, _new_row(practice_id, want, now)))
+                row = await s.scalar(
+                    select(Reminder)
+                    .where(
+                        Reminder.appointment_id == want.appointment_id,
+                        Reminder.attempts == want.seen_attempts,
+                        _claimable(now),
+                    )
+                    .with_for_update(skip_locked=True)
+                    .execution_options(populate_existing=True)
+                )
+                if row is None:
+                    continue
+                attempt = row.attempts + 1
+                moved = await s.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.id == row.id,
+                        Reminder.attempts == want.seen_attempts,
+                        _claimable(now),
+                    )
+                    .values(
+                        status=REMINDER_CALLING,
+                        attempts=attempt,
+                        lease_until=now + lease,
+                        last_attempt_at=now,
+                        reason="",
+                        updated_at=now,
+                    )
+                )
+                if moved.rowcount != 1:
+                    continue
+                s.add(
+                    ReminderAttempt(
+                        id=new_id(),
+                        reminder_id=row.id,
+                        practice_id=practice_id,
+                        attempt=attempt,
+                        started_at=now,
+                        dispatch_id="",
+                        call_id="",
+                        line="",
+                        answered_by="",
+                        choice="",
+                    )
+                )
+                claimed.append(
+                    ClaimedReminder(row.id, want.appointment_id, want.patient_id, attempt)
+                )
+                room -= 1
+        return claimed
+
+    async def skip_reminder(
+        self: _Sessions, practice_id: str, want: Wanted, *, reason: str, now: datetime
+    ) -> bool:
+        """Records why a reminder is not called (e.g. no usable number), for staff to see; only a
+        reminder never called yet. True if the row says so now."""
+        async with self._session(write=True) as s:
+            await s.execute(_insert_ignoring(self.dialect, _new_row(practice_id, want, now)))
+            result = await s.execute(
+                update(Reminder)
+                .where(
+                    Reminder.appointment_id == want.appointment_id,
+                    Reminder.status.in_(CLAIMABLE),
+                    Reminder.attempts == 0,
+                )
+                .values(status=REMINDER_SKIPPED, reason=reason[:REASON_LENGTH], updated_at=now)
+            )
+            return bool(result.rowcount)
+
+    async def reminder_dispatched(
+        self: _Sessions, reminder_id: str, *, attempt: int, dispatch_id: str
+    ) -> None:
+        """Records the agent dispatch that places this attempt's call."""
+        async with self._session(write=True) as s:
+            await s.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id, Reminder.attempts == attempt)
+                .values(dispatch_id=dispatch_id[:64])
+            )
+            await s.execute(
+                update(ReminderAttempt)
+                .where(
+                    ReminderAttempt.reminder_id == reminder_id, ReminderAttempt.attempt == attempt
+                )
+                .values(dispatch_id=dispatch_id[:64])
+            )
+
+    # --- what the call records ----------------------------------------------------------------
+
+    async def reminder_job(
+        self: _Sessions, reminder_id: str
+    ) -> tuple[Reminder, Appointment, Patient] | None:
+        """The reminder a dispatched job calls about, with its appointment and patient."""
+        async with self._session(write=False) as s:
+            row = (
+                await s.execute(
+                    select(Reminder, Appointment, Patient)
+                    .join(Appointment, Appointment.id == Reminder.appointment_id)
+                    .join(Patient, Patient.id == Appointment.patient_id)
+                    .where(Reminder.id == reminder_id)
+                )
+            ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def reminder_choice(
+        self: _Sessions,
+        reminder_id: str,
+        *,
+        attempt: int,
+        status: str,
+        now: datetime,
+        reason: str = "",
+    ) -> bool:
+        """What the patient chose on this attempt's call (confirmed, cancelled, opted out, ...):
+        the reminder is finished with that status. False if this attempt no longer holds it."""
+        values: dict[str, object] = {
+            "status": status,
+            "lease_until": None,
+            "updated_at": now,
+            "reason": reason[:REASON_LENGTH],
+        }
+        if status == REMINDER_CONFIRMED:
+            values["confirmed_at"] = now
+        async with self._session(write=True) as s:
+            result = await s.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id, Reminder.attempts == attempt)
+                .values(**values)
+            )
+            await s.execute(
+                update(ReminderAttempt)
+                .where(
+                    ReminderAttempt.reminder_id == reminder_id, ReminderAttempt.attempt == attempt
+                )
+                .values(choice=status[:16])
+            )
+            return bool(result.rowcount)
+
+    async def finish_reminder_attempt(
+        self: _Sessions,
+        reminder_id: str,
+        *,
+        attempt: int,
+        now: datetime,
+        line: str,
+        answered_by: str = "",
+        sip_status: int | None = None,
+        call_id: str = "",
+        status: str,
+        retry_at: datetime | None = None,
+        reason: str = "",
+    ) -> bool:
+        """How the attempt's call went. A reminder still `calling` (nobody chose anything) moves
+        to `status`: `pending` again until `retry_at`, or finished (left a message, gave up).
+        A choice already recorded stays. False if this attempt no longer holds the reminder."""
+        values: dict[str, object] = {
+            "status": status,
+            "lease_until": None,
+            "updated_at": now,
+            "reason": reason[:REASON_LENGTH],
+        }
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        async with self._session(write=True) as s:
+            await s.execute(
+                update(ReminderAttempt)
+                .where(
+                    ReminderAttempt.reminder_id == reminder_id, ReminderAttempt.attempt == attempt
+                )
+                .values(
+                    finished_at=now,
+                    line=line[:16],
+                    answered_by=answered_by[:10],
+                    sip_status=sip_status,
+                    call_id=call_id[:64],
+                )
+            )
+            held = and_(Reminder.id == reminder_id, Reminder.attempts == attempt)
+            result = await s.execute(
+                update(Reminder).where(held, Reminder.status == REMINDER_CALLING).values(**values)
+            )
+            if result.rowcount:
+                if status != REMINDER_PENDING:
+                    await s.execute(
+                        update(ReminderAttempt)
+                        .where(
+                            ReminderAttempt.reminder_id == reminder_id,
+                            ReminderAttempt.attempt == attempt,
+                            ReminderAttempt.choice == "",
+                        )
+                        .values(choice=status[:16])
+                    )
+                return True
+            still = await s.scalar(select(Reminder.id).where(held))
+            return still is not None
+
+    # --- opt-outs -----------------------------------------------------------------------------
+
+    async def opt_out(
+        self: _Sessions,
+        practice_id: str,
+        patient_id: str,
+        *,
+        now: datetime,
+        source: str = "call",
+        call_id: str = "",
+    ) -> bool:
+        """Records that the patient gets no more reminder calls; True if newly recorded."""
+        row = {
+            "id": new_id(),
+            "practice_id": practice_id,
+            "patient_id": patient_id,
+            "source": source[:10],
+            "call_id": call_id[:64],
+            "created_at": now,
+        }
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(ReminderOptOut)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["practice_id", "patient_id"])
+        )
+        async with self._session(write=True) as s:
+            return bool((await s.execute(statement)).rowcount)
+
+    async def remove_opt_out(self: _Sessions, practice_id: str, patient_id: str) -> bool:
+        from sqlalchemy import delete
+
+        async with self._session(write=True) as s:
+            result = await s.execute(
+                delete(ReminderOptOut).where(
+                    ReminderOptOut.practice_id == practice_id,
+                    ReminderOptOut.patient_id == patient_id,
+                )
+            )
+            return bool(result.rowcount)
+
+    async def is_opted_out(self: _Sessions, practice_id: str, patient_id: str) -> bool:
+        async with self._session(write=False) as s:
+            found = await s.scalar(
+                select(ReminderOptOut.id).where(
+                    ReminderOptOut.practice_id == practice_id,
+                    ReminderOptOut.patient_id == patient_id,
+                )
+            )
+        return found is not None
+
+    async def opt_outs(
+        self: _Sessions, practice_id: str | None = None
+    ) -> list[tuple[ReminderOptOut, Patient | None]]:
+        query = select(ReminderOptOut, Patient).outerjoin(
+            Patient, Patient.id == ReminderOptOut.patient_id
+        )
+        if practice_id:
+            query = query.where(ReminderOptOut.practice_id == practice_id)
+        async with self._session(write=False) as s:
+            rows = await s.execute(query.order_by(ReminderOptOut.created_at.desc()))
+            return [(o, p) for o, p in rows.all()]
+
+    # --- staff views --------------------------------------------------------------------------
+
+    async def reminder_results(
+        self: _Sessions, practice_id: str | None, *, start: datetime, end: datetime
+    ) -> list[ReminderResult]:
+        """Every attempt started in [start, end), newest first, with its reminder and patient."""
+        query = (
+            select(ReminderAttempt, Reminder, Appointment, Patient)
+            .join(Reminder, Reminder.id == ReminderAttempt.reminder_id)
+            .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
+            .outerjoin(Patient, Patient.id == Reminder.patient_id)
+            .where(ReminderAttempt.started_at >= start, ReminderAttempt.started_at < end)
+            .order_by(ReminderAttempt.started_at.desc(), ReminderAttempt.attempt.desc())
+        )
+        if practice_id:
+            query = query.where(ReminderAttempt.practice_id == practice_id)
+        async with self._session(write=False) as s:
+            rows = (await s.execute(query)).all()
+        return [ReminderResult(a, r, ap, p) for a, r, ap, p in rows]
+
+    async def reminders_for(self: _Sessions, appointment_ids: list[str]) -> dict[str, Reminder]:
+        if not appointment_ids:
+            return {}
+        async with self._session(write=False) as s:
+            rows = await s.scalars(
+                select(Reminder).where(Reminder.appointment_id.in_(appointment_ids))
+            )
+            return {r.appointment_id: r for r in rows}
+
+
+def _new_row(practice_id: str, want: Wanted, now: datetime) -> dict[str, object]:
+    return {
+        "id": new_id(),
+        "practice_id": practice_id,
+        "appointment_id": want.appointment_id,
+        "patient_id": want.patient_id,
+        "status": REMINDER_PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "dispatch_id": "",
+        "reason": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_ignoring(dialect: str, row: dict[str, object]):  # noqa: ANN202 (dialect insert)
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        dialect_insert(Reminder)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["appointment_id"])
+    )

@@ -1,0 +1,306 @@
+"""A reminder call the practice placed, in-process: the real reminder agent, its tools, keypad
+and end-of-call recording, with the scripted model and a real SQLite book. Each path ends in the
+database state it promised (the reminder, the attempt, the appointment, the opt-out)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from livekit.agents import AgentSession
+from livekit.agents.testing import fake_job_context
+
+from receptionist.call.control import CallControl
+from receptionist.call.lifecycle import CallLifecycle
+from receptionist.call.outbound import (
+    MACHINE,
+    PERSON,
+    ReminderCall,
+    ReminderCaller,
+    ReminderCallState,
+    ReminderKeys,
+    Stage,
+    converse,
+    dial,
+)
+from receptionist.call.providers import Providers
+from receptionist.call.session import attach_call_handling, build_session
+from receptionist.domain.calls import CallInfo
+from receptionist.domain.practice import Practice
+from receptionist.domain.reminders import Line, ReminderJob
+from receptionist.settings import load_settings
+from receptionist.store import Store
+from receptionist.store.models import (
+    CANCELLED,
+    REMINDER_CALL_BACK,
+    REMINDER_CANCELLED,
+    REMINDER_CONFIRMED,
+    REMINDER_LEFT_MESSAGE,
+    REMINDER_OPTED_OUT,
+    REMINDER_PENDING,
+    REMINDER_WRONG_NUMBER,
+)
+from receptionist.store.reminders import Wanted
+from tests.conversation.book_support import ANN, book_directly, practice_book, tool_results
+from tests.support.harness import RecordingClips, RecordingLiveKitAPI, example_practice, sip_error
+from tests.support.scripted_llm import Call, Say, ScriptedLLM
+from tools.reminders import reminder_tools
+
+# Monday 30 Nov 2026, 10:00 in Chicago; Ann's check-up is Tuesday 1 Dec at 9:00 (23 hours on).
+NOW = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+VISIT = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+@dataclass
+class ReminderRun:
+    session: AgentSession
+    state: ReminderCallState
+    call: ReminderCall
+    keys: ReminderKeys
+    api: RecordingLiveKitAPI
+    store: Store
+    reminder_id: str
+    lifecycle: CallLifecycle
+
+    async def reminder(self):
+        reminder, appointment, _ = await self.store.reminder_job(self.reminder_id)
+        return reminder, appointment
+
+    async def attempt(self):
+        [result] = await self.store.reminder_results(
+            None, start=NOW - timedelta(days=1), end=NOW + timedelta(days=1)
+        )
+        return result.attempt
+
+    async def end(self) -> None:
+        await self.keys.drain()
+        await self.session.aclose()
+        await self.lifecycle.wait()
+        await self.call.finish()
+
+
+def _practice(**policies) -> Practice:
+    practice = example_practice()
+    update = {"reminders": practice.reminders.model_copy(update={"enabled": True})}
+    if policies:
+        update["policies"] = practice.policies.model_copy(update=policies)
+    return practice.model_copy(update=update)
+
+
+@asynccontextmanager
+async def reminder_call(
+    tmp_path, llm, *, practice: Practice | None = None, answered: str = PERSON
+) -> AsyncIterator[ReminderRun]:
+    """Ann's reminder claimed by a runner, its call answered by `answered`, the opening said."""
+    practice = practice or _practice()
+    async with practice_book(tmp_path) as store:
+        visit = await book_directly(store, ANN, VISIT)
+        want = Wanted(visit.id, visit.patient_id, 0)
+        [claim] = await store.claim_reminders(
+            practice.id, [want], now=NOW, lease=timedelta(minutes=15), max_in_flight=5
+        )
+        job = ReminderJob(claim.reminder_id, claim.attempt, practice.id, "ST_out", 30)
+        _, appointment, patient = await store.reminder_job(claim.reminder_id)
+        call = ReminderCall(job, practice, appointment, patient, store, clock=lambda: NOW)
+        call.line, call.sip_status = Line.ANSWERED, 200
+        fake_api = RecordingLiveKitAPI()
+        settings = load_settings().model_copy(update={"silence_timeout": 3600.0})
+        state = ReminderCallState(
+            info=CallInfo(caller="+14144007103", dialled=practice.numbers[0], is_sip=True),
+            practice=practice,
+            store=store,
+            control=CallControl(
+                fake_api, room_name=job.room, participant_identity="patient", ringing_timeout=30
+            ),
+            clips=RecordingClips(),
+            started_at=NOW,
+            clock=lambda: NOW,
+            caller_identity="patient",
+            room_name=job.room,
+            reminder=call,
+        )
+
+        async def on_finished(_state) -> None:
+            await call.finish()
+
+        providers = Providers(stt=None, llm=llm, tts=None, turn_detection="manual")
+        with fake_job_context():
+            session = build_session(settings, providers, state, vad=None)
+            lifecycle = attach_call_handling(session, state, settings, on_finished=on_finished)
+            keys = ReminderKeys(session, state)
+            await session.start(ReminderCaller(call, reminder_tools()))
+            await converse(session, call, answered)
+            run = ReminderRun(
+                session, state, call, keys, fake_api, store, claim.reminder_id, lifecycle
+            )
+            try:
+                yield run
+            finally:
+                await run.end()
+
+
+# --- the keypad -------------------------------------------------------------------------------
+
+
+async def test_pressing_1_then_1_confirms_the_visit_and_ends_the_call(tmp_path):
+    async with reminder_call(tmp_path, ScriptedLLM()) as run:
+        assert run.call.stage is Stage.IDENTITY
+        run.keys.press("1")
+        await run.keys.drain()
+        assert run.call.stage is Stage.CHOICE
+        run.keys.press("1")
+        await run.keys.drain()
+        reminder, appointment = await run.reminder()
+        assert reminder.status == REMINDER_CONFIRMED and reminder.confirmed_at == NOW
+        assert appointment.status == "booked"
+    attempt = await run.attempt()
+    assert (attempt.line, attempt.answered_by, attempt.sip_status, attempt.choice) == (
+        "answered",
+        PERSON,
+        200,
+        REMINDER_CONFIRMED,
+    )
+    assert run.api.deleted_rooms == [run.call.job.room]  # the lifecycle hung up: BYE
+
+
+async def test_pressing_2_cancels_under_the_practice_policy(tmp_path):
+    practice = _practice(cancellation_notice_hours=48, cancellation="A late cancellation fee.")
+    async with reminder_call(tmp_path, ScriptedLLM(), practice=practice) as run:
+        for digit in "12":
+            run.keys.press(digit)
+            await run.keys.drain()
+        reminder, appointment = await run.reminder()
+        said = [m.text_content for m in run.session.history.items if m.type == "message"]
+    assert "Please note our policy: A late cancellation fee." in said[-1]
+    assert appointment.status == CANCELLED and reminder.status == REMINDER_CANCELLED
+
+
+async def test_the_keypad_decides_nothing_before_the_patient_is_on_the_line(tmp_path):
+    async with reminder_call(tmp_path, ScriptedLLM()) as run:
+        run.keys.press("2")  # cancel, before anyone said who they are: ignored
+        await run.keys.drain()
+        reminder, appointment = await run.reminder()
+        assert reminder.status == "calling" and appointment.status == "booked"
+
+
+# --- by voice ---------------------------------------------------------------------------------
+
+
+async def test_confirm_by_voice(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("patient_on_the_line"),
+            Say("Thank you, Ann. This is a reminder of your check-up..."),
+            Call("reminder_answer", answer="confirm"),
+            Say("Your appointment is confirmed. Goodbye!"),
+        ]
+    )
+    async with reminder_call(tmp_path, script) as run:
+        result = await run.session.run(user_input="Yes, this is Ann.")
+        [(output, is_error)] = tool_results(result, "patient_on_the_line")
+        assert not is_error and "tomorrow (Tuesday) at 9 AM" in output
+        result = await run.session.run(user_input="Yes, I'll be there.")
+        [(output, is_error)] = tool_results(result, "reminder_answer")
+        assert not is_error and "confirmed" in output
+        reminder, _ = await run.reminder()
+        assert reminder.status == REMINDER_CONFIRMED
+
+
+async def test_nothing_about_the_visit_before_the_patient_is_on_the_line(tmp_path):
+    script = ScriptedLLM([Call("reminder_answer", answer="cancel"), Say("Am I speaking with Ann?")])
+    async with reminder_call(tmp_path, script) as run:
+        result = await run.session.run(user_input="Cancel it.")
+        [(output, is_error)] = tool_results(result, "reminder_answer")
+        assert is_error and "patient_on_the_line" in output
+        reminder, appointment = await run.reminder()
+        assert reminder.status == "calling" and appointment.status == "booked"
+
+
+async def test_stop_calling_me_opts_out_for_good(tmp_path):
+    script = ScriptedLLM(
+        [Call("reminder_answer", answer="stop_calling"), Say("We won't call again. Goodbye!")]
+    )
+    async with reminder_call(tmp_path, script) as run:
+        await run.session.run(user_input="Stop calling me.")
+        reminder, appointment = await run.reminder()
+        assert reminder.status == REMINDER_OPTED_OUT and appointment.status == "booked"
+        assert await run.store.is_opted_out(run.call.practice.id, run.call.patient.id)
+
+
+async def test_a_wrong_number_hears_nothing_about_the_patient_and_is_not_called_again(tmp_path):
+    script = ScriptedLLM(
+        [Call("not_the_patient", wrong_number=True), Say("Sorry to bother you. Goodbye.")]
+    )
+    async with reminder_call(tmp_path, script) as run:
+        result = await run.session.run(user_input="There's no Ann here.")
+        [(output, is_error)] = tool_results(result, "not_the_patient")
+        assert not is_error and "say nothing about any appointment" in output
+        reminder, _ = await run.reminder()
+        assert reminder.status == REMINDER_WRONG_NUMBER
+
+
+async def test_the_patient_not_home_is_tried_again_later(tmp_path):
+    script = ScriptedLLM([Call("not_the_patient", wrong_number=False), Say("I'll try later.")])
+    async with reminder_call(tmp_path, script) as run:
+        await run.session.run(user_input="Ann's at work.")
+    reminder, _ = await run.reminder()
+    assert reminder.status == REMINDER_PENDING
+    assert reminder.next_attempt_at == NOW + run.call.practice.reminders.retry_after
+
+
+async def test_another_time_leaves_it_to_the_team_unless_moved(tmp_path):
+    script = ScriptedLLM(
+        [
+            Call("patient_on_the_line"),
+            Say("..."),
+            Call("reminder_answer", answer="another_time"),
+            Say("What is your date of birth?"),
+        ]
+    )
+    async with reminder_call(tmp_path, script) as run:
+        await run.session.run(user_input="It's me.")
+        result = await run.session.run(user_input="I can't make it, I need another time.")
+        [(output, _)] = tool_results(result, "reminder_answer")
+        assert "verify_patient" in output
+    reminder, appointment = await run.reminder()
+    assert reminder.status == REMINDER_CALL_BACK and appointment.status == "booked"
+
+
+# --- machines and unanswered lines --------------------------------------------------------------
+
+
+async def test_a_voicemail_gets_a_message_without_health_details(tmp_path):
+    async with reminder_call(tmp_path, ScriptedLLM(), answered=MACHINE) as run:
+        message = run.call.voicemail()
+        assert "Lakeside" in message and "(414) 555-0100" in message
+        assert "Ann" not in message and "check" not in message.lower()
+        reminder, _ = await run.reminder()
+        assert reminder.status == REMINDER_LEFT_MESSAGE
+    attempt = await run.attempt()
+    assert attempt.answered_by == MACHINE and attempt.choice == REMINDER_LEFT_MESSAGE
+
+
+async def test_busy_is_retried_after_the_spacing(tmp_path):
+    async with reminder_call(tmp_path, ScriptedLLM()) as run:
+        client = RecordingLiveKitAPI()
+
+        async def busy(request, timeout=None):
+            client.placed = request
+            raise sip_error(486, "Busy Here")
+
+        client.sip.create_sip_participant = busy
+        run.call.line = None
+        assert not await dial(client, run.call, "reminder-room")
+        request = client.placed
+        assert request.sip_number == "+14145550100" and request.wait_until_answered
+        assert request.sip_call_to == "+14144007103" and request.sip_trunk_id == "ST_out"
+        assert request.ringing_timeout.seconds == 30
+        assert run.call.line is Line.BUSY and run.call.sip_status == 486
+        run.call.answered_by = ""
+    reminder, _ = await run.reminder()
+    assert reminder.status == REMINDER_PENDING
+    assert reminder.next_attempt_at == NOW + run.call.practice.reminders.retry_after
+    attempt = await run.attempt()
+    assert (attempt.line, attempt.sip_status) == ("busy", 486)

@@ -1,0 +1,498 @@
+"""Real reminder calls: `receptionist reminders run` -> agent dispatch -> the real agent.py places
+the call through livekit-sip -> sipp plays the patient's phone (a UAS answering the INVITE).
+
+- answers and presses 1 (it is me) then 1 (confirm): the reminder is confirmed in the book, the
+  attempt stored as answered by a person, and the call ends with the bridge's BYE;
+- answers and presses 1 then 2: the appointment is cancelled;
+- answers 486 Busy, or rings out unanswered: the attempt is stored as busy / no answer and the
+  reminder waits for the next slot, not before.
+
+This module runs its own stack (namespace `rcp-rem`, 10.79.0.1) and its own worker, so it never
+disturbs the session stack other e2e tests share; only STT/LLM/TTS are test doubles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from receptionist.ops.stack import LocalStack, StackConfig, find_binary
+from receptionist.paths import REPO_ROOT
+from receptionist.store import Outbox, Store, upgrade
+from tests.e2e.conftest import Worker, start_worker, worker_env
+from tests.e2e.sipcall import (
+    DTMF_PCAP_DIR,
+    ULAW_SILENCE,
+    capture_rtp,
+    parse_messages,
+    read_pcap,
+    voiced_frames,
+    write_silence_ulaw,
+    write_speech_ulaw,
+)
+
+pytestmark = pytest.mark.e2e
+
+STACK = StackConfig(name="rcp-rem", address="10.79.0.1", run_dir=REPO_ROOT / ".stack")
+AGENT = "receptionist"
+PRACTICE_NUMBER = "+14145550100"
+PATIENT_PORT = 5099  # the patient's phone (sipp UAS) listens here
+PATIENT_MEDIA = 16600
+
+PROFILE = """
+[practice]
+id = "lakeside"
+name = "Lakeside Reminder Dental"
+timezone = "America/Chicago"
+region = "US"
+phone = "{number}"
+[practice.hours]
+monday = [["00:00", "23:59"]]
+tuesday = [["00:00", "23:59"]]
+wednesday = [["00:00", "23:59"]]
+thursday = [["00:00", "23:59"]]
+friday = [["00:00", "23:59"]]
+saturday = [["00:00", "23:59"]]
+sunday = [["00:00", "23:59"]]
+[[practice.providers]]
+id = "dr-a"
+name = "Dr. Able"
+role = "dentist"
+[[practice.visit_types]]
+id = "exam"
+name = "exam"
+duration_minutes = 30
+roles = ["dentist"]
+[practice.policies]
+cancellation_notice_hours = 24
+[practice.reminders]
+enabled = true
+hours_before = [1, 48]
+calling_hours = ["00:00", "23:59"]
+attempts = 3
+retry_minutes = 60
+ringing_seconds = 8
+outbound_trunk = "{trunk}"
+"""
+
+OUTBOUND_TRUNK = """
+import asyncio, json, sys
+from livekit import api
+async def main():
+    async with api.LiveKitAPI() as lk:
+        t = await lk.sip.create_outbound_trunk(api.CreateSIPOutboundTrunkRequest(
+            trunk=api.SIPOutboundTrunkInfo(name="patients", address=sys.argv[1],
+                                           numbers=[sys.argv[2]])))
+        print(json.dumps({"trunk_id": t.sip_trunk_id}))
+asyncio.run(main())
+"""
+
+_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="patient-phone">
+  <recv request="INVITE" crlf="true"/>
+"""
+_RESPONSE = """  <send>
+    <![CDATA[
+      SIP/2.0 {status}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:patient@[local_ip]:[local_port]>
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+_ANSWER = """  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:patient@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=patient 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+      a=ptime:20
+      a=sendrecv
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+  <nop><action><exec rtp_stream="silence.ulaw,-1,0"/></action></nop>
+"""
+# The patient says nothing (AMD hears no speech: no machine), then uses the keypad.
+_PRESS = """  <pause milliseconds="{wait}"/>
+  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
+"""
+_BYE = """  <recv request="BYE" timeout="60000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+_BUSY = """  <recv request="ACK" crlf="true" timeout="10000"/>
+</scenario>
+"""
+
+
+def keypress(digit: str, index: int, folder: Path) -> Path:
+    """sip-tester's RFC 4733 capture of `digit`, as the `index`-th press of the call: its RTP
+    sequence numbers and timestamps moved on, because the bridge takes a replay of the same
+    event (same timestamp) for a retransmission and drops it (1 then 1 would arrive as one 1)."""
+    data = bytearray((DTMF_PCAP_DIR / f"dtmf_2833_{digit}.pcap").read_bytes())
+    offset, rtp = 24, 14 + 20 + 8  # pcap header; Ethernet + IPv4 + UDP before the RTP header
+    while offset + 16 <= len(data):
+        length = struct.unpack("<I", data[offset + 8 : offset + 12])[0]
+        frame = offset + 16
+        seq, stamp = struct.unpack("!HI", data[frame + rtp + 2 : frame + rtp + 8])
+        shifted = ((seq + 1000 * index) & 0xFFFF, (stamp + 160_000 * index) & 0xFFFFFFFF)
+        data[frame + rtp + 2 : frame + rtp + 8] = struct.pack("!HI", *shifted)
+        data[frame + 14 + 20 + 6 : frame + 14 + 20 + 8] = b"\0\0"  # no UDP checksum
+        offset = frame + length
+    path = folder / f"press-{index}-{digit}.pcap"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def answering_scenario(folder: Path, *digits: str) -> str:
+    presses = [
+        _PRESS.format(wait=wait, pcap=keypress(digit, index, folder))
+        for index, (digit, wait) in enumerate(zip(digits, (13000, 9000), strict=False))
+    ]
+    ringing = _RESPONSE.format(status="180 Ringing")
+    return _HEAD + ringing + _ANSWER + "".join(presses) + _BYE
+
+
+def busy_scenario() -> str:
+    return _HEAD + _RESPONSE.format(status="486 Busy Here") + _BUSY
+
+
+def voicemail_scenario() -> str:
+    """A mailbox: answers, plays its greeting and the beep once (voicemail.ulaw), then records."""
+    answered = _ANSWER.replace("silence.ulaw,-1,0", "voicemail.ulaw,1,0")
+    return _HEAD + _RESPONSE.format(status="180 Ringing") + answered + _BYE
+
+
+def write_voicemail_ulaw(folder: Path) -> float:
+    """The mailbox's greeting, a 1 kHz beep, then 25 s of silence; returns when the beep ends."""
+    greeting = write_speech_ulaw(GREETING, folder / "greeting.ulaw")
+    beep = folder / "beep.ulaw"
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(beep)]
+        + ["synth", "0.5", "sine", "1000", "vol", "0.5"],
+        check=True,
+    )
+    audio = greeting.read_bytes() + beep.read_bytes()
+    (folder / "voicemail.ulaw").write_bytes(audio + bytes([ULAW_SILENCE]) * 8000 * 25)
+    return len(audio) / 8000
+
+
+def ringing_out_scenario() -> str:
+    """Rings and is never picked up: the bridge gives up after the ringing timeout (CANCEL)."""
+    cancel = """  <recv request="CANCEL" timeout="60000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+    return _HEAD + _RESPONSE.format(status="180 Ringing") + cancel
+
+
+GREETING = "Hi, you have reached Ann. Please leave a message after the tone."
+AMD_PROMPT_START = "Task:\nClassify the call greeting transcript"
+
+
+def providers(settings):  # noqa: ANN001, ANN201 - PROVIDER_FACTORY for this module's worker
+    """The e2e doubles, plus a model answering LiveKit's AMD the way a real one would: the
+    greeting the STT double hears ("...leave a message after the tone") is a voicemail."""
+    from receptionist.call.providers import Providers
+    from tests.support.e2e_providers import EspeakTTS, HeardSTT, respond
+    from tests.support.scripted_llm import Call, ScriptedLLM
+
+    def answer(chat_ctx):  # noqa: ANN001, ANN202
+        texts = [i.text_content or "" for i in chat_ctx.items if i.type == "message"]
+        if texts and texts[0].startswith(AMD_PROMPT_START):
+            heard = " ".join(texts[1:]).lower()
+            label = "machine-vm" if "leave a message" in heard else "human"
+            return Call("save_prediction", label=label)
+        return respond(chat_ctx)
+
+    return Providers(
+        stt=HeardSTT(GREETING), llm=ScriptedLLM(then=answer), tts=EspeakTTS(), turn_detection="vad"
+    )
+
+
+@dataclass
+class Rig:
+    stack: LocalStack
+    env: dict[str, str]
+    book: str
+    worker: Worker
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def rig(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    workdir = tmp_path_factory.mktemp("reminders")
+    book = f"sqlite+aiosqlite:///{workdir / 'book.db'}"
+    asyncio.run(upgrade(book))
+    with LocalStack(STACK) as stack:
+        env = {
+            **os.environ,
+            **stack.env(),
+            "AGENT_NAME": AGENT,
+            "DATABASE_URL": book,
+            "OUTBOX_DIR": str(workdir / "outbox"),
+            "NOISE_CANCELLATION": "auto",
+            "SIP_ALLOWED_ADDRESSES": "10.79.0.0/24",
+            "SIP_INBOUND_NUMBERS": "",
+            "SIP_OUTBOUND_ADDRESS": "",
+        }
+        trunk = _in_stack(
+            stack, env, OUTBOUND_TRUNK, f"{STACK.address}:{PATIENT_PORT}", PRACTICE_NUMBER
+        )
+        practice = workdir / "practice.toml"
+        practice.write_text(
+            PROFILE.format(number=PRACTICE_NUMBER, trunk=json.loads(trunk)["trunk_id"])
+        )
+        env["PRACTICE_FILE"] = str(practice)
+        own = {k: env[k] for k in env if k not in os.environ}
+        factory = "tests.e2e.test_reminders_calls:providers"
+        worker = start_worker(stack, worker_env(own, PROVIDER_FACTORY=factory))
+        try:
+            yield Rig(stack, env, book, worker, workdir)
+        finally:
+            stack.stop_process(worker.proc)
+
+
+def _in_stack(stack: LocalStack, env: dict[str, str], code: str, *args: str) -> str:
+    result = subprocess.run(
+        stack.wrap([sys.executable, "-c", code, *args]),
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+async def _visit(rig: Rig, name: str, phone: str, hours: int) -> str:
+    store = Store(rig.book, outbox=Outbox(rig.workdir / "outbox"))
+    try:
+        patient, _ = await store.register_patient("lakeside", name, date(1980, 5, 17), phone)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=hours)
+        visit = await store.book(
+            practice_id="lakeside",
+            provider_id="dr-a",
+            patient_id=patient.id,
+            visit_type="exam",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=30),
+        )
+        return visit.id
+    finally:
+        await store.close()
+
+
+async def _state(rig: Rig, appointment_id: str):
+    store = Store(rig.book, outbox=Outbox(rig.workdir / "outbox"))
+    try:
+        reminder = (await store.reminders_for([appointment_id]))[appointment_id]
+        attempts = [
+            r
+            for r in await store.reminder_results(
+                "lakeside",
+                start=datetime.now(UTC) - timedelta(hours=1),
+                end=datetime.now(UTC) + timedelta(hours=1),
+            )
+            if r.reminder.id == reminder.id
+        ]
+        appointment = await store.get_appointment(appointment_id)
+        return reminder, [a.attempt for a in attempts], appointment
+    finally:
+        await store.close()
+
+
+def _patient_phone(rig: Rig, name: str, scenario: str) -> subprocess.Popen[bytes]:
+    folder = rig.workdir / name
+    folder.mkdir(exist_ok=True)
+    write_silence_ulaw(folder / "silence.ulaw")
+    (folder / "patient.xml").write_text(scenario)
+    argv = [
+        find_binary("sipp") or "sipp",
+        "-sf", str(folder / "patient.xml"),
+        "-i", STACK.address, "-p", str(PATIENT_PORT),
+        "-mi", STACK.address, "-mp", str(PATIENT_MEDIA),
+        "-m", "1", "-nostdin",
+        "-timeout", "120s", "-timeout_error",
+        "-trace_msg", "-message_file", str(folder / "messages.log"),
+        "-trace_err", "-error_file", str(folder / "errors.log"),
+    ]  # fmt: skip
+    log = open(folder / "sipp.out", "wb")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(rig.stack.wrap(argv), cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return proc
+
+
+def _run_reminders(rig: Rig) -> str:
+    result = subprocess.run(
+        rig.stack.wrap([sys.executable, "-m", "receptionist.ops.cli", "reminders", "run"]),
+        env=rig.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _bridge_takes_calls(rig: Rig, timeout: float = 90.0) -> None:
+    """livekit-sip refuses new calls ("cpu exhausted", 429 on its health port) while the host's
+    CPU is saturated, as it is right after a worker starts on 2 cores: wait until it takes them
+    (a refused reminder call would only be retried after the spacing)."""
+    url = f"http://{STACK.address}:{STACK.sip_health_port}/"
+    deadline = time.monotonic() + timeout
+    while rig.stack.http_get(url)[0] != 200:
+        if time.monotonic() > deadline:
+            pytest.fail(f"livekit-sip kept refusing calls for {timeout:.0f}s (host CPU saturated)")
+        time.sleep(0.5)
+
+
+def _call(rig: Rig, name: str, scenario: str) -> list:
+    rig.worker.wait_ready_for_call()
+    _bridge_takes_calls(rig)
+    phone = _patient_phone(rig, name, scenario)
+    try:
+        said = _run_reminders(rig)
+        assert "lakeside: 1 called" in said, said
+        code = phone.wait(150)
+    except subprocess.TimeoutExpired:
+        phone.kill()
+        code = phone.wait()
+    folder = rig.workdir / name
+    trace = folder / "messages.log"
+    messages = parse_messages(trace.read_text(errors="replace") if trace.exists() else "")
+    details = (folder / "sipp.out").read_text(errors="replace")[-2000:]
+    assert code == 0, f"sipp exited {code}:\n{details}\n{rig.worker.log()[-3000:]}"
+    return messages
+
+
+async def _wait_recorded(rig: Rig, appointment_id: str, timeout: float = 30.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        reminder, attempts, appointment = await _state(rig, appointment_id)
+        if attempts and attempts[0].finished_at is not None:
+            return reminder, attempts, appointment
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"attempt never recorded: {reminder.status}")
+        await asyncio.sleep(0.5)
+
+
+def test_press_1_then_1_confirms_and_the_call_ends_with_bye(rig: Rig):
+    visit = asyncio.run(_visit(rig, "Ann Confirm", "+14145550123", 20))
+    messages = _call(rig, "confirm", answering_scenario(rig.workdir, "1", "1"))
+    invite = next(m for m in messages if not m.sent and m.method == "INVITE")
+    assert "+14145550100" in invite.header("from")  # the practice's number as caller id
+    assert any(not m.sent and m.method == "BYE" for m in messages)  # the agent hung up
+    reminder, [attempt], appointment = asyncio.run(_wait_recorded(rig, visit))
+    assert reminder.status == "confirmed" and reminder.confirmed_at is not None
+    assert appointment.status == "booked"
+    assert (attempt.line, attempt.sip_status, attempt.answered_by, attempt.choice) == (
+        "answered",
+        200,
+        "person",
+        "confirmed",
+    )
+
+
+def test_press_1_then_2_cancels(rig: Rig):
+    visit = asyncio.run(_visit(rig, "Bo Cancel", "+14145550124", 22))
+    _call(rig, "cancel", answering_scenario(rig.workdir, "1", "2"))
+    reminder, [attempt], appointment = asyncio.run(_wait_recorded(rig, visit))
+    assert appointment.status == "cancelled" and reminder.status == "cancelled"
+    assert attempt.choice == "cancelled"
+
+
+def test_busy_is_stored_and_retried_at_the_next_slot_not_before(rig: Rig):
+    visit = asyncio.run(_visit(rig, "Cy Busy", "+14145550125", 24))
+    _call(rig, "busy", busy_scenario())
+    reminder, [attempt], _ = asyncio.run(_wait_recorded(rig, visit))
+    assert (attempt.line, attempt.sip_status) == ("busy", 486)
+    assert reminder.status == "pending" and reminder.attempts == 1
+    assert reminder.next_attempt_at >= attempt.started_at + timedelta(minutes=60)
+    # Not before the spacing: another pass now calls nobody.
+    assert "lakeside: 0 called" in _run_reminders(rig)
+
+
+def test_ringing_out_with_no_answer_is_retried_at_the_next_slot(rig: Rig):
+    visit = asyncio.run(_visit(rig, "Di Away", "+14145550126", 26))
+    messages = _call(rig, "no-answer", ringing_out_scenario())
+    assert any(not m.sent and m.method == "CANCEL" for m in messages)  # rang out, then gave up
+    reminder, [attempt], _ = asyncio.run(_wait_recorded(rig, visit))
+    assert attempt.line == "no_answer", (attempt.line, attempt.sip_status)
+    assert reminder.status == "pending" and reminder.attempts == 1
+    assert reminder.next_attempt_at >= attempt.started_at + timedelta(minutes=60)
+
+
+def test_a_voicemail_gets_a_message_after_the_beep_and_is_stored_as_machine(rig: Rig):
+    visit = asyncio.run(_visit(rig, "Ann Mailbox", "+14145550127", 28))
+    folder = rig.workdir / "voicemail"
+    folder.mkdir(exist_ok=True)
+    beep_ends = write_voicemail_ulaw(folder)
+    pcap = folder / "rtp.pcap"
+    with capture_rtp(rig.stack, f"udp port {PATIENT_MEDIA}", pcap):
+        messages = _call(rig, "voicemail", voicemail_scenario())
+    assert any(not m.sent and m.method == "BYE" for m in messages)  # message left, hung up
+    packets = read_pcap(pcap)
+    played = [p for p in packets if p.src_port == PATIENT_MEDIA]
+    heard = voiced_frames([p for p in packets if p.dst_port == PATIENT_MEDIA])
+    assert played and len(heard) >= 50, "the agent's message never reached the mailbox"
+    # Nothing spoken into the greeting: the message starts after the beep.
+    assert heard[0].time >= played[0].time + beep_ends, heard[0].time - played[0].time
+    reminder, [attempt], _ = asyncio.run(_wait_recorded(rig, visit))
+    assert reminder.status == "left_message" and attempt.choice == "left_message"
+    assert (attempt.line, attempt.answered_by) == ("answered", "machine")
