@@ -1,5 +1,6 @@
 """The dental receptionist's LiveKit worker: wiring only.
 
+    uv run agent.py try       # offline try-out: the real agent with a stand-in model, no keys
     uv run agent.py console   # talk to it in the terminal (add --text for text mode)
     uv run agent.py start     # production worker (dev for auto-reload)
 
@@ -15,6 +16,12 @@ from __future__ import annotations
 import sys
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["try"]:
+        # The offline try-out (receptionist/ops/tryout.py): no worker, no keys; tools handed in.
+        from receptionist.ops.tryout import main as try_out
+        from tools import receptionist_tools
+
+        sys.exit(try_out(receptionist_tools))
     # The cheap checks first: a missing key or a broken profile is reported in a second, not
     # after the framework and its plugins have loaded (several seconds on a small host).
     from receptionist.ops.startup import exit_if_not_ready  # operator tooling: never in a call
@@ -22,16 +29,44 @@ if __name__ == "__main__":
     exit_if_not_ready(sys.argv[1:])
 
 from livekit.agents import AgentServer, JobContext, JobProcess, cli  # noqa: E402
+from livekit.agents.utils import http_context  # noqa: E402
 from livekit.plugins import silero  # noqa: E402
 
 from receptionist import logs  # noqa: E402
-from receptionist.call.session import Worker, run_call  # noqa: E402
+from receptionist.call.providers import load_factory  # noqa: E402
+from receptionist.call.session import Worker, quiet_framework_notices, run_call  # noqa: E402
 from receptionist.domain.practice import load_directory  # noqa: E402
 from receptionist.settings import load_settings  # noqa: E402
 from receptionist.store import open_store  # noqa: E402
 from tools import receptionist_tools  # noqa: E402
 
 settings = load_settings()
+quiet_framework_notices()  # LiveKit warnings that do not apply here (a variable nobody set)
+
+# The TLS context behind `ctx.api` (transfers, hang-ups): building it parses the CA bundle, which
+# stalled a call's event loop for up to 3.7 s on a busy host when the first call of a process
+# built it. Built once per process instead, here: when the process loads, before its first call.
+# Private helpers of livekit-agents 1.8 (utils/http_context.py): a release without them only loses
+# the warm-up, never the call.
+for _warm_up in ("_set_default_cert_env", "_create_ssl_context"):  # the worker's order
+    if callable(_step := getattr(http_context, _warm_up, None)):
+        _step()
+if settings.provider_factory:  # the test seam's providers: loaded now, not in a call's event loop
+    load_factory(settings.provider_factory)
+
+# What this file imports, by name: LiveKit's forkserver imports them once (beside its plugins) and
+# every job process inherits them, so a new process runs only this file's own lines and `prewarm`
+# instead of importing the receptionist again (1-1.2 s of CPU each, more under load). By name
+# because Python 3.11's forkserver cannot preload "__main__": it is never given this file's path.
+PRELOAD = [
+    "receptionist.call.session",
+    "receptionist.domain.practice",
+    "receptionist.store",
+    "tools",
+    "sqlalchemy.dialects.sqlite.aiosqlite",  # the book's drivers (an absent one is skipped)
+    "sqlalchemy.dialects.postgresql.asyncpg",
+    *([settings.provider_factory.partition(":")[0]] if settings.provider_factory else []),
+]
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -55,6 +90,8 @@ server = AgentServer(
     load_fnc=call_load if settings.max_calls else None,
     load_threshold=settings.load_threshold,
     shutdown_process_timeout=90.0,  # room for the rescue path: apology clip + transfer ringing
+    initialize_process_timeout=settings.initialize_process_timeout,
+    preload_modules=PRELOAD if settings.preload_app else None,
     log_level=settings.log_level,
     **(
         {"num_idle_processes": settings.idle_processes}
@@ -70,8 +107,20 @@ server.on("worker_started", lambda: logs.install(settings.log_level))
 @server.rtc_session(agent_name=settings.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     logs.install(settings.log_level)
+    from receptionist.domain.reminders import ReminderJob
+
+    if job := ReminderJob.from_metadata(ctx.job.metadata):  # dispatched by `reminders run`
+        from receptionist.call.outbound import run_reminder_call
+        from tools.reminders import reminder_tools
+
+        await run_reminder_call(ctx, ctx.proc.userdata["worker"], job, reminder_tools)
+        return
     await run_call(ctx, ctx.proc.userdata["worker"])
 
 
 if __name__ == "__main__":
+    # Shown only under -W: the Python console is what works offline and self-hosted (try-it.md).
+    import warnings
+
+    warnings.filterwarnings("ignore", "the built-in Python CLI is deprecated", DeprecationWarning)
     cli.run_app(server)

@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     # while warming up, and the server then skips the worker).
     max_calls: int | None = Field(default=None, ge=1, le=1000)
     idle_processes: int | None = Field(default=None, ge=0, le=32)
+    # Seconds a new job process may take to load before LiveKit kills it and starts another
+    # (LiveKit's default, 10 s, is shorter than a cold start on a busy 2-vCPU host: the kill and
+    # the retry burn the CPU the calls need; see docs/deploy.md).
+    initialize_process_timeout: float = Field(default=30.0, ge=1.0, le=600.0)
+    # Import what agent.py imports (the receptionist's code, its tools, the store) once in the
+    # forkserver that forks the job processes, as LiveKit does for its plugins, instead of in
+    # every new job process.
+    preload_app: bool = True
 
     # Logs: any case of debug, info, warn or warning, error, critical; held as LiveKit's name.
     log_level: str = "INFO"

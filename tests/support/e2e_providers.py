@@ -3,25 +3,36 @@
 Selected with `PROVIDER_FACTORY=tests.support.e2e_providers:build`. Only STT, LLM and TTS are
 replaced; everything else (agent.py, the session, VAD, the SIP bridge, the server) is real.
 
-- `EspeakTTS` speaks with espeak-ng, so the caller receives real, audible speech over RTP.
+- `EspeakTTS` speaks with espeak-ng, so the caller receives real, audible speech over RTP. Each
+  distinct sentence is rendered once per machine and reused: a cache keyed by text, voice and
+  speed, in memory and on disk (`E2E_TTS_CACHE`, default `<tmp>/receptionist-espeak-cache`), so
+  every job process of a worker (and every run) shares it and a call costs no espeak-ng run.
 - `HeardSTT` is a non-streaming STT: the session's VAD (Silero) cuts the caller's speech into
   segments and this double "hears" a fixed sentence for any segment with real energy in it
-  (`E2E_CALLER_SAYS`). That keeps the conversation deterministic without a speech model.
+  (`E2E_CALLER_SAYS`). That keeps the conversation deterministic without a speech model, and its
+  energy check is one vectorised pass over the segment, so it costs next to nothing.
 - The LLM is the scripted double: it ends the call when the caller says goodbye, says the
   goodbye after the end-call tool, and otherwise gives a short answer.
+- Turn detection is VAD-only by default (fast, deterministic e2e tests);
+  `E2E_TURN_DETECTION=model` keeps the production one (the local `v1-mini` end-of-turn model,
+  as `receptionist/call/providers.py` builds it), which the call benchmark uses so its CPU counts.
+
+These doubles are what the call benchmark (`bench/calls.py`) runs with: they must cost next to
+nothing so that the benchmark measures the receptionist, not its test doubles.
 """
 
 from __future__ import annotations
 
-import array
 import asyncio
+import hashlib
+import io
 import os
 import tempfile
 import uuid
 import wave
 from pathlib import Path
 
-from livekit import rtc
+import numpy as np
 from livekit.agents import APIConnectOptions, llm, stt, tts
 from livekit.agents.language import LanguageCode
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
@@ -73,19 +84,54 @@ class _EspeakStream(tts.ChunkedStream):
         output_emitter.flush()
 
 
+# Rendered speech, by (text, voice, speed): this process's copy of the disk cache below.
+_SPOKEN: dict[tuple[str, str, int], tuple[bytes, int]] = {}
+
+
+def cache_dir() -> Path:
+    """Where rendered sentences are kept; shared by a worker's job processes and across runs."""
+    return Path(
+        os.environ.get("E2E_TTS_CACHE") or Path(tempfile.gettempdir()) / "receptionist-espeak-cache"
+    )
+
+
+def _cache_path(text: str, voice: str, wpm: int) -> Path:
+    digest = hashlib.sha256(f"{voice}\0{wpm}\0{text}".encode()).hexdigest()
+    return cache_dir() / f"{digest}.wav"
+
+
+def _read_wav(data: bytes) -> tuple[bytes, int]:
+    with wave.open(io.BytesIO(data), "rb") as wav:
+        return wav.readframes(wav.getnframes()), wav.getframerate()
+
+
 async def speak(text: str, voice: str = "en-us", wpm: int = 175) -> tuple[bytes, int]:
-    """Runs espeak-ng into a temporary WAV file and returns its PCM and sample rate."""
-    with tempfile.TemporaryDirectory() as folder:
-        wav_path = Path(folder) / "speech.wav"
-        proc = await asyncio.create_subprocess_exec(
-            "espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(wav_path), text,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        _, err = await proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"espeak-ng failed: {err.decode(errors='replace')}")
-        with wave.open(str(wav_path), "rb") as wav:
-            return wav.readframes(wav.getnframes()), wav.getframerate()
+    """The PCM and sample rate of `text` spoken by espeak-ng, rendered once and then reused."""
+    key = (text, voice, wpm)
+    if key in _SPOKEN:
+        return _SPOKEN[key]
+    path = _cache_path(text, voice, wpm)
+    try:
+        _SPOKEN[key] = _read_wav(path.read_bytes())
+        return _SPOKEN[key]
+    except (OSError, EOFError, wave.Error):
+        pass  # not rendered yet (or a torn file): render it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a unique name, then renamed: processes rendering the same sentence at once
+    # never see each other's half-written file.
+    partial = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.partial")
+    proc = await asyncio.create_subprocess_exec(
+        "espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(partial), text,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"espeak-ng failed: {err.decode(errors='replace')}")
+    data = partial.read_bytes()
+    os.replace(partial, path)
+    _SPOKEN[key] = _read_wav(data)
+    return _SPOKEN[key]
 
 
 class HeardSTT(stt.STT):
@@ -111,19 +157,23 @@ class HeardSTT(stt.STT):
         language: NotGivenOr[str] = NOT_GIVEN,
         conn_options: APIConnectOptions,
     ) -> stt.SpeechEvent:
-        frame = rtc.combine_audio_frames(buffer)
-        text = self.transcript if _rms(frame) >= self.min_rms else ""
+        text = self.transcript if _rms(buffer) >= self.min_rms else ""
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[stt.SpeechData(language=LanguageCode("en"), text=text, confidence=1.0)],
         )
 
 
-def _rms(frame: rtc.AudioFrame) -> float:
-    samples = array.array("h", bytes(frame.data))
-    if not samples:
-        return 0.0
-    return (sum(s * s for s in samples) / len(samples)) ** 0.5
+def _rms(buffer: stt.AudioBuffer) -> float:
+    """Root mean square of the 16-bit samples, one vectorised pass over each frame (no copies)."""
+    frames = buffer if isinstance(buffer, list) else [buffer]
+    total, count = 0.0, 0
+    for frame in frames:
+        samples = np.frombuffer(frame.data, dtype=np.int16)
+        if samples.size:
+            total += float(np.dot(samples, samples.astype(np.float64)))
+            count += samples.size
+    return (total / count) ** 0.5 if count else 0.0
 
 
 def respond(chat_ctx: llm.ChatContext) -> Say | Call:
@@ -140,10 +190,12 @@ def respond(chat_ctx: llm.ChatContext) -> Say | Call:
 
 
 def build(settings: Settings) -> Providers:
-    """PROVIDER_FACTORY entry point: doubles for STT/LLM/TTS, VAD-based turn detection."""
+    """PROVIDER_FACTORY entry point: doubles for STT/LLM/TTS; VAD-based turn detection unless
+    `E2E_TURN_DETECTION=model` (None: the production detector, chosen by the session builder)."""
+    model = os.environ.get("E2E_TURN_DETECTION", "vad").strip().lower() == "model"
     return Providers(
         stt=HeardSTT(os.environ.get("E2E_CALLER_SAYS", CALLER_SAYS)),
         llm=ScriptedLLM(then=respond),
         tts=EspeakTTS(),
-        turn_detection="vad",
+        turn_detection=None if model else "vad",
     )
