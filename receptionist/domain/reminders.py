@@ -3,7 +3,8 @@
 Pure rules over the practice's `[practice.reminders]` section (receptionist/domain/practice.py):
 no database, no LiveKit. The runner (receptionist/ops/reminders.py) reads the candidates from the
 book, asks `decide` about each, claims the due ones (receptionist/store/reminders.py) and
-dispatches the calls; the call's job asks `after_call` what the reminder's status becomes.
+dispatches the calls; the call's job asks `after_unanswered` when the line was busy, rang out or
+failed.
 """
 
 from __future__ import annotations

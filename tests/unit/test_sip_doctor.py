@@ -164,12 +164,42 @@ def test_rule_without_room_config_fix_says_setup_adopts_it_in_place():
     assert "adopts" in fix and "in place" in fix and "'receptionist'" in fix
 
 
+def outbound(tid="ST_o", address="sip.telnyx.com", numbers=("+14145550100",), user="u"):
+    return api.SIPOutboundTrunkInfo(
+        sip_trunk_id=tid, name=f"out-{tid}", address=address, numbers=list(numbers),
+        auth_username=user, auth_password="p" if user else "",
+    )  # fmt: skip
+
+
 def test_outbound_trunk_on_a_per_account_subdomain_warns():
-    bad = api.SIPOutboundTrunkInfo(sip_trunk_id="ST_o", name="out", address="acme.sip.telnyx.com")
-    good = api.SIPOutboundTrunkInfo(sip_trunk_id="ST_p", name="out2", address="sip.telnyx.com")
+    bad = outbound(address="acme.sip.telnyx.com")
+    good = outbound("ST_p")
     findings = diagnose(Existing([trunk()], [rule()], [bad, good]), AGENT)
-    assert [(f.code, f.subject) for f in findings] == [("outbound-subdomain", "trunk out [ST_o]")]
+    assert [(f.code, f.subject) for f in findings] == [
+        ("outbound-subdomain", "trunk out-ST_o [ST_o]")
+    ]
     assert "sip.telnyx.com" in findings[0].fix
+
+
+def test_outbound_caller_id_missing_or_not_e164_is_an_error_naming_the_setting():
+    local = outbound(numbers=("4145550100",))
+    none = outbound("ST_n", numbers=())
+    findings = diagnose(Existing([trunk()], [rule()], [local, none, outbound("ST_ok")]), AGENT)
+    assert [(f.code, f.subject, f.severity) for f in findings] == [
+        ("outbound-number", "trunk out-ST_o [ST_o]", Severity.ERROR),
+        ("outbound-number", "trunk out-ST_n [ST_n]", Severity.ERROR),
+    ]
+    assert "***0100" in findings[0].problem and "4145550100" not in findings[0].problem
+    assert "no number" in findings[1].problem
+    assert all("SIP_OUTBOUND_NUMBERS" in f.fix for f in findings)
+
+
+def test_outbound_trunk_without_credentials_warns():
+    findings = diagnose(Existing([trunk()], [rule()], [outbound(user="")]), AGENT)
+    assert [(f.code, f.severity) for f in findings] == [
+        ("outbound-no-credentials", Severity.WARNING)
+    ]
+    assert "SIP_OUTBOUND_USERNAME" in findings[0].fix
 
 
 def test_errors_come_before_warnings():

@@ -65,6 +65,8 @@ def diagnose(existing: Existing, agent: AgentSide) -> list[Finding]:
         *_uncovered_number_findings(existing),
         *_conflicting_rule_findings(existing.rules),
         *_outbound_address_findings(existing.outbound),
+        *_outbound_caller_id_findings(existing.outbound),
+        *_outbound_credential_findings(existing.outbound),
     ]
     return sorted(findings, key=lambda f: f.severity != Severity.ERROR)
 
@@ -337,6 +339,49 @@ def _outbound_address_findings(trunks: Iterable[api.SIPOutboundTrunkInfo]) -> li
                 )
                 break
     return findings
+
+
+def _outbound_caller_id_findings(trunks: Iterable[api.SIPOutboundTrunkInfo]) -> list[Finding]:
+    """The number an outbound call shows (reminders, transfers): missing or not E.164 fails."""
+    findings = []
+    for trunk in trunks:
+        bad = [n for n in trunk.numbers if not is_e164(n)]
+        if trunk.numbers and not bad:
+            continue
+        problem = (
+            f"caller-id numbers not in E.164: {', '.join(mask(n) for n in bad)}"
+            if bad
+            else "has no number to call from: the provider rejects or anonymises the call"
+        )
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "outbound-number",
+                _trunk_label(trunk),
+                f"{problem} (reminder calls and transfers fail, often with 403 or 404)",
+                "set SIP_OUTBOUND_NUMBERS to the practice's number as +<country><number>, "
+                "e.g. +14145550100, then `receptionist sip setup`",
+            )
+        )
+    return findings
+
+
+def _outbound_credential_findings(trunks: Iterable[api.SIPOutboundTrunkInfo]) -> list[Finding]:
+    """Outbound trunks with no sign-in: fine only where the provider trusts LiveKit's address."""
+    return [
+        Finding(
+            Severity.WARNING,
+            "outbound-no-credentials",
+            _trunk_label(trunk),
+            "has no username/password: a provider that does not allow-list your SIP bridge's "
+            "address answers 401/407 and every outbound call fails",
+            "set SIP_OUTBOUND_USERNAME/SIP_OUTBOUND_PASSWORD (the provider's outbound "
+            "credentials), then `receptionist sip setup`; ignore this if the provider "
+            "authenticates the bridge by IP address",
+        )
+        for trunk in trunks
+        if not trunk.auth_username or not trunk.auth_password
+    ]
 
 
 async def collect(lk: api.LiveKitAPI) -> Existing:
