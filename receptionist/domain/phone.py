@@ -8,6 +8,7 @@ rather than a guess, because a wrong number is worse than none.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -61,5 +62,6 @@ def mask(number: str | None) -> str:
     return "***" + digits[-4:]
 
 
+@functools.lru_cache(maxsize=4096)  # pages check the same few hundred numbers on every view
 def is_e164(number: str) -> bool:
     return bool(re.fullmatch(r"\+[1-9]\d{6,14}", number)) and normalize(number, "ZZ") == number

@@ -47,6 +47,8 @@ def _intake_char(ch: str) -> str:
 def visible(text: str) -> str:
     """`text` with control and format characters written out as escapes (newlines and tabs
     kept), so it can be printed to a terminal or a log without acting on it."""
+    if text.isprintable():  # no Cc/Cf/Cs/Zl/Zp at all (the usual case): nothing to escape
+        return text
     return "".join(_output_char(ch) for ch in text)
 
 
