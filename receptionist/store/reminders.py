@@ -95,6 +95,15 @@ class ReminderResult:
     patient: Patient | None
 
 
+@dataclass(frozen=True)
+class SkippedReminder:
+    """A reminder the runner decided not to call (its `reason` says why), as staff see it."""
+
+    reminder: Reminder
+    appointment: Appointment | None
+    patient: Patient | None
+
+
 def _practice_lock_key(practice_id: str) -> int:
     """A stable 31-bit key for the practice's advisory lock (reminder claims only)."""
     return zlib.crc32(f"reminders:{practice_id}".encode()) & 0x7FFFFFFF
@@ -428,23 +437,33 @@ class ReminderBook:
         return found is not None
 
     async def opt_outs(
-        self: _Sessions, practice_id: str | None = None
+        self: _Sessions, practice_id: str | None = None, *, limit: int | None = None
     ) -> list[tuple[ReminderOptOut, Patient | None]]:
+        """The opt-outs, newest first, with their patients (`limit`: the staff page's bound)."""
         query = select(ReminderOptOut, Patient).outerjoin(
             Patient, Patient.id == ReminderOptOut.patient_id
         )
         if practice_id:
             query = query.where(ReminderOptOut.practice_id == practice_id)
+        query = query.order_by(ReminderOptOut.created_at.desc(), ReminderOptOut.id)
+        if limit is not None:
+            query = query.limit(limit)
         async with self._session(write=False) as s:
-            rows = await s.execute(query.order_by(ReminderOptOut.created_at.desc()))
+            rows = await s.execute(query)
             return [(o, p) for o, p in rows.all()]
 
     # --- staff views --------------------------------------------------------------------------
 
     async def reminder_results(
-        self: _Sessions, practice_id: str | None, *, start: datetime, end: datetime
+        self: _Sessions,
+        practice_id: str | None,
+        *,
+        start: datetime,
+        end: datetime,
+        limit: int | None = None,
     ) -> list[ReminderResult]:
-        """Every attempt started in [start, end), newest first, with its reminder and patient."""
+        """Every attempt started in [start, end), newest first, with its reminder and patient
+        (read on the `started_at` index; `limit`: the staff page's bound)."""
         query = (
             select(ReminderAttempt, Reminder, Appointment, Patient)
             .join(Reminder, Reminder.id == ReminderAttempt.reminder_id)
@@ -455,9 +474,35 @@ class ReminderBook:
         )
         if practice_id:
             query = query.where(ReminderAttempt.practice_id == practice_id)
+        if limit is not None:
+            query = query.limit(limit)
         async with self._session(write=False) as s:
             rows = (await s.execute(query)).all()
         return [ReminderResult(a, r, ap, p) for a, r, ap, p in rows]
+
+    async def skipped_reminders(
+        self: _Sessions, practice_id: str, *, start: datetime, end: datetime, limit: int = 200
+    ) -> list[SkippedReminder]:
+        """Reminders the runner did not call on some pass in [start, end), and why (no usable
+        number): a skip has no attempt row, so the reminder's own times say when. Each pass that
+        skips it again moves `updated_at` on, so a skip shows on every day it held. Soonest
+        visit first; read on the `(practice_id, status, ...)` index."""
+        query = (
+            select(Reminder, Appointment, Patient)
+            .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
+            .outerjoin(Patient, Patient.id == Reminder.patient_id)
+            .where(
+                Reminder.practice_id == practice_id,
+                Reminder.status == REMINDER_SKIPPED,
+                Reminder.created_at < end,
+                Reminder.updated_at >= start,
+            )
+            .order_by(Appointment.starts_at, Reminder.id)
+            .limit(limit)
+        )
+        async with self._session(write=False) as s:
+            rows = (await s.execute(query)).all()
+        return [SkippedReminder(r, ap, p) for r, ap, p in rows]
 
     async def reminders_for(self: _Sessions, appointment_ids: list[str]) -> dict[str, Reminder]:
         if not appointment_ids:

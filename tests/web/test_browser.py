@@ -333,7 +333,8 @@ async def test_a_closure_added_in_the_browser_reaches_the_next_calls_greeting_an
 
 async def test_pages_redirect_to_sign_in_without_a_session_and_then_come_back(site: Site):
     page = site.page
-    for path in ("/today", "/messages", "/calls", "/week", "/closures", "/accounts", "/audit"):
+    pages = ("/today", "/messages", "/calls", "/reminders", "/week", "/closures", "/accounts")
+    for path in (*pages, "/audit"):
         response = await page.goto(path)
         assert response is not None and response.ok  # the sign-in page, after the redirect
         assert site.path() == "/login", path
@@ -471,6 +472,7 @@ async def test_every_page_renders_and_the_screenshots(site: Site):
         ("messages", "/messages", "Messages"),
         ("calls", "/calls", "Calls"),
         ("call", f"/calls/{demo.call_record_id}", "Call of"),
+        ("reminders", "/reminders", "Reminder calls"),
         ("week", "/week", "week of"),
         ("closures", "/closures", "Closures and hours"),
         ("accounts", "/accounts", "Staff accounts"),
