@@ -463,7 +463,7 @@ def start_worker(stack: LocalStack, env: dict[str, str], agent: str, log_name: s
 
 def worker_info(stack: LocalStack) -> dict:
     """The worker's /worker endpoint (proto3 JSON: zero-valued fields are left out)."""
-    code, body = stack.http_get(f"http://{CONFIG.address}:{WORKER_PORT}/worker")
+    code, body = stack.http_get(f"http://{stack.config.address}:{WORKER_PORT}/worker")
     try:
         return json.loads(body) if code == 200 else {}
     except json.JSONDecodeError:
