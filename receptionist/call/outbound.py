@@ -31,11 +31,12 @@ from enum import StrEnum
 from typing import Any
 
 import phonenumbers
-from livekit import api
+from livekit import api, rtc
 from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
 
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
+from receptionist.call.mailbox import wait_for_quiet
 from receptionist.call.providers import build_providers
 from receptionist.call.session import (
     Worker,
@@ -426,13 +427,18 @@ async def answered_by(session: AgentSession, detector: Any) -> str:
     return PERSON if result.is_human else UNKNOWN_ANSWER
 
 
-async def converse(session: AgentSession, call: ReminderCall, verdict: str) -> None:
-    """After the answer: a message on a voicemail, else the question for the patient."""
+async def converse(
+    session: AgentSession, call: ReminderCall, verdict: str, room: rtc.Room | None = None
+) -> None:
+    """After the answer: a message on a voicemail (after its beep), else the question for the
+    patient."""
     if call.stage is not Stage.IDENTITY:  # keys were pressed while AMD listened: a person
         call.answered_by = PERSON
         return
     if verdict == MACHINE:
         call.answered_by = MACHINE
+        if room is not None:
+            await wait_for_quiet(room, PATIENT)
         await speak(session, call.voicemail(), timeout=LINE_TIMEOUT)
         await call.left_message()
         session.shutdown()
@@ -526,4 +532,4 @@ async def run_reminder_call(
             session.shutdown()  # the lifecycle deletes the room and records the attempt
             return
         verdict = await answered_by(session, detector)
-    await converse(session, call, verdict)
+    await converse(session, call, verdict, ctx.room)
