@@ -27,7 +27,9 @@ PAGE = 50
 
 def transfer(call: CallRecord) -> str:
     """Whether the caller was handed to a person, and how that went."""
-    failures = [e for e in call.events or [] if e.get("kind") == "transfer_failed"]
+    failures = [
+        e for e in call.events or [] if isinstance(e, dict) and e.get("kind") == "transfer_failed"
+    ]
     if Outcome.TRANSFERRED.value in (call.outcomes or []):
         return "put through" + (f" (after {len(failures)} failed tries)" if failures else "")
     if failures:
