@@ -134,9 +134,7 @@ async def test_without_transcripts_the_page_says_so_and_views_are_audited(staff_
     assert actions == ["call plain"]
 
 
-async def test_a_call_with_unreadable_events_still_shows_in_the_log_and_its_page(
-    staff_client, rig
-):
+async def test_a_call_with_unreadable_events_still_shows_in_the_log_and_its_page(staff_client, rig):
     odd = ["not an event", {"at": "yesterday", "kind": "transfer_failed", "detail": "busy"}]
     await call(rig, "odd", 5, events=odd)
     client, _ = staff_client
