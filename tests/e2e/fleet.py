@@ -127,6 +127,9 @@ class Fleet:
                 self.start(host)
         for worker in self.workers.values():
             worker.wait_ready_for_call()
+            wait_for(
+                "the worker tells the server it is free", lambda w=worker: marked_available(w), 30
+            )
         return list(self.workers.values())
 
     def stop(self) -> None:
@@ -276,6 +279,15 @@ def answered_at(placed: PlacedCall) -> float | None:
         if not message.sent and message.status == 200 and message.header("cseq").endswith("INVITE"):
             return message.epoch
     return None
+
+
+def marked_available(worker: Worker) -> bool:
+    """The worker's last word to the server on its capacity was "available" (or it never said it
+    was full). Its local load drops the moment a call ends, but the server skips it until the
+    worker's status loop sends that word: a call placed in between finds no worker."""
+    log = worker.log()
+    full = log.rfind("worker is at full capacity")
+    return full < 0 or log.rfind("worker is below capacity") > full
 
 
 def rooms_taken(worker: Worker) -> list[str]:
