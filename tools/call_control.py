@@ -17,15 +17,17 @@ async def transfer_to_staff(ctx: RunContext[CallState], reason: str) -> str | No
     """Connect the caller to a member of the practice's staff by phone.
 
     Use when the caller asks for a person, or when you cannot help them. Do not say anything
-    before calling this: the tool tells the caller they are being connected.
+    before calling this: the tool tells the caller they are being connected (or put on hold
+    while a team member is asked), and what happened if nobody could take the call.
 
     Args:
-        reason: A few words for the staff on why the caller needs them. No medical details.
+        reason: A few words for the staff on why the caller needs them, e.g. "a billing
+            question". No medical details.
     """
     ctx.disallow_interruptions()
     state = ctx.userdata
-    result = await transfer.transfer_caller(ctx.session, state)
-    if result.ok:
+    result = await transfer.transfer_caller(ctx.session, state, reason)
+    if result.ok or result.told_caller:  # put through, or told why not and offered a message
         return None
     if result.reason == transfer.ALREADY_TRANSFERRING:
         return "The caller is already being connected to the team. Say nothing more."

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livekit import api
 
 from receptionist.domain.phone import mask
+
+if TYPE_CHECKING:
+    from receptionist.call.legs import Legs
 
 log = logging.getLogger("receptionist.call")
 NOT_A_PHONE_CALL = "caller is not on a phone line"
@@ -27,6 +30,8 @@ class TransferResult:
     destination: str
     sip_status_code: int | None = None
     reason: str = ""
+    # The caller has already been told what happened (a warm transfer says it itself).
+    told_caller: bool = False
 
     @property
     def failed(self) -> bool:
@@ -34,15 +39,25 @@ class TransferResult:
 
 
 class CallControl:
-    """The SIP-facing actions on one call."""
+    """The SIP-facing actions on one call.
+
+    `legs` (receptionist/call/legs.py) is the room a warm transfer dials the staff into; a call
+    without it (console, browser, reminder calls) can only be transferred cold."""
 
     def __init__(
-        self, client: Any, *, room_name: str, participant_identity: str, ringing_timeout: float
+        self,
+        client: Any,
+        *,
+        room_name: str,
+        participant_identity: str,
+        ringing_timeout: float,
+        legs: Legs | None = None,
     ) -> None:
         self._client = client
         self.room_name = room_name
         self.participant_identity = participant_identity
         self.ringing_timeout = ringing_timeout
+        self.legs = legs
         self.transfer_lock = asyncio.Lock()
 
     @property

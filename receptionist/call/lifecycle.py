@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from livekit.agents import AgentSession, CloseEvent, UserStateChangedEvent
 
+from receptionist.call.speech import speak
 from receptionist.call.state import CallState
-from receptionist.call.transfer import speak
 from receptionist.domain.calls import Outcome
 
 log = logging.getLogger("receptionist.call")

@@ -45,8 +45,9 @@ from receptionist.call.session import (
     noise_filter,
     todays_practice,
 )
+from receptionist.call.speech import speak
 from receptionist.call.state import CallState
-from receptionist.call.transfer import operator_escape, speak
+from receptionist.call.transfer import operator_escape
 from receptionist.domain.calls import CallInfo
 from receptionist.domain.phone import normalize
 from receptionist.domain.practice import Practice

@@ -29,6 +29,7 @@ from receptionist.call import records
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.heartbeat import Heartbeat
+from receptionist.call.legs import RoomLegs
 from receptionist.call.lifecycle import CallLifecycle, SilenceWatch
 from receptionist.call.prompts import greeting, render_instructions, resumed_greeting
 from receptionist.call.providers import Providers, build_llm, build_providers, turn_handling
@@ -243,6 +244,10 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
             room_name=ctx.room.name,
             participant_identity=participant.identity if is_sip else "",
             ringing_timeout=settings.transfer_ringing_timeout,
+            # A phone caller's room can take a staff leg (a warm transfer, if the practice wants).
+            legs=RoomLegs(ctx.room, ctx.api, caller=participant.identity)
+            if is_sip and not ctx.is_fake_job()
+            else None,
         ),
         clips=RoomClipPlayer(ctx.room),
         # A recovered call keeps its first start, so its record covers the whole call.
@@ -267,7 +272,7 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
         await write_call_record(done, usage, console=console)
 
     lifecycle = attach_call_handling(session, state, settings, on_finished=write_record)
-    ctx.room.on("sip_dtmf_received", lambda ev: state.keypad.press(ev.digit))
+    ctx.room.on("sip_dtmf_received", caller_keys(state, participant.identity))
     ctx.add_shutdown_callback(lifecycle.wait)
 
     await session.start(
@@ -280,6 +285,17 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
     )
     if not ctx.is_fake_job():  # console mode has no server for a watcher to read
         start_heartbeat(ctx)
+
+
+def caller_keys(state: CallState, caller: str) -> Callable[[rtc.SipDTMF], None]:
+    """The caller's keypresses go to the call's keypad; a staff member's (their leg of a warm
+    transfer answers with 1 or 2) do not."""
+
+    def press(event: rtc.SipDTMF) -> None:
+        if event.participant is None or event.participant.identity == caller:
+            state.keypad.press(event.digit)
+
+    return press
 
 
 def start_heartbeat(ctx: JobContext) -> Heartbeat:

@@ -2,16 +2,20 @@
 
 Shared by the LLM's transfer tool and the keypad `0` escape hatch, which must work without the
 model. The lines are fixed text, so what the caller hears does not depend on the model either.
+A practice whose `[practice.transfers] mode` is warm (or warm_then_cold) gets the warm transfer
+instead (receptionist/call/warm.py) wherever the call's room allows it; cold is the default.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from livekit.agents import AgentSession
 
+from receptionist.call import warm
+from receptionist.call.briefing import KEYPAD_REASON
 from receptionist.call.control import TransferResult
+from receptionist.call.speech import speak
 from receptionist.call.state import CallState
 
 log = logging.getLogger("receptionist.call")
@@ -22,36 +26,38 @@ UNAVAILABLE = (
     "I can take a message and someone will call you back. What would you like me to pass on?"
 )
 ALREADY_TRANSFERRING = "a transfer is already under way"
-# Longest we wait for the announcement to play before transferring anyway (TTS may be down).
-ANNOUNCE_TIMEOUT = 10.0
 
 
-async def speak(session: AgentSession, text: str, *, timeout: float = ANNOUNCE_TIMEOUT) -> None:
-    """Says `text` and waits for it to play out, but never hangs the call on a broken TTS."""
-    try:
-        handle = session.say(text, allow_interruptions=False)
-        await asyncio.wait_for(handle.wait_for_playout(), timeout)
-    except Exception as exc:  # a failing TTS must not stop the transfer
-        log.warning(
-            "could not play a line before transferring", extra={"error": type(exc).__name__}
-        )
-
-
-async def transfer_caller(session: AgentSession, state: CallState) -> TransferResult:
+async def transfer_caller(
+    session: AgentSession, state: CallState, reason: str = ""
+) -> TransferResult:
     """Announces and transfers to the staff (or after-hours) line; records the outcome.
 
     One transfer at a time: a second request (the caller pressing 0 twice, or 0 while the model
-    transfers) while one is under way is ignored rather than sending a second REFER.
+    transfers) while one is under way is ignored rather than sending a second REFER. `reason` is
+    what the staff member hears in a warm transfer's briefing.
     """
     destination = state.transfer_target
     if refused := state.control.refusal(destination):
         state.note("transfer_failed", refused.reason)  # staff see why nobody was put through
         return refused
-    if state.control.transfer_lock.locked():
+    lock = state.control.transfer_lock
+    if lock.locked():
         return TransferResult(ok=False, destination=destination, reason=ALREADY_TRANSFERRING)
-    async with state.control.transfer_lock:
-        await speak(session, ANNOUNCE)
-        result = await state.control.transfer(destination)
+    if warm.wanted(state):
+        await lock.acquire()  # released by the warm attempt when it is over
+        return await warm.start(session, state, destination, reason, cold=cold_transfer)
+    async with lock:
+        return await cold_transfer(session, state, destination)
+
+
+async def cold_transfer(
+    session: AgentSession, state: CallState, destination: str
+) -> TransferResult:
+    """The announcement, then SIP REFER; the caller leaves the room when it succeeds. Called
+    with the transfer lock held."""
+    await speak(session, ANNOUNCE)
+    result = await state.control.transfer(destination)
     if result.ok:
         state.transferred(destination)
     else:
@@ -64,6 +70,6 @@ async def operator_escape(session: AgentSession, state: CallState) -> None:
     if state.control.transfer_lock.locked():
         return
     session.interrupt(force=True)
-    result = await transfer_caller(session, state)
-    if result.failed and result.reason != ALREADY_TRANSFERRING:
+    result = await transfer_caller(session, state, KEYPAD_REASON)
+    if result.failed and result.reason != ALREADY_TRANSFERRING and not result.told_caller:
         await speak(session, UNAVAILABLE)

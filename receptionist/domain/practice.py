@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from receptionist.domain.phone import mask, normalize
+from receptionist.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -262,16 +263,105 @@ class VisitType(Strict):
         return timedelta(hours=self.lead_time_hours)
 
 
+class TransferMode(StrEnum):
+    """How a caller reaches a person.
+
+    cold: handed over at once (SIP REFER): the line rings with no context.
+    warm: the caller holds while a person is dialled and briefed; they talk once the person agrees.
+    warm_then_cold: warm, and handed over cold when the person's line cannot be dialled, is busy
+    or does not answer (their phone system's voicemail or hunt group then takes the call).
+    """
+
+    COLD = "cold"
+    WARM = "warm"
+    WARM_THEN_COLD = "warm_then_cold"
+
+
+DESTINATION_FIELDS = ("staff", "after_hours")
+HOLD_AUDIO_SUFFIXES = (".wav", ".ogg", ".mp3", ".flac")
+MIN_HOLD_SECONDS, MAX_HOLD_SECONDS = 30, 600
+
+
 class Transfers(Strict):
-    """Where calls go when a human is needed: `tel:+E.164` or a `sip:` URI."""
+    """Where calls go when a human is needed (`tel:+E.164` or a `sip:` URI), and how.
+
+    A warm transfer dials the person over the outbound trunk (`outbound_trunk`, else
+    `[practice.reminders] outbound_trunk`, else the trunk whose numbers hold the practice's phone)
+    and keeps the caller on hold (`hold_audio`: empty for LiveKit's hold music, or a clip of the
+    practice's own) for at most `hold_limit_seconds`."""
 
     staff: str = ""
     after_hours: str = ""
+    mode: TransferMode = TransferMode.COLD
+    hold_limit_seconds: int = 90
+    hold_audio: str = ""
+    outbound_trunk: str = ""
 
     @field_validator("staff", "after_hours")
     @classmethod
     def _destination(cls, value: str) -> str:
         return check_destination(value)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        modes = [m.value for m in TransferMode]
+        if isinstance(value, str) and value.strip().lower() in modes:
+            return value.strip().lower()
+        raise ValueError(
+            f"{value!r} is not a transfer mode: write cold (hand the caller over at once), "
+            "warm (hold, brief a person, then connect) or warm_then_cold (warm, and cold when "
+            "nobody answers)"
+        )
+
+    @field_validator("hold_limit_seconds", mode="before")
+    @classmethod
+    def _hold_limit(cls, value: object) -> object:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not (MIN_HOLD_SECONDS <= value <= MAX_HOLD_SECONDS)
+        ):
+            raise ValueError(
+                f"{value!r} is not a hold limit: write whole seconds between {MIN_HOLD_SECONDS} "
+                f"and {MAX_HOLD_SECONDS}, e.g. 90 (the longest a caller holds for a warm transfer)"
+            )
+        return value
+
+    @field_validator("hold_audio")
+    @classmethod
+    def _hold_audio(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        path = Path(value) if Path(value).is_absolute() else REPO_ROOT / value
+        if path.suffix.lower() not in HOLD_AUDIO_SUFFIXES:
+            raise ValueError(
+                f"{value!r} is not an audio clip: use a {', '.join(HOLD_AUDIO_SUFFIXES)} file, "
+                'or leave it empty ("") for LiveKit\'s hold music'
+            )
+        if not path.is_file():
+            raise ValueError(
+                f"{value!r} is not a file: give a path from the repository's root or an absolute "
+                'one, or leave it empty ("") for LiveKit\'s hold music'
+            )
+        return str(path)
+
+    @field_validator("outbound_trunk")
+    @classmethod
+    def _trunk(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"ST_[A-Za-z0-9]+", value):
+            raise ValueError(
+                f"{value!r} is not an outbound trunk id: write the ST_... id that "
+                "`lk sip outbound list` shows, or leave it empty to use the practice's own"
+            )
+        return value
+
+    @property
+    def warm(self) -> bool:
+        """Whether a person is dialled and briefed before the caller is put through."""
+        return self.mode is not TransferMode.COLD
 
 
 def check_destination(value: str, region: str | None = None) -> str:
@@ -501,7 +591,7 @@ class Practice(NamedWithId):
                 )
         local = {
             name: _local_destination(f"transfers.{name}", value, self.region)
-            for name, value in self.transfers.model_dump().items()
+            for name, value in self.transfers.model_dump(include=set(DESTINATION_FIELDS)).items()
             if value and not value.startswith(("tel:", "sip:"))
         }
         if local:  # numbers written locally: now that the region is known, as tel:+E.164

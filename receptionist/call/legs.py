@@ -1,0 +1,519 @@
+"""Two phone legs in one room: the LiveKit mechanics of a warm transfer on a self-hosted server.
+
+LiveKit's `WarmTransferTask` moves the caller between rooms with `MoveParticipant`, which the
+open-source server answers with "not implemented". So the staff member is dialled into the
+caller's own room, and who hears what is set with the server API alone:
+
+- the agent's own tracks (its speech, the hold audio) by publisher track permissions: during the
+  hold the caller may subscribe to the hold track only and the staff to the agent's speech only;
+- between the two phone legs by RoomService `UpdateSubscriptions`. livekit-sip subscribes its
+  participant to every audio track in the room and mixes them, and it subscribes again on its own
+  (the staff's leg when it answers, any leg after a reconnect), so the unsubscription is not
+  sticky: `LegGuard` re-applies it (it is idempotent) at once on every event after which the
+  bridge may subscribe, then on a short schedule, then every second, until the legs are joined;
+- a leg is ended with `RemoveParticipant` (the bridge then hangs that phone up); the whole call
+  with `DeleteRoom`. Once the legs talk to each other nobody else ends the call when one phone
+  hangs up: the agent must.
+
+`RoomLegs` is the production implementation; `Legs` is what the warm transfer needs of it, so
+the conversation tests can stand a scripted staff member in for the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from livekit import api, rtc
+from livekit.agents import AgentSession
+from livekit.agents import stt as agents_stt
+from livekit.agents.voice.background_audio import BackgroundAudioPlayer, BuiltinAudioClip
+
+from receptionist.domain.practice import Practice
+from receptionist.domain.reminders import Line, line_for_sip
+
+log = logging.getLogger("receptionist.call")
+
+SPEECH_TRACK = "roomio_audio"  # the name AgentSession's room output publishes the agent's voice as
+STAFF_NAME = "staff"
+# Twirp codes of a bridge that rang out: the ringing timeout passed with no SIP status.
+RANG_OUT = ("canceled", "deadline_exceeded")
+# After an event that may make the bridge subscribe again: re-apply at once, then after each of
+# these pauses (seconds, about 3 s in all), then every GUARD_IDLE seconds. The bridge subscribes
+# right after it marks a leg active, and a subscription needs a signalling round trip before
+# audio flows, so the first re-applications come before any audio can.
+GUARD_SCHEDULE = (0.02, 0.02, 0.02, 0.04, 0.05, 0.05, 0.1, 0.2, 0.25, 0.25, 0.5, 0.5, 1.0)
+GUARD_IDLE = 1.0
+GUARD_STOP_SECONDS = 2.0
+ANSWER_SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class StaffCall:
+    """The staff member's leg: who to dial, over which trunk, and for how long it may ring."""
+
+    identity: str
+    number: str  # what the trunk dials: +E.164, or a SIP URI's user part
+    trunk_id: str
+    caller_id: str
+    ringing_seconds: int
+    max_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class Dialled:
+    """How the staff member's line answered."""
+
+    line: Line
+    sip_status: int | None = None
+    reason: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.line is Line.ANSWERED
+
+
+class Legs(Protocol):
+    """What a warm transfer does to the room (RoomLegs; a scripted stand-in in tests)."""
+
+    caller: str
+
+    async def outbound_trunk(self, practice: Practice) -> str | None: ...
+
+    async def start_hold(self, audio: str) -> None: ...
+
+    async def stop_hold(self) -> None: ...
+
+    async def agent_heard_by(self, *, caller: bool, staff: str | None) -> None: ...
+
+    async def dial(self, call: StaffCall) -> Dialled: ...
+
+    async def join(self, staff: str) -> None: ...
+
+    async def remove(self, identity: str) -> None: ...
+
+    def left(self, identity: str) -> asyncio.Future[None]: ...
+
+    def keys(self, identity: str) -> asyncio.Queue[str]: ...
+
+    def words(self, identity: str, session: AgentSession) -> asyncio.Queue[str]: ...
+
+    async def close(self) -> None: ...
+
+
+def dialled_number(destination: str) -> str:
+    """What the outbound trunk dials for a transfer destination (`tel:+1...` or `sip:user@host`)."""
+    if destination.lower().startswith("tel:"):
+        return destination[4:]
+    if destination.lower().startswith("sip:"):
+        return destination[4:].partition("@")[0]
+    return destination
+
+
+def staff_request(room: str, call: StaffCall) -> api.CreateSIPParticipantRequest:
+    """The staff leg: the practice's number as caller id, a ringing timeout, and the request
+    returns only once the staff member answered (or the call failed)."""
+    request = api.CreateSIPParticipantRequest(
+        sip_trunk_id=call.trunk_id,
+        sip_call_to=call.number,
+        sip_number=call.caller_id,
+        room_name=room,
+        participant_identity=call.identity,
+        participant_name=STAFF_NAME,
+        wait_until_answered=True,
+        play_dialtone=False,
+        play_ringtone=False,  # the caller hears hold, not the staff's ringing
+        krisp_enabled=False,
+    )
+    request.ringing_timeout.FromSeconds(call.ringing_seconds)
+    request.max_call_duration.FromSeconds(call.max_seconds)
+    return request
+
+
+class RoomLegs:
+    """The caller's room with a staff leg added: hold, permissions, the guard, dial, join, end."""
+
+    def __init__(self, room: rtc.Room, client: Any, *, caller: str) -> None:
+        self._room = room
+        self._client = client
+        self.caller = caller
+        self._hold: BackgroundAudioPlayer | None = None
+        self._guard: LegGuard | None = None
+        self._ears: list[Ears] = []
+        self._handlers: list[tuple[str, Callable[..., None]]] = []
+
+    # --- the trunk ---------------------------------------------------------------------------
+
+    async def outbound_trunk(self, practice: Practice) -> str | None:
+        """The practice's trunk for transfers, else its reminders', else the one whose numbers
+        hold the practice's phone (as `receptionist reminders run` finds it)."""
+        named = practice.transfers.outbound_trunk or practice.reminders.outbound_trunk
+        if named or not practice.numbers:
+            return named or None
+        listed = await self._client.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())
+        for trunk in listed.items:
+            if practice.numbers[0] in list(trunk.numbers):
+                return trunk.sip_trunk_id
+        return None
+
+    # --- the agent's tracks ------------------------------------------------------------------
+
+    async def start_hold(self, audio: str) -> None:
+        """Hold audio on a track of its own: the practice's clip, or LiveKit's hold music."""
+        player = BackgroundAudioPlayer()
+        await player.start(room=self._room)
+        player.play(audio or BuiltinAudioClip.HOLD_MUSIC, loop=True)
+        self._hold = player
+
+    async def stop_hold(self) -> None:
+        player, self._hold = self._hold, None
+        if player is not None:
+            await player.aclose()  # unpublishes the hold track
+
+    async def agent_heard_by(self, *, caller: bool, staff: str | None) -> None:
+        """Who may subscribe to the agent's tracks.
+
+        caller=True, staff=None: everyone (the normal call). caller=False, staff=id: the hold
+        track for the caller, the agent's speech for the staff member. caller=False, staff=None:
+        nobody (the legs are joined and the agent is out of the audio path).
+
+        Given back its permission, the caller's leg is subscribed to the agent's voice at once:
+        the server alone re-subscribes it only on its next reconcile (1.4-2.9 s measured), and
+        the caller would hear silence between the hold and the agent's next line."""
+        local = self._room.local_participant
+        if caller and staff is None:
+            local.set_track_subscription_permissions(allow_all_participants=True)
+            voice = [p.sid for p in _named(local, SPEECH_TRACK)]
+            await _request_subscriptions(self._client, self._room.name, self.caller, voice, True)
+            return
+        allowed = []
+        if staff is not None:
+            hold = self._hold.publication.sid if self._hold and self._hold.publication else ""
+            allowed = [
+                _only(self.caller, [hold]),
+                _only(staff, [p.sid for p in _named(local, SPEECH_TRACK)]),
+            ]
+        local.set_track_subscription_permissions(
+            allow_all_participants=False, participant_permissions=allowed
+        )
+
+    # --- the staff leg -----------------------------------------------------------------------
+
+    async def dial(self, call: StaffCall) -> Dialled:
+        """Dials the staff member into this room; the legs are kept apart from the moment the
+        staff's participant joins (before it answers)."""
+        self._guard = LegGuard(self._room, self._client, self.caller, call.identity)
+        self._guard.start()
+        try:
+            await self._client.sip.create_sip_participant(
+                staff_request(self._room.name, call), timeout=call.ringing_seconds + 20
+            )
+        except api.TwirpError as exc:
+            status = getattr(exc, "sip_status_code", None)
+            rang_out = status is None and exc.code in RANG_OUT
+            line = Line.NO_ANSWER if rang_out else line_for_sip(status)
+            log.info("staff leg not answered", extra={"sip_status_code": status, "code": exc.code})
+            return Dialled(line, status, exc.code)
+        except Exception as exc:  # timeouts, connection errors: the caller must still be told
+            log.warning("staff leg could not be dialled (%s)", type(exc).__name__)
+            return Dialled(Line.FAILED, None, type(exc).__name__)
+        self._guard.poke()  # answered: the bridge subscribes the staff's leg to the room now
+        return Dialled(Line.ANSWERED, 200)
+
+    async def join(self, staff: str) -> None:
+        """Connects the two phone legs: the guard stops and each leg subscribes to the other."""
+        if self._guard is not None:
+            await self._guard.stop()
+            self._guard = None
+        await asyncio.gather(
+            self._subscribe(staff, self.caller, True), self._subscribe(self.caller, staff, True)
+        )
+
+    async def remove(self, identity: str) -> None:
+        """Ends one leg (the bridge hangs that phone up), now and if it joins later (a dial
+        whose request was abandoned may still connect)."""
+        # Kept past close(): the attempt may be over before an abandoned dial joins.
+        self._room.on("participant_connected", lambda p: self._drop_if(p, identity))
+        try:
+            await self._client.room.remove_participant(
+                api.RoomParticipantIdentity(room=self._room.name, identity=identity)
+            )
+        except api.TwirpError as exc:
+            if exc.code != "not_found":
+                log.warning("could not end a leg", extra={"twirp_code": exc.code})
+        except Exception as exc:
+            log.warning("could not end a leg (%s)", type(exc).__name__)
+
+    def _drop_if(self, participant: rtc.RemoteParticipant, identity: str) -> None:
+        if participant.identity == identity:
+            _spawn(self.remove(identity))
+
+    # --- what happens on the legs ------------------------------------------------------------
+
+    def left(self, identity: str) -> asyncio.Future[None]:
+        """Resolves when `identity` leaves the room (or is not in it), or the room is gone."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def settle(*_: Any) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def on_left(participant: rtc.RemoteParticipant) -> None:
+            if participant.identity == identity:
+                settle()
+
+        self._on("participant_disconnected", on_left)
+        self._on("disconnected", settle)
+        return done
+
+    def keys(self, identity: str) -> asyncio.Queue[str]:
+        """The digits `identity` presses, as they arrive."""
+        pressed: asyncio.Queue[str] = asyncio.Queue()
+
+        def on_dtmf(event: rtc.SipDTMF) -> None:
+            if event.participant is not None and event.participant.identity == identity:
+                pressed.put_nowait(event.digit)
+
+        self._on("sip_dtmf_received", on_dtmf)
+        return pressed
+
+    def words(self, identity: str, session: AgentSession) -> asyncio.Queue[str]:
+        """What `identity` says, as final transcripts, heard by the session's own STT."""
+        ears = Ears(self._room, identity, session)
+        self._ears.append(ears)
+        ears.start()
+        return ears.heard
+
+    async def close(self) -> None:
+        """Stops what one attempt started (listeners, guard, ears, hold); the room can take
+        another attempt afterwards (the caller may ask again after a decline)."""
+        for event, handler in self._handlers:
+            with contextlib.suppress(Exception):
+                self._room.off(event, handler)
+        self._handlers.clear()
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            await guard.stop()
+        ears, self._ears = self._ears, []
+        for one in ears:
+            await one.aclose()
+        await self.stop_hold()
+
+    def _on(self, event: str, handler: Callable[..., None]) -> None:
+        self._room.on(event, handler)
+        self._handlers.append((event, handler))
+
+    async def _subscribe(self, listener: str, speaker: str, subscribe: bool) -> None:
+        await update_subscriptions(self._client, self._room, listener, speaker, subscribe)
+
+
+class LegGuard:
+    """Keeps two phone legs from hearing each other until they are joined.
+
+    Unsubscribes each leg from the other's audio at once on every event after which the bridge
+    may subscribe again (a leg joins, publishes, changes call status, the room reconnects), then
+    again on GUARD_SCHEDULE after it, then every GUARD_IDLE seconds."""
+
+    EVENTS = (
+        "participant_connected",
+        "track_published",
+        "participant_attributes_changed",
+        "reconnected",
+    )
+
+    def __init__(self, room: rtc.Room, client: Any, caller: str, staff: str) -> None:
+        self._room = room
+        self._client = client
+        self._legs = (caller, staff)
+        self._poked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.applied = 0  # how many times the unsubscription was sent (tests, logs)
+
+    def start(self) -> None:
+        for event in self.EVENTS:
+            self._room.on(event, self._on_event)
+        self._task = asyncio.create_task(self._run())
+        self.poke()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    async def stop(self) -> None:
+        for event in self.EVENTS:
+            with contextlib.suppress(Exception):
+                self._room.off(event, self._on_event)
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # Bounded: joining the legs must never wait on a request stuck in the guard.
+            await asyncio.wait({task}, timeout=GUARD_STOP_SECONDS)
+        log.info("legs kept apart", extra={"unsubscriptions": self.applied})
+
+    def _on_event(self, *args: Any) -> None:
+        """Pokes for events of the two legs, or the room reconnecting (no participant); not for
+        the agent's own (its heartbeat changes its attributes every second)."""
+        people = [a for a in args if hasattr(a, "identity")]
+        if not people or any(p.identity in self._legs for p in people):
+            self.poke()
+
+    async def _run(self) -> None:
+        pending = list(GUARD_SCHEDULE)
+        while True:
+            delay = pending[0] if pending else GUARD_IDLE
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the guard's own
+            # cancellation when the wait ends at the same moment, and the guard then never stops.
+            try:
+                async with asyncio.timeout(delay):
+                    await self._poked.wait()
+            except TimeoutError:
+                if pending:
+                    pending.pop(0)
+            else:
+                self._poked.clear()
+                pending = list(GUARD_SCHEDULE)
+            await self.apply()
+
+    async def apply(self) -> None:
+        """Unsubscribes each leg from the other's audio tracks (idempotent)."""
+        caller, staff = self._legs
+        await asyncio.gather(
+            update_subscriptions(self._client, self._room, staff, caller, False),
+            update_subscriptions(self._client, self._room, caller, staff, False),
+        )
+        self.applied += 1
+
+
+async def update_subscriptions(
+    client: Any, room: rtc.Room, listener: str, speaker: str, subscribe: bool
+) -> None:
+    """(Un)subscribes `listener` to `speaker`'s audio, when both are in the room."""
+    people = room.remote_participants
+    if listener not in people or speaker not in people:
+        return
+    sids = [
+        p.sid
+        for p in people[speaker].track_publications.values()
+        if p.kind == rtc.TrackKind.KIND_AUDIO
+    ]
+    await _request_subscriptions(client, room.name, listener, sids, subscribe)
+
+
+async def _request_subscriptions(
+    client: Any, room: str, listener: str, sids: list[str], subscribe: bool
+) -> None:
+    if not sids:
+        return
+    request = api.UpdateSubscriptionsRequest(
+        room=room, identity=listener, track_sids=sids, subscribe=subscribe
+    )
+    try:
+        await client.room.update_subscriptions(request)
+    except api.TwirpError as exc:
+        if exc.code != "not_found":  # the leg left meanwhile: nothing to keep apart
+            log.warning("could not update a leg's subscriptions", extra={"twirp_code": exc.code})
+    except Exception as exc:
+        log.warning("could not update a leg's subscriptions (%s)", type(exc).__name__)
+
+
+class Ears:
+    """The staff member's answer, heard by the call's own STT on the staff's audio track.
+
+    The session stays linked to the caller throughout (its input is paused while they hold), so
+    the staff's words never enter the caller's conversation; this stream hears them instead.
+    A non-streaming STT is cut into utterances by the session's VAD."""
+
+    def __init__(self, room: rtc.Room, identity: str, session: AgentSession) -> None:
+        self._room = room
+        self._identity = identity
+        self._session = session
+        self.heard: asyncio.Queue[str] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        recogniser = self._recogniser()
+        if recogniser is None:
+            log.warning("no speech recogniser for the staff's answer: keypad only")
+            return
+        track = await self._track()
+        audio = rtc.AudioStream.from_track(track=track, sample_rate=ANSWER_SAMPLE_RATE)
+        stream = recogniser.stream()
+        feeding = asyncio.create_task(_feed(audio, stream))
+        try:
+            async for event in stream:
+                if event.type == agents_stt.SpeechEventType.FINAL_TRANSCRIPT:
+                    text = event.alternatives[0].text if event.alternatives else ""
+                    if text.strip():
+                        self.heard.put_nowait(text)
+        except Exception as exc:  # the keypad still works
+            log.warning("staff speech recognition stopped (%s)", type(exc).__name__)
+        finally:
+            feeding.cancel()
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+            with contextlib.suppress(Exception):
+                await audio.aclose()
+
+    def _recogniser(self) -> agents_stt.STT | None:
+        stt, vad = self._session.stt, self._session.vad
+        if stt is None:
+            return None
+        if stt.capabilities.streaming:
+            return stt
+        return agents_stt.StreamAdapter(stt=stt, vad=vad) if vad is not None else None
+
+    async def _track(self) -> rtc.Track:
+        """The staff's audio track, once the agent has subscribed to it."""
+        arrived: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
+
+        def on_track(track: rtc.Track, _: Any, participant: rtc.RemoteParticipant) -> None:
+            mine = participant.identity == self._identity
+            if mine and track.kind == rtc.TrackKind.KIND_AUDIO and not arrived.done():
+                arrived.set_result(track)
+
+        self._room.on("track_subscribed", on_track)
+        try:
+            person = self._room.remote_participants.get(self._identity)
+            for publication in person.track_publications.values() if person else ():
+                if publication.track is not None and publication.kind == rtc.TrackKind.KIND_AUDIO:
+                    return publication.track
+            return await arrived
+        finally:
+            self._room.off("track_subscribed", on_track)
+
+
+async def _feed(audio: rtc.AudioStream, stream: Any) -> None:
+    async for event in audio:
+        stream.push_frame(event.frame)
+    stream.end_input()
+
+
+def _only(identity: str, sids: list[str]) -> rtc.ParticipantTrackPermission:
+    return rtc.ParticipantTrackPermission(
+        participant_identity=identity, allow_all=False, allowed_track_sids=[s for s in sids if s]
+    )
+
+
+def _named(local: rtc.LocalParticipant, name: str) -> list[rtc.LocalTrackPublication]:
+    return [p for p in local.track_publications.values() if p.name == name]
+
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
