@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from receptionist.domain.phone import UNKNOWN
 from receptionist.domain.practice import Practice
@@ -23,6 +24,9 @@ from receptionist.store.models import (
     REMINDER_PENDING,
     REMINDER_SKIPPED,
 )
+
+if TYPE_CHECKING:
+    from receptionist.store.reminders import ReminderResult
 
 
 class Skip(StrEnum):
@@ -222,3 +226,29 @@ class ReminderJob:
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
+
+
+def attempt_result(found: ReminderResult, practice: Practice, now: datetime) -> tuple[str, str]:
+    """(result, detail) of one attempt, as the staff page and `receptionist reminders list` show
+    it. A choice is kept on the attempt; an attempt without one was not reached (or is still
+    under way), whatever later attempts of the reminder did."""
+    attempt, reminder = found.attempt, found.reminder
+    if attempt.choice:
+        latest = attempt.attempt == reminder.attempts
+        return attempt.choice, reminder.reason if latest else ""
+    if attempt.attempt < reminder.attempts:  # a later attempt took over
+        if attempt.finished_at is None:
+            return REMINDER_PENDING, "no report from the call"
+        return REMINDER_PENDING, "answered, nothing chosen" if attempt.line == "answered" else ""
+    if reminder.status == REMINDER_CALLING:
+        if attempt.finished_at is None and reminder.lease_until and reminder.lease_until > now:
+            return REMINDER_CALLING, ""
+        return REMINDER_PENDING, "no report from the call"
+    if reminder.status == REMINDER_PENDING:
+        when = reminder.next_attempt_at.astimezone(practice.tz)
+        return REMINDER_PENDING, _join(reminder.reason, f"next try from {when:%a %H:%M}")
+    return reminder.status, reminder.reason
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)

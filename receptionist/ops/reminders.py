@@ -32,6 +32,7 @@ from receptionist.domain.reminders import (
     ReminderJob,
     Skip,
     after_unanswered,
+    attempt_result,
     calling_closed,
     due_now,
 )
@@ -329,8 +330,10 @@ def list_command(
                 ("at", "patient", "visit", "try", "line", "SIP", "answered", "result"),
                 keep_whole=("at", "SIP"),
             )
+            now = datetime.now(UTC)
             for r in results:
                 visit = r.appointment.starts_at if r.appointment else None
+                result, detail = attempt_result(r, practice, now)
                 _add_row(
                     table,
                     r.attempt.started_at.astimezone(practice.tz).strftime("%H:%M"),
@@ -340,7 +343,7 @@ def list_command(
                     r.attempt.line or ("calling" if r.attempt.finished_at is None else ""),
                     r.attempt.sip_status or "",
                     r.attempt.answered_by,
-                    r.attempt.choice or r.reminder.status,
+                    f"{result} ({detail})" if detail else result,
                 )
             _show(table, results, f"{practice.name}: no reminder calls on {when:%a %d %b}.")
 

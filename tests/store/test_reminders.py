@@ -317,3 +317,64 @@ def test_staff_read_the_days_calls_and_the_opt_outs(tmp_path, monkeypatch):
     # The example practice keeps reminders off: a pass calls nobody and says why.
     dry = runner.invoke(app, ["reminders", "run", "--dry-run"])
     assert dry.exit_code == 0 and "nobody called (reminders are off" in dry.output
+
+
+def test_the_days_list_gives_each_attempt_its_own_result(tmp_path, monkeypatch):
+    """A busy first try stays 'tried again later' once a second try confirms: the list shows
+    what each call did, as the staff page does, not the reminder's latest state on every row."""
+    from typer.testing import CliRunner
+
+    from receptionist.domain.practice import load_practice
+    from receptionist.ops.cli import app
+    from receptionist.paths import REPO_ROOT
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/book.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    practice = load_practice(REPO_ROOT / "practice.toml")
+    first = practice.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    second = first + timedelta(hours=2)
+
+    async def record() -> None:
+        store = Store(url, outbox=Outbox(tmp_path / "outbox"))
+        try:
+            [want] = await _visits(store, 1, practice_id=practice.id)
+            for when, seen, line, sip in ((first, 0, "busy", 486), (second, 1, "answered", 200)):
+                [claim] = await store.claim_reminders(
+                    practice.id,
+                    [Wanted(want.appointment_id, want.patient_id, seen)],
+                    now=when,
+                    lease=LEASE,
+                    max_in_flight=5,
+                )
+                if line == "answered":
+                    await store.reminder_choice(
+                        claim.reminder_id,
+                        attempt=claim.attempt,
+                        status=REMINDER_CONFIRMED,
+                        now=when,
+                    )
+                await store.finish_reminder_attempt(
+                    claim.reminder_id,
+                    attempt=claim.attempt,
+                    now=when + timedelta(minutes=1),
+                    line=line,
+                    answered_by="person" if line == "answered" else "",
+                    sip_status=sip,
+                    status=REMINDER_PENDING,
+                    retry_at=when + timedelta(hours=1),
+                )
+        finally:
+            await store.close()
+
+    asyncio.run(record())
+    listed = runner.invoke(app, ["reminders", "list", "--date", first.date().isoformat()])
+    assert listed.exit_code == 0, listed.output
+    rows = [row for row in listed.output.splitlines() if "Patient 0" in row]
+    busy = next(row for row in rows if "10:00" in row)
+    answered = next(row for row in rows if "12:00" in row)
+    assert "486" in busy and "confirmed" not in busy and "pending" in busy
+    assert "confirmed" in answered

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from receptionist.domain.practice import Practice
+from receptionist.domain.reminders import attempt_result
 from receptionist.domain.scheduling.availability import localize_floor
 from receptionist.store import Appointment, Patient
 from receptionist.store.models import (
@@ -26,7 +27,6 @@ from receptionist.store.models import (
     REMINDER_CALL_BACK,
     REMINDER_CALLING,
     REMINDER_GAVE_UP,
-    REMINDER_PENDING,
     REMINDER_SKIPPED,
     REMINDER_STAFF,
     REMINDER_WRONG_NUMBER,
@@ -132,31 +132,6 @@ class Row:
         return ANSWERED_BY.get(self.answered_by, self.answered_by)
 
 
-def _attempt_result(found: ReminderResult, practice: Practice, now: datetime) -> tuple[str, str]:
-    """(result, detail) of one attempt. A choice is kept on the attempt; an attempt without one
-    was not reached (or is still under way), whatever later attempts of the reminder did."""
-    attempt, reminder = found.attempt, found.reminder
-    if attempt.choice:
-        latest = attempt.attempt == reminder.attempts
-        return attempt.choice, reminder.reason if latest else ""
-    if attempt.attempt < reminder.attempts:  # a later attempt took over
-        if attempt.finished_at is None:
-            return REMINDER_PENDING, "no report from the call"
-        return REMINDER_PENDING, "answered, nothing chosen" if attempt.line == "answered" else ""
-    if reminder.status == REMINDER_CALLING:
-        if attempt.finished_at is None and reminder.lease_until and reminder.lease_until > now:
-            return REMINDER_CALLING, ""
-        return REMINDER_PENDING, "no report from the call"
-    if reminder.status == REMINDER_PENDING:
-        when = reminder.next_attempt_at.astimezone(practice.tz)
-        return REMINDER_PENDING, _join(reminder.reason, f"next try from {when:%a %H:%M}")
-    return reminder.status, reminder.reason
-
-
-def _join(*parts: str) -> str:
-    return "; ".join(p for p in parts if p)
-
-
 def _rows(
     practice: Practice,
     calls: list[ReminderResult],
@@ -167,7 +142,7 @@ def _rows(
 ) -> list[Row]:
     rows = []
     for found in calls:
-        result, detail = _attempt_result(found, practice, now)
+        result, detail = attempt_result(found, practice, now)
         attempt = found.attempt
         rows.append(
             Row(
