@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from livekit import api
 
-from receptionist.ops.sip.doctor import AgentSide, Severity, diagnose, has_errors
+from receptionist.ops.sip.doctor import AgentSide, Severity, diagnose, has_errors, outbound_needs
 from receptionist.ops.sip.provisioning import Existing
 
 AGENT = AgentSide(agent_name="receptionist", cancels_noise=False)
@@ -209,3 +209,42 @@ def test_errors_come_before_warnings():
         : len(findings)
     ]
     assert findings[0].severity == Severity.ERROR
+
+
+def _dialling_out(mode="warm", transfer_trunk="", reminders=False, reminder_trunk=""):
+    from tests.support.harness import example_practice
+
+    practice = example_practice()
+    transfers = practice.transfers.model_copy(
+        update={"mode": mode, "outbound_trunk": transfer_trunk}
+    )
+    wanted = practice.reminders.model_copy(
+        update={"enabled": reminders, "outbound_trunk": reminder_trunk}
+    )
+    return practice.model_copy(update={"transfers": transfers, "reminders": wanted})
+
+
+def test_warm_transfers_and_reminders_need_an_outbound_trunk_that_exists():
+    practice = _dialling_out(reminders=True)
+    needs = outbound_needs([practice])
+    assert [(n.feature, n.trunk_id) for n in needs] == [
+        ("warm transfers", ""),
+        ("reminder calls", ""),
+    ]
+    none = diagnose(Existing([trunk()], [rule()], []), AGENT, needs)
+    assert [(f.code, f.severity) for f in none] == [("outbound-trunk-missing", Severity.ERROR)] * 2
+    assert practice.numbers[0] not in none[0].problem and "SIP_OUTBOUND" in none[0].fix
+    carrying = outbound(numbers=(practice.numbers[0],))
+    assert not diagnose(Existing([trunk()], [rule()], [carrying]), AGENT, needs)
+
+
+def test_a_named_outbound_trunk_must_be_on_the_server():
+    needs = outbound_needs([_dialling_out(transfer_trunk="ST_gone")])
+    findings = diagnose(Existing([trunk()], [rule()], [outbound("ST_o")]), AGENT, needs)
+    assert [f.code for f in findings] == ["outbound-trunk-missing"]
+    assert "ST_gone" in findings[0].problem
+    assert not diagnose(Existing([trunk()], [rule()], [outbound("ST_gone")]), AGENT, needs)
+
+
+def test_cold_transfers_without_reminders_dial_nothing_out():
+    assert outbound_needs([_dialling_out(mode="cold")]) == []

@@ -193,7 +193,11 @@ def doctor(
     settings = _settings()
     existing = _with_api(settings, doctor_mod.collect)
     agent = doctor_mod.AgentSide(settings.agent_name, settings.agent_cancels_noise)
-    findings = doctor_mod.diagnose(existing, agent)
+    try:
+        needs = doctor_mod.outbound_needs(load_directory(settings.practice_file))
+    except PracticeError as exc:
+        _fail(str(exc), code=2)
+    findings = doctor_mod.diagnose(existing, agent, needs)
     if as_json:
         print(
             json.dumps(

@@ -15,6 +15,7 @@ from enum import StrEnum
 from livekit import api
 
 from receptionist.domain.phone import is_e164, mask
+from receptionist.domain.practice import Practice, TransferMode
 from receptionist.ops.sip.provisioning import (
     Existing,
     agent_names,
@@ -54,9 +55,36 @@ class AgentSide:
     cancels_noise: bool
 
 
-def diagnose(existing: Existing, agent: AgentSide) -> list[Finding]:
+@dataclass(frozen=True)
+class OutboundNeed:
+    """A practice feature that dials out (warm transfers, reminder calls): the outbound trunk it
+    names ("" for the one whose numbers hold the practice's phone, as the call looks it up)."""
+
+    practice: str
+    feature: str
+    trunk_id: str
+    number: str
+
+
+def outbound_needs(practices: Iterable[Practice]) -> list[OutboundNeed]:
+    """What each practice's profile will dial out for, with the trunk each call would use."""
+    needs = []
+    for p in practices:
+        number = p.numbers[0] if p.numbers else ""
+        if p.transfers.mode != TransferMode.COLD:
+            trunk = p.transfers.outbound_trunk or p.reminders.outbound_trunk
+            needs.append(OutboundNeed(p.name, "warm transfers", trunk, number))
+        if p.reminders.enabled:
+            needs.append(OutboundNeed(p.name, "reminder calls", p.reminders.outbound_trunk, number))
+    return needs
+
+
+def diagnose(
+    existing: Existing, agent: AgentSide, needs: Iterable[OutboundNeed] = ()
+) -> list[Finding]:
     """Runs every check; errors first."""
     findings = [
+        *_outbound_need_findings(existing.outbound, needs),
         *_rule_agent_findings(existing.rules, agent),
         *_missing_trunk_findings(existing),
         *_number_findings(existing.inbound),
@@ -391,3 +419,33 @@ async def collect(lk: api.LiveKitAPI) -> Existing:
 
 def has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.severity == Severity.ERROR for f in findings)
+
+
+def _outbound_need_findings(
+    trunks: Iterable[api.SIPOutboundTrunkInfo], needs: Iterable[OutboundNeed]
+) -> list[Finding]:
+    """A warm transfer or reminder call with no outbound trunk to dial over fails on every call."""
+    trunks = list(trunks)
+    ids = {t.sip_trunk_id for t in trunks}
+    findings = []
+    for need in needs:
+        if need.trunk_id and need.trunk_id not in ids:
+            problem = f"name outbound trunk {need.trunk_id}, which the server does not have"
+        elif not need.trunk_id and not any(need.number in list(t.numbers) for t in trunks):
+            problem = (
+                f"dial out, but no outbound trunk carries the practice's number {mask(need.number)}"
+            )
+        else:
+            continue
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "outbound-trunk-missing",
+                f"practice {need.practice}",
+                f"its {need.feature} {problem}: every one of them would fail",
+                "set SIP_OUTBOUND_ADDRESS and SIP_OUTBOUND_NUMBERS (with the practice's number) "
+                "and run `receptionist sip setup`, or put an existing trunk's id in "
+                "[practice.transfers] / [practice.reminders] outbound_trunk",
+            )
+        )
+    return findings
