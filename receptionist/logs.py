@@ -35,6 +35,9 @@ def bind_call(call_id: str) -> None:
 # Digit runs anywhere, also inside identifiers: LiveKit names rooms and SIP participants after the
 # caller's number (`call-_+14145550123_x`, `sip_+14145550123`).
 _PHONE = re.compile(r"(?<![\d.])\+?\d[\d\s().-]{5,}\d(?![\d])")
+_UUID = re.compile(
+    r"(?<![0-9a-fA-F])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9a-fA-F])"
+)
 _DATE = re.compile(r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
 _SAFE_EXTRAS = {"call_id", "job_id", "pid", "level", "name"}
 # LiveKit marks fields holding what callers said (`lk.pii.text`, ...) with this prefix.
@@ -44,7 +47,16 @@ _QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine")
 
 
 def redact(text: str) -> str:
-    """Masks phone-number-like runs of digits and dates (dates of birth look like any date)."""
+    """Masks phone-number-like runs of digits and dates (dates of birth look like any date).
+    UUIDs (the ids of reminders, appointments, messages) are kept whole: they are random, never
+    patient data, and an operator following one through the logs needs all of it."""
+    parts = _UUID.split(text)
+    ids = _UUID.findall(text)
+    kept = [_redact_free_text(part) for part in parts]
+    return "".join(k + (ids[i] if i < len(ids) else "") for i, k in enumerate(kept))
+
+
+def _redact_free_text(text: str) -> str:
     text = _DATE.sub("[date]", text)
     return _PHONE.sub(
         lambda m: mask(m.group()) if _digit_count(m.group()) >= 7 else m.group(), text

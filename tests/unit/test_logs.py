@@ -85,3 +85,11 @@ def test_records_forwarded_from_job_processes_are_redacted_by_the_worker_handler
     finally:
         root.removeHandler(handler)
     assert seen and seen[0].room == "call-_***0123_x9Yz"
+
+
+def test_uuids_stay_whole_while_numbers_beside_them_are_masked():
+    reminder = "059314f2-1234-4567-8901-123456789012"
+    line = redact(f"room reminder-{reminder}-1 for +14145550123, visit 2030-03-04")
+    assert f"reminder-{reminder}-1" in line
+    assert "4145550123" not in line and "2030-03-04" not in line
+    assert redact(reminder.upper()) == reminder.upper()
