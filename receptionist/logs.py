@@ -50,10 +50,10 @@ def redact(text: str) -> str:
     """Masks phone-number-like runs of digits and dates (dates of birth look like any date).
     UUIDs (the ids of reminders, appointments, messages) are kept whole: they are random, never
     patient data, and an operator following one through the logs needs all of it."""
-    parts = _UUID.split(text)
-    ids = _UUID.findall(text)
-    kept = [_redact_free_text(part) for part in parts]
-    return "".join(k + (ids[i] if i < len(ids) else "") for i, k in enumerate(kept))
+    ids = [*_UUID.findall(text), ""]
+    return "".join(
+        _redact_free_text(part) + kept for part, kept in zip(_UUID.split(text), ids, strict=True)
+    )
 
 
 def _redact_free_text(text: str) -> str:
