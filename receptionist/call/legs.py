@@ -4,8 +4,12 @@ LiveKit's `WarmTransferTask` moves the caller between rooms with `MoveParticipan
 open-source server answers with "not implemented". So the staff member is dialled into the
 caller's own room, and who hears what is set with the server API alone:
 
-- the agent's own tracks (its speech, the hold audio) by publisher track permissions: during the
-  hold the caller may subscribe to the hold track only and the staff to the agent's speech only;
+- the agent's own tracks by publisher track permissions: during the hold the caller may
+  subscribe to the hold track and the agent's usual voice (silent meanwhile), the staff only to a
+  briefing track of its own that the agent speaks to them on. The caller never loses the agent's
+  voice, so it is back the moment a declined transfer returns them: a track the caller was denied
+  and then allowed again is re-subscribed by the bridge 0.1-1.6 s later (measured), with no event
+  that says when, and the caller heard silence or missed the first words;
 - between the two phone legs by RoomService `UpdateSubscriptions`. livekit-sip subscribes its
   participant to every audio track in the room and mixes them, and it subscribes again on its own
   (the staff's leg when it answers, any leg after a reconnect), so the unsubscription is not
@@ -39,6 +43,7 @@ from receptionist.domain.reminders import Line, line_for_sip
 log = logging.getLogger("receptionist.call")
 
 SPEECH_TRACK = "roomio_audio"  # the name AgentSession's room output publishes the agent's voice as
+BRIEFING_TRACK = "briefing"  # the agent's voice for the staff member only
 STAFF_NAME = "staff"
 # Twirp codes of a bridge that rang out: the ringing timeout passed with no SIP status.
 RANG_OUT = ("canceled", "deadline_exceeded")
@@ -50,6 +55,8 @@ GUARD_SCHEDULE = (0.02, 0.02, 0.02, 0.04, 0.05, 0.05, 0.1, 0.2, 0.25, 0.25, 0.5,
 GUARD_IDLE = 1.0
 GUARD_STOP_SECONDS = 2.0
 ANSWER_SAMPLE_RATE = 16000
+BRIEFING_SAMPLE_RATE = 24000
+UNPUBLISH_WAIT = 2.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,12 @@ class Legs(Protocol):
     caller: str
 
     async def outbound_trunk(self, practice: Practice) -> str | None: ...
+
+    async def ready_hold(self) -> None: ...
+
+    async def tell_staff(self, text: str, session: AgentSession) -> None: ...
+
+    def quiet_staff(self) -> None: ...
 
     async def start_hold(self, audio: str) -> None: ...
 
@@ -142,6 +155,8 @@ class RoomLegs:
         self._client = client
         self.caller = caller
         self._hold: BackgroundAudioPlayer | None = None
+        self._briefing: rtc.AudioSource | None = None
+        self._briefing_track: rtc.LocalTrackPublication | None = None
         self._guard: LegGuard | None = None
         self._ears: list[Ears] = []
         self._handlers: list[tuple[str, Callable[..., None]]] = []
@@ -162,12 +177,62 @@ class RoomLegs:
 
     # --- the agent's tracks ------------------------------------------------------------------
 
+    async def ready_hold(self) -> None:
+        """Publishes the hold track and the briefing track, silent, while the hold line still
+        plays, so each leg is subscribed to its track before anything is played on it."""
+        if self._hold is None:
+            player = BackgroundAudioPlayer()
+            await player.start(room=self._room)
+            self._hold = player
+        if self._briefing is None:
+            source = rtc.AudioSource(BRIEFING_SAMPLE_RATE, 1)
+            track = rtc.LocalAudioTrack.create_audio_track(BRIEFING_TRACK, source)
+            self._briefing = source
+            self._briefing_track = await self._room.local_participant.publish_track(
+                track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            )
+
+    async def tell_staff(self, text: str, session: AgentSession) -> None:
+        """Says `text` on the briefing track, in the session's own voice, and waits until it
+        has played. Only the staff member may hear that track."""
+        source, tts = self._briefing, session.tts
+        if source is None or tts is None:
+            return
+        resampler: rtc.AudioResampler | None = None
+        async with tts.synthesize(text) as stream:
+            async for audio in stream:
+                frame = audio.frame
+                if frame.sample_rate != BRIEFING_SAMPLE_RATE and resampler is None:
+                    resampler = rtc.AudioResampler(frame.sample_rate, BRIEFING_SAMPLE_RATE)
+                for out in resampler.push(frame) if resampler else [frame]:
+                    await source.capture_frame(out)
+        for out in resampler.flush() if resampler else []:
+            await source.capture_frame(out)
+        await source.wait_for_playout()
+
+    async def _retire_briefing(self) -> None:
+        """Unpublishes the briefing track once no staff member is being briefed. Bounded: an
+        unpublish never answers once the room is gone (the call ended), and must not hold up
+        the end of the call."""
+        publication, self._briefing_track = self._briefing_track, None
+        source, self._briefing = self._briefing, None
+        if publication is not None and self._room.isconnected():
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(UNPUBLISH_WAIT):
+                    await self._room.local_participant.unpublish_track(publication.sid)
+        if source is not None:
+            await source.aclose()
+
+    def quiet_staff(self) -> None:
+        """Drops what is still queued on the briefing track (the staff answered mid-line)."""
+        if self._briefing is not None:
+            self._briefing.clear_queue()
+
     async def start_hold(self, audio: str) -> None:
         """Hold audio on a track of its own: the practice's clip, or LiveKit's hold music."""
-        player = BackgroundAudioPlayer()
-        await player.start(room=self._room)
-        player.play(audio or BuiltinAudioClip.HOLD_MUSIC, loop=True)
-        self._hold = player
+        await self.ready_hold()
+        if self._hold is not None:
+            self._hold.play(audio or BuiltinAudioClip.HOLD_MUSIC, loop=True)
 
     async def stop_hold(self) -> None:
         player, self._hold = self._hold, None
@@ -178,25 +243,19 @@ class RoomLegs:
         """Who may subscribe to the agent's tracks.
 
         caller=True, staff=None: everyone (the normal call). caller=False, staff=id: the hold
-        track for the caller, the agent's speech for the staff member. caller=False, staff=None:
-        nobody (the legs are joined and the agent is out of the audio path).
-
-        Given back its permission, the caller's leg is subscribed to the agent's voice at once:
-        the server alone re-subscribes it only on its next reconcile (1.4-2.9 s measured), and
-        the caller would hear silence between the hold and the agent's next line."""
+        track and the agent's usual voice for the caller, the briefing track for the staff
+        member. caller=False, staff=None: nobody (the legs are joined and the agent is out of
+        the audio path)."""
         local = self._room.local_participant
         if caller and staff is None:
             local.set_track_subscription_permissions(allow_all_participants=True)
-            voice = [p.sid for p in _named(local, SPEECH_TRACK)]
-            await _request_subscriptions(self._client, self._room.name, self.caller, voice, True)
             return
         allowed = []
         if staff is not None:
             hold = self._hold.publication.sid if self._hold and self._hold.publication else ""
-            allowed = [
-                _only(self.caller, [hold]),
-                _only(staff, [p.sid for p in _named(local, SPEECH_TRACK)]),
-            ]
+            voice = [p.sid for p in _named(local, SPEECH_TRACK)]
+            briefing = self._briefing_track.sid if self._briefing_track else ""
+            allowed = [_only(self.caller, [hold, *voice]), _only(staff, [briefing])]
         local.set_track_subscription_permissions(
             allow_all_participants=False, participant_permissions=allowed
         )
@@ -232,10 +291,12 @@ class RoomLegs:
         await asyncio.gather(
             self._subscribe(staff, self.caller, True), self._subscribe(self.caller, staff, True)
         )
+        await self._retire_briefing()  # after: the legs hear each other without waiting for it
 
     async def remove(self, identity: str) -> None:
         """Ends one leg (the bridge hangs that phone up), now and if it joins later (a dial
         whose request was abandoned may still connect)."""
+        await self._retire_briefing()
         # Kept past close(): the attempt may be over before an abandoned dial joins.
         self._room.on("participant_connected", lambda p: self._drop_if(p, identity))
         try:
@@ -302,6 +363,7 @@ class RoomLegs:
         for one in ears:
             await one.aclose()
         await self.stop_hold()
+        await self._retire_briefing()
 
     def _on(self, event: str, handler: Callable[..., None]) -> None:
         self._room.on(event, handler)

@@ -154,6 +154,7 @@ class WarmTransfer:
         self.started = time.monotonic()
         self.dialled = False
         self.answered = False
+        self._telling: asyncio.Task[None] | None = None
 
     # --- the attempt -------------------------------------------------------------------------
 
@@ -201,7 +202,12 @@ class WarmTransfer:
 
     async def _hold_dial_brief(self, trunk: str) -> Ending:
         state = self.state
-        await speak(self.session, HOLD_LINE)
+        ready = asyncio.create_task(self.legs.ready_hold())  # published while the line plays
+        try:
+            await speak(self.session, HOLD_LINE)
+            await ready
+        finally:
+            ready.cancel()  # the caller hung up during the line: stop_hold closes what was made
         self._caller_input(False)  # what the caller says on hold is not a turn
         await self.legs.start_hold(state.practice.transfers.hold_audio)
         await self.legs.agent_heard_by(caller=False, staff=self.staff)
@@ -256,15 +262,22 @@ class WarmTransfer:
                 continue
             answer = read_key(value) if kind == "key" else read_answer(value)
             if answer is not None:
-                self._interrupt()
+                self._stop_telling()
                 return Ending.CONNECTED if answer is StaffAnswer.CONNECT else Ending.DECLINED
             if kind == "said" and (playing is None or playing.done()):
                 playing = self._to_staff(ASK_AGAIN)
 
     def _to_staff(self, text: str, timeout: float = 15.0) -> asyncio.Task[None]:
-        """Says `text` (only the staff member can hear the agent now), kept out of the
-        caller's conversation with the model."""
-        return asyncio.create_task(speak(self.session, text, timeout=timeout, to_chat=False))
+        """Says `text` on the staff member's own track (the caller cannot hear it), kept out
+        of the caller's conversation with the model."""
+        self._telling = asyncio.create_task(_tell(self.legs, self.session, text, timeout))
+        return self._telling
+
+    def _stop_telling(self) -> None:
+        """Stops the line the staff member is hearing (they answered before it ended)."""
+        if self._telling is not None:
+            self._telling.cancel()
+        self.legs.quiet_staff()
 
     # --- connected ---------------------------------------------------------------------------
 
@@ -316,7 +329,7 @@ class WarmTransfer:
         if not self.dialled:
             return
         if self.answered and ending in (Ending.DECLINED, Ending.NO_REPLY, Ending.HOLD_LIMIT):
-            self._interrupt()
+            self._stop_telling()
             farewell = STAFF_TOO_LATE if ending is Ending.HOLD_LIMIT else STAFF_THANKS
             await self._to_staff(farewell)
         await self.legs.remove(self.staff)
@@ -372,6 +385,15 @@ class WarmTransfer:
         with contextlib.suppress(Exception):
             if self.session.input.audio is not None:  # none in text sessions and tests
                 self.session.input.set_audio_enabled(on)
+
+
+async def _tell(legs: Legs, session: AgentSession, text: str, timeout: float) -> None:
+    """One line to the staff member; a broken TTS is logged, never raised (the transfer goes on)."""
+    try:
+        async with asyncio.timeout(timeout):
+            await legs.tell_staff(text, session)
+    except Exception as exc:
+        log.warning("could not say a line to the staff (%s)", type(exc).__name__)
 
 
 async def _next(

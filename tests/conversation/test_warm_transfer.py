@@ -79,9 +79,16 @@ async def test_staff_presses_1_caller_is_connected_and_the_agent_leaves():
         result.expect.contains_function_call(name="transfer_to_staff")
         staff = legs.dialled[0].identity
         # Held, dialled, briefed, joined; nobody hears the agent; the hold stops.
-        assert legs.kinds()[:5] == ["hold", "agent heard by", "dial", "agent heard by", "join"]
-        assert legs.done[1] == ("agent heard by", False, staff)  # hold for caller, agent for staff
-        assert legs.done[3] == ("agent heard by", False, None)  # nobody, once connected
+        assert legs.kinds()[:6] == [
+            "hold ready",  # the hold track is published while the hold line plays
+            "hold",
+            "agent heard by",
+            "dial",
+            "agent heard by",
+            "join",
+        ]
+        assert legs.done[2] == ("agent heard by", False, staff)  # hold for caller, agent for staff
+        assert legs.done[4] == ("agent heard by", False, None)  # nobody, once connected
         assert ("hold stopped",) in legs.done
         assert call.state.outcomes == [Outcome.TRANSFERRED]
         assert call.api.transfers == []  # no REFER: the caller stays on their own line
@@ -92,7 +99,7 @@ async def test_staff_presses_1_caller_is_connected_and_the_agent_leaves():
         await call.ended()
     assert call.api.deleted_rooms[:1] == ["call-test"]
     assert warm.HOLD_LINE in said.lines
-    [brief] = [line for line in said.lines if line.startswith("Hello, this is the assistant")]
+    [brief] = [line for line in legs.told if line.startswith("Hello, this is the assistant")]
     assert "a billing question" in brief and "not identified" in brief
     assert brief not in assistant_texts(call.session)  # the briefing is not the caller's chat
     steps = [e["detail"] for e in call.state.events if e["kind"] == "warm_transfer"]
@@ -114,20 +121,19 @@ async def test_the_staff_leg_is_dialled_over_the_trunk_with_the_practice_as_call
     assert dialled.identity.startswith("staff-") and "555" not in dialled.identity
     # Rings no longer than the transfer timeout, nor past the hold limit less the briefing.
     assert dialled.ringing_seconds == 30
-    assert legs.done[0] == ("hold", "")  # "": LiveKit's hold music
+    assert legs.done[:2] == [("hold ready",), ("hold", "")]  # "": LiveKit's hold music
 
 
 async def test_keypad_0_in_warm_mode_holds_and_the_staff_says_yes():
     legs = FakeLegs(Staff(says=["Yes, put them through."]))
     script = ScriptedLLM(then=Fail())  # the keypad needs no model
     async with receptionist_call(script, practice=warm_practice(), prepare=with_legs(legs)) as call:
-        said = Said(call.session)
         call.state.keypad.press("0")
         await until(lambda: ("join", legs.dialled[0].identity) in legs.done if legs.dialled else 0)
         legs.hang_up(CALLER)
         await call.ended()
     assert call.state.outcomes == [Outcome.TRANSFERRED]
-    [brief] = [line for line in said.lines if line.startswith("Hello")]
+    [brief] = [line for line in legs.told if line.startswith("Hello")]
     assert briefing.KEYPAD_REASON in brief
     steps = [e["detail"] for e in call.state.events if e["kind"] == "warm_transfer"]
     assert steps[-1].startswith("caller hung up after")
@@ -139,14 +145,13 @@ async def test_staff_presses_2_the_caller_is_told_and_offered_a_message():
         [Call("transfer_to_staff", reason="question"), Say("Of course, what's the message?")]
     )
     async with receptionist_call(script, practice=warm_practice(), prepare=with_legs(legs)) as call:
-        said = Said(call.session)
         result = await call.session.run(user_input="Can I talk to a person?")
         result.expect.contains_function_call(name="transfer_to_staff")
         staff = legs.dialled[0].identity
         assert legs.kinds()[-4:] == ["remove", "agent heard by", "hold stopped", "closed"]
         assert legs.done[-3] == ("agent heard by", True, None)  # everyone hears the agent again
         assert warm.DECLINED in assistant_texts(call.session)
-        assert warm.STAFF_THANKS in said.lines
+        assert legs.told[-1] == warm.STAFF_THANKS and legs.quieted
         assert ("remove", staff) in legs.done and "join" not in legs.kinds()
         assert not call.state.control.transfer_lock.locked()
         # The call goes on with the assistant: the caller leaves a message.
@@ -164,11 +169,10 @@ async def test_an_unclear_answer_is_asked_again():
     legs = FakeLegs(Staff(says=["Who is it?", "Okay, yes."]))
     script = ScriptedLLM([Call("transfer_to_staff", reason="question")])
     async with receptionist_call(script, practice=warm_practice(), prepare=with_legs(legs)) as call:
-        said = Said(call.session)
         await call.session.run(user_input="A person please.")
         legs.hang_up(CALLER)
         await call.ended()
-    assert briefing.ASK_AGAIN in said.lines
+    assert briefing.ASK_AGAIN in legs.told
     assert call.state.outcomes == [Outcome.TRANSFERRED]
 
 

@@ -12,6 +12,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from livekit.agents import AgentSession
+
 from receptionist.call.legs import Dialled, StaffCall
 from receptionist.domain.practice import Practice
 from receptionist.domain.reminders import Line
@@ -40,6 +42,8 @@ class FakeLegs:
     caller: str = CALLER
     done: list[tuple[Any, ...]] = field(default_factory=list)
     dialled: list[StaffCall] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)
+    quieted: int = 0
     _left: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -47,6 +51,16 @@ class FakeLegs:
 
     async def outbound_trunk(self, practice: Practice) -> str | None:
         return self.trunk
+
+    async def ready_hold(self) -> None:
+        self.done.append(("hold ready",))
+
+    async def tell_staff(self, text: str, session: AgentSession) -> None:
+        self.told.append(text)  # what the staff member heard, in order
+        await asyncio.sleep(0.01)
+
+    def quiet_staff(self) -> None:
+        self.quieted += 1
 
     async def start_hold(self, audio: str) -> None:
         self.done.append(("hold", audio))

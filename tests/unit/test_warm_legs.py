@@ -120,22 +120,21 @@ class FakeClient:
 CALL = StaffCall(STAFF, "+14145550101", "ST_x", "+14145550100", ringing_seconds=20)
 
 
-async def test_during_the_hold_the_caller_may_hear_only_hold_and_the_staff_only_the_agent():
+async def test_during_the_hold_the_caller_hears_hold_and_the_staff_only_the_briefing_track():
     room, client = FakeRoom(), FakeClient()
     legs = RoomLegs(room, client, caller=CALLER)
     legs._hold = type("Hold", (), {"publication": Pub("TR_hold")})()
+    legs._briefing_track = Pub("TR_briefing")  # type: ignore[assignment]
     await legs.agent_heard_by(caller=False, staff=STAFF)
     await legs.agent_heard_by(caller=False, staff=None)
-    assert client.subscriptions == []
     await legs.agent_heard_by(caller=True, staff=None)
+    # The caller keeps the agent's (silent) voice throughout: nothing to re-subscribe later.
+    assert client.subscriptions == []
     assert room.local_participant.permissions == [
-        (False, [(CALLER, ["TR_hold"]), (STAFF, ["TR_voice"])]),
+        (False, [(CALLER, ["TR_hold", "TR_voice"]), (STAFF, ["TR_briefing"])]),
         (False, []),  # joined: nobody hears the agent
         (True, []),  # back with the caller: everyone
     ]
-    # ...and the caller is subscribed to the agent's voice again at once, not at the server's
-    # next reconcile (which left seconds of silence between the hold and the agent's line).
-    assert client.subscriptions == [(CALLER, ("TR_voice",), True)]
 
 
 async def test_the_guard_unsubscribes_both_ways_once_the_staff_joins_and_again_after_events(
