@@ -4,6 +4,8 @@ crash a command or act on the terminal."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from livekit import api
 from typer.testing import CliRunner
@@ -70,3 +72,13 @@ def test_settings_problems_in_render_clips_exit_cleanly(monkeypatch, tmp_path):
     assert result.exit_code == 2
     assert "LOG_LEVEL is invalid" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_sip_doctor_reports_a_broken_practice_and_still_checks_the_server(
+    monkeypatch, nameless_practice
+):
+    monkeypatch.setattr(sip_cli, "_with_api", lambda *_: Existing([], [], []))
+    result = CliRunner().invoke(app, ["sip", "doctor", "--json"])
+    assert result.exit_code == 1
+    codes = [f["code"] for f in json.loads(result.output)["findings"]]
+    assert codes[0] == "practice-unreadable"

@@ -194,10 +194,10 @@ def doctor(
     existing = _with_api(settings, doctor_mod.collect)
     agent = doctor_mod.AgentSide(settings.agent_name, settings.agent_cancels_noise)
     try:
-        needs = doctor_mod.outbound_needs(load_directory(settings.practice_file))
-    except PracticeError as exc:
-        _fail(str(exc), code=2)
-    findings = doctor_mod.diagnose(existing, agent, needs)
+        needs, unread = doctor_mod.outbound_needs(load_directory(settings.practice_file)), []
+    except PracticeError as exc:  # the server's side is still worth checking
+        needs, unread = [], [doctor_mod.unreadable_practice(settings.practice_file.name, str(exc))]
+    findings = [*unread, *doctor_mod.diagnose(existing, agent, needs)]
     if as_json:
         print(
             json.dumps(

@@ -79,6 +79,17 @@ def outbound_needs(practices: Iterable[Practice]) -> list[OutboundNeed]:
     return needs
 
 
+def unreadable_practice(file: str, problem: str) -> Finding:
+    """practice.toml could not be read: the trunk checks still run, the outbound ones cannot."""
+    return Finding(
+        Severity.ERROR,
+        "practice-unreadable",
+        file,
+        f"{problem} (warm transfers and reminder calls were not checked)",
+        f"fix {file} as the message says, then run `receptionist sip doctor` again",
+    )
+
+
 def diagnose(
     existing: Existing, agent: AgentSide, needs: Iterable[OutboundNeed] = ()
 ) -> list[Finding]:
