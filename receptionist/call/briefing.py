@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-import phonenumbers
-
 from receptionist.call.state import CallState
 from receptionist.domain.phone import is_e164
+from receptionist.domain.spoken import spoken_number
 
 KEYPAD_REASON = "pressed 0 to reach the team"
 QUESTION = "Would you like to take the call? Say yes or press 1 to connect, or press 2 to decline."
@@ -70,15 +69,6 @@ def done(state: CallState) -> str:
     if not steps:
         return "Nothing has been done on the call yet."
     return "I have already " + _joined(list(dict.fromkeys(steps))) + "."
-
-
-def spoken_number(e164: str, region: str) -> str:
-    """`(414) 400-7103`: a number as the practice's staff write it."""
-    try:
-        parsed = phonenumbers.parse(e164, region)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def read_answer(text: str) -> StaffAnswer | None:

@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
 
@@ -58,7 +57,7 @@ from receptionist.domain.reminders import (
     line_for_sip,
 )
 from receptionist.domain.scheduling import is_late_cancellation
-from receptionist.domain.spoken import spoken_time
+from receptionist.domain.spoken import spoken_number, spoken_time
 from receptionist.logs import bind_call
 from receptionist.store import NotFound, Store, StoreError
 from receptionist.store.models import (
@@ -287,15 +286,6 @@ class ReminderCall:
             "reminder attempt recorded",
             extra={"line": line.value, "answered_by": self.answered_by, "status": status},
         )
-
-
-def spoken_number(e164: str, region: str) -> str:
-    """`(414) 555-0100`: a number as the practice's callers write it."""
-    try:
-        parsed = phonenumbers.parse(e164, region)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 class ReminderCaller(Agent):

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from receptionist.domain.practice import WEEKDAYS, Closure, Practice, WeeklyHours
 
 # Closures named when the caller asks about hours: the nearest few, not the whole year.
@@ -87,3 +89,13 @@ def now_at_practice(practice: Practice, moment: datetime) -> str:
     opens = practice.next_opening(now)
     again = f" It opens again {spoken_time(opens, practice.tz, now.date())}." if opens else ""
     return f"{text} The office is closed now{reason}.{again}"
+
+
+def spoken_number(e164: str, region: str) -> str:
+    """`(414) 555-0100`: a number as the practice's staff and callers write it (as given if it
+    cannot be read)."""
+    try:
+        parsed = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
