@@ -23,7 +23,10 @@ and as ratios receptionist / baseline, which move far less with the machine than
   was still talking when the caller stopped are counted apart (`overlapped`), not measured. The
   doubles answer at once, so the gap is the pipeline's own share: VAD, endpointing (the
   configured minimum delay, ENDPOINTING_MIN_DELAY, 0.6 s), the production end-of-turn model,
-  TTS playout, the bridge. Turn detection is the production one: the local `v1-mini` model
+  TTS playout, the bridge. For the receptionist each turn is also split in three with the
+  reply times it stores with its call record (`usage.replies`, the agent's own clock): the
+  caller stops -> the agent hears it stop, the agent's own wait, its first audio -> the caller.
+  Turn detection is the production one: the local `v1-mini` model
   (`E2E_TURN_DETECTION=model`; it runs offline, bundled in livekit-local-inference). Turns it
   judges unfinished wait the maximum delay (ENDPOINTING_MAX_DELAY, 4 s) by design: they are
   counted as "held" and the gap figures are over the turns it let go.
@@ -59,10 +62,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -231,6 +236,7 @@ def speech_segments(packets: Sequence[RtpPacket]) -> list[tuple[float, float]]:
 @dataclass
 class Turns:
     gaps: list[float] = field(default_factory=list)
+    heard_at: list[float] = field(default_factory=list)  # when each gap's reply reached the caller
     overlapped: int = 0  # the agent was talking when the caller stopped
     unanswered: int = 0  # no agent audio before the caller spoke again or hung up
 
@@ -250,7 +256,43 @@ def turn_gaps(result: SippResult) -> Turns:
             turns.unanswered += 1
         else:
             turns.gaps.append(reply - end)
+            turns.heard_at.append(reply)
     return turns
+
+
+def stored_replies(database: Path, since: float) -> list[dict]:
+    """Reply times the receptionist stored with its call records (receptionist.domain.replies)
+    for replies that began after `since` (epoch seconds); the baseline stores none."""
+    if not database.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        rows = db.execute("SELECT usage FROM calls WHERE usage IS NOT NULL").fetchall()
+    replies = (r for (usage,) in rows for r in json.loads(usage).get("replies") or [])
+    return [r for r in replies if isinstance(r, dict) and r.get("at", 0) >= since]
+
+
+def split_turns(turns: Sequence[Turns], replies: Sequence[dict]) -> list[dict]:
+    """Each turn gap in three: the caller stops -> the agent hears it stop ("before": the
+    bridge, the server, the agent's audio input, VAD), the agent's own wait as it measured it
+    (end of turn, model, voice), the agent's first audio -> the caller hears it ("after").
+    A turn is matched to the reply that began within a second before the caller heard it."""
+    split = []
+    for t in turns:
+        for gap, heard in zip(t.gaps, t.heard_at, strict=True):
+            began = [r for r in replies if heard - 1.0 <= r["at"] <= heard]
+            if not began:
+                continue
+            reply = max(began, key=lambda r: r["at"])
+            after = heard - reply["at"]
+            split.append(
+                {
+                    "gap": round(gap, 3),
+                    "before": round(gap - reply["wait_s"] - after, 3),
+                    "agent": reply["wait_s"],
+                    "after": round(after, 3),
+                }
+            )
+    return split
 
 
 def write_turns_ulaw(path: Path, work: Path) -> Path:
@@ -511,7 +553,7 @@ def burst(
     pcap = work / tag / "rtp.pcap"
     cpu0 = cpu_seconds(process_tree(worker.proc.pid))
     stack_cpu0 = sum(cpu_seconds(process_tree(p)) for p in stack_pids)
-    t0 = time.monotonic()
+    t0, wall0 = time.monotonic(), time.time()
     with (
         capture_rtp(stack, "udp portrange 17000-17399", pcap),
         MemorySampler(worker.proc.pid) as mem,
@@ -557,6 +599,7 @@ def burst(
         "turn_gaps_s": [g for t in turns for g in t.gaps],
         "turns_overlapped": sum(t.overlapped for t in turns),
         "turns_unanswered": sum(t.unanswered for t in turns),
+        "turn_split_s": split_turns(turns, stored_replies(work / "calls.db", wall0)),
         "call_minutes": round(call_minutes, 3),
         "worker_cpu_s": round(cpu, 2),
         "stack_cpu_s": round(stack_cpu, 2),
@@ -625,6 +668,7 @@ def aggregate(rows: list[dict]) -> dict:
     ]
     job_pss = [r["job_process_pss_mean_mib"] for r in rows if r["job_process_pss_mean_mib"]]
     inits = [r["log"]["process_init_p50_s"] for r in rows if r["log"]["process_init_p50_s"]]
+    quick_split = [t for r in rows for t in r.get("turn_split_s", []) if t["gap"] < HELD_SPLIT_S]
     return {
         "bursts": len(rows),
         "placed": sum(r["simultaneous"] for r in rows),
@@ -639,6 +683,10 @@ def aggregate(rows: list[dict]) -> dict:
         # the min and max endpointing delays) and turns it held to the maximum
         "turn_gap_quick": summary([g for g in pool("turn_gaps_s") if g < HELD_SPLIT_S]),
         "turns_held": sum(g >= HELD_SPLIT_S for g in pool("turn_gaps_s")),
+        # the quick turns' gaps in three (split_turns): before the agent, the agent, after it
+        "turn_split": {
+            part: summary([t[part] for t in quick_split]) for part in ("before", "agent", "after")
+        },
         "turns_overlapped": sum(r["turns_overlapped"] for r in rows),
         "turns_unanswered": sum(r["turns_unanswered"] for r in rows),
         "cpu_s_per_call_minute": (
@@ -888,6 +936,29 @@ def markdown(data: dict) -> str:
             f"| {r['job_process_pss_mib']} | {r['process_init_p50_s']} / "
             f"{r['process_inits_timed_out']} | {r['no_warm_process']} |"
         )
+    split = [r for r in data["summary"] if r.get("turn_split", {}).get("agent", {}).get("n")]
+    if split:
+        lines += [
+            "",
+            "## Turn gap in three (the receptionist's quick turns)",
+            "",
+            "Each turn matched to the reply times the receptionist stored with its call record "
+            "(`usage.replies`: the caller stopped -> the reply's first audio, on the agent's "
+            "clock). Before: the caller stops -> the agent hears the speech end (bridge, server, "
+            "the agent's audio input, VAD); agent: its own wait (the end-of-turn wait, at least "
+            "the minimum endpointing delay, then model and voice); after: the agent's first "
+            "audio -> the caller hears it (server, bridge). p50 / p95 in ms.",
+            "",
+            "| mode | calls | turns | before | agent | after |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in split:
+            b, a, f = (r["turn_split"][k] for k in ("before", "agent", "after"))
+            lines.append(
+                f"| {r['mode']} | {r['simultaneous']} | {a['n']} "
+                f"| {_ms(b['p50_ms'])} / {_ms(b['p95_ms'])} | {_ms(a['p50_ms'])} / "
+                f"{_ms(a['p95_ms'])} | {_ms(f['p50_ms'])} / {_ms(f['p95_ms'])} |"
+            )
     seq = data.get("sequential")
     if seq:
         lines += [

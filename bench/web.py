@@ -236,7 +236,11 @@ def _usage(rng: random.Random, seconds: float) -> dict:
                 "characters_count": rng.randint(80, 2000),
             },
             {"type": "stt_usage", "provider": "deepgram", "audio_duration": seconds},
-        ]
+        ],
+        # a reply about every ten seconds, as the agent stores them (receptionist.domain.replies)
+        "replies": [
+            {"at": 0.0, "wait_s": round(rng.uniform(0.6, 1.6), 3)} for _ in range(int(seconds / 10))
+        ],
     }
 
 

@@ -39,6 +39,7 @@ from receptionist.call.transfer import operator_escape
 from receptionist.domain.calls import DIALLED, CallInfo, attribute
 from receptionist.domain.closures import practice_today
 from receptionist.domain.practice import Practice, PracticeDirectory
+from receptionist.domain.replies import MAX_REPLIES, reply_time
 from receptionist.logs import bind_call
 from receptionist.settings import Settings
 from receptionist.store import Store, StoreError
@@ -161,6 +162,26 @@ def noise_filter(settings: Settings) -> Callable[[Any], Any] | None:
     return choose
 
 
+def reply_timer(state: CallState) -> Callable[[ConversationItemAddedEvent], None]:
+    """Keeps how long the caller waited for each reply (`state.replies`), from the metrics
+    LiveKit puts on the caller's message and on the reply that answered it."""
+    heard: dict[str, Any] = {}  # the metrics on the caller's last message
+
+    def keep(ev: ConversationItemAddedEvent) -> None:
+        item = ev.item
+        if item.type != "message":
+            return
+        if item.role == "user":
+            heard.clear()
+            heard.update(item.metrics)
+        elif item.role == "assistant" and len(state.replies) < MAX_REPLIES:
+            reply = reply_time(item.metrics, heard)
+            if reply is not None:
+                state.replies.append(reply)
+
+    return keep
+
+
 def attach_call_handling(
     session: AgentSession[CallState],
     state: CallState,
@@ -190,6 +211,7 @@ def attach_call_handling(
     lifecycle = CallLifecycle(state, on_finished=on_finished)
     session.on("user_state_changed", silence.on_user_state)
     session.on("conversation_item_added", keep_transcript)
+    session.on("conversation_item_added", reply_timer(state))
     session.on("close", lifecycle.on_close)
     return lifecycle
 
@@ -268,7 +290,10 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
     console = ctx.is_fake_job()  # `agent.py console`: nobody on a line
 
     async def write_record(done: CallState) -> None:
-        usage = {"models": [u.model_dump(mode="json") for u in session.usage.model_usage]}
+        usage = {
+            "models": [u.model_dump(mode="json") for u in session.usage.model_usage],
+            "replies": done.replies,
+        }
         await write_call_record(done, usage, console=console)
 
     lifecycle = attach_call_handling(session, state, settings, on_finished=write_record)

@@ -18,6 +18,7 @@ from receptionist.call.keypad import Keypad
 from receptionist.domain.calls import CallInfo, Outcome
 from receptionist.domain.identity import Identity
 from receptionist.domain.practice import Practice
+from receptionist.domain.replies import ReplyTime
 from receptionist.domain.scheduling import Offers
 from receptionist.store import Store
 from receptionist.store.models import new_id
@@ -63,6 +64,8 @@ class CallState:
     # Stored with the call record only when the practice keeps transcripts.
     transcript: list[TranscriptLine] = field(default_factory=list)
     events: list[CallEvent] = field(default_factory=list)
+    # How long the caller waited for each reply (figures only): stored with every call record.
+    replies: list[ReplyTime] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.clock()

@@ -68,6 +68,7 @@ class WeekCall:
     started_at: datetime
     outcome: str
     outcomes: list[str]
+    usage: dict | None  # the figures the session reported, reply times among them
 
 
 def _priority() -> Any:
@@ -400,10 +401,14 @@ class StaffStore:
     async def calls_between(
         self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime
     ) -> list[WeekCall]:
-        """The calls started in [start, end): four small columns each, on the `started_at`
+        """The calls started in [start, end): five small columns each, on the `started_at`
         index (a week of calls is hundreds of rows, not the whole log)."""
         query = select(
-            CallRecord.practice_id, CallRecord.started_at, CallRecord.outcome, CallRecord.outcomes
+            CallRecord.practice_id,
+            CallRecord.started_at,
+            CallRecord.outcome,
+            CallRecord.outcomes,
+            CallRecord.usage,
         ).where(
             CallRecord.started_at >= start,
             CallRecord.started_at < end,
@@ -411,7 +416,10 @@ class StaffStore:
         )
         async with self._session(write=False) as s:
             rows = (await s.execute(query)).all()
-        return [WeekCall(p, at, o, list(os or [])) for p, at, o, os in rows]
+        return [
+            WeekCall(p, at, o, list(os or []), usage if isinstance(usage, dict) else None)
+            for p, at, o, os, usage in rows
+        ]
 
     async def bookings_made_between(
         self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse
 
 from receptionist.domain.phone import is_e164
 from receptionist.domain.practice import Practice
+from receptionist.domain.replies import ReplySummary, stored_waits, summarise
 from receptionist.domain.text import visible
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -122,6 +123,24 @@ def _model_line(model: Mapping[str, Any]) -> str:
     return f"{kind} {name}: {', '.join(parts)}".strip()
 
 
+def reply_spread(summary: ReplySummary) -> str:
+    """The slow end of the replies: `1.1 s at most (3 replies)`; with twenty replies or more, the
+    95th percentile instead of the single slowest."""
+    replies = f"{summary.count:,} {'reply' if summary.count == 1 else 'replies'}"
+    if summary.count < 20:
+        return f"{summary.p95_s:.1f} s at most ({replies})"
+    return f"95% within {summary.p95_s:.1f} s ({replies})"
+
+
+def reply_times(usage: Mapping[str, Any] | None) -> str:
+    """How long the caller waited for the assistant's replies in one call: `0.7 s typical, 1.1 s
+    at most (3 replies)`; empty when the record holds none."""
+    summary = summarise(stored_waits(usage))
+    if summary is None:
+        return ""
+    return f"{summary.median_s:.1f} s typical, {reply_spread(summary)}"
+
+
 class Pages:
     """The templates, with the filters every page uses."""
 
@@ -142,6 +161,8 @@ class Pages:
             duration=duration,
             tel=tel,
             usage=usage,
+            reply_spread=reply_spread,
+            reply_times=reply_times,
         )
 
     def render(

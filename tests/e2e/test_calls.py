@@ -172,6 +172,26 @@ def test_caller_number_is_recorded_as_e164(goodbye_call: SippResult, database_ur
     assert record.dialled == PRACTICE_NUMBER
 
 
+def test_the_call_record_keeps_how_long_the_caller_waited(
+    goodbye_call: SippResult, database_url: str
+):
+    """The reply time stored with the record belongs to the goodbye the caller heard: the agent
+    heard the caller stop after they stopped, and began its reply before the caller heard it."""
+    record = _record_for(database_url, _invite_call_id(goodbye_call))
+    replies = (record.usage or {}).get("replies")
+    assert replies, f"no reply times stored: {record.usage}"
+    caller_stopped = max(p.time for p in voiced_frames(goodbye_call.sent_rtp)) + 0.02
+    heard = min(p.time for p in voiced_frames(goodbye_call.rtp) if p.time > caller_stopped)
+    goodbye = replies[-1]
+    agent_heard_stop = goodbye["at"] - goodbye["wait_s"]
+    assert caller_stopped <= agent_heard_stop < goodbye["at"] < heard, (
+        caller_stopped,
+        goodbye,
+        heard,
+    )
+    assert all(isinstance(goodbye[k], float | None) for k in ("model_s", "voice_s"))
+
+
 def test_pressing_0_transfers_to_staff(worker: Worker, caller: Caller, database_url: str):
     caller.workdir.mkdir(parents=True, exist_ok=True)
     write_silence_ulaw(caller.workdir / "caller.ulaw")  # RTP keeps flowing; no speech, no turn

@@ -536,7 +536,8 @@ def demo_usage(seconds: float) -> dict:
                 "model": "nova-3",
                 "audio_duration": seconds,
             },
-        ]
+        ],
+        "replies": [{"at": 0.0, "wait_s": 0.7 + (i % 3) / 10} for i in range(int(seconds / 10))],
     }
 
 

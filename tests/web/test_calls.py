@@ -142,3 +142,20 @@ async def test_a_call_with_unreadable_events_still_shows_in_the_log_and_its_page
     assert log.status_code == 200 and "failed: busy" in log.text
     page = await client.get("/calls/odd")
     assert page.status_code == 200 and "Transfer failed" in page.text
+
+
+async def test_a_call_page_shows_how_long_the_caller_waited_for_replies(staff_client, rig):
+    replies = [{"at": 1.0, "wait_s": w} for w in (0.62, 0.71, 1.93)]
+    await call(rig, "timed", 5, usage={**USAGE, "replies": replies})
+    await call(rig, "older", 6, usage=USAGE)  # recorded before reply times were kept
+    await call(rig, "odd", 7, usage={"replies": [{"wait_s": "slow"}, "junk"]})
+    client, _ = staff_client
+
+    def reply_time(html: str) -> str:
+        return re.search(r'<dd id="reply-time">(.*?)</dd>', html).group(1)
+
+    timed = (await client.get("/calls/timed")).text
+    assert reply_time(timed) == "0.7 s typical, 1.9 s at most (3 replies)"
+    assert "gpt-4.1-mini" in timed  # the model usage beside it is still read
+    assert reply_time((await client.get("/calls/older")).text) == "not recorded"
+    assert reply_time((await client.get("/calls/odd")).text) == "not recorded"

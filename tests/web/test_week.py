@@ -29,6 +29,8 @@ async def seed_week(rig: Rig) -> None:
         (local(11, 0, 30), "booked", ["booked"]),  # the Monday after: not this week
     ]
     for index, (started, outcome, outcomes) in enumerate(calls):
+        # Reply times: 1.0 s and 1.0 + index/10 s per call; the week's are those of calls 0-5.
+        replies = [{"at": 1.0, "wait_s": 1.0}, {"at": 2.0, "wait_s": 1.0 + index / 10}]
         await rig.store.insert_once(
             "call",
             {
@@ -37,6 +39,7 @@ async def seed_week(rig: Rig) -> None:
                 "started_at": started,
                 "outcome": outcome,
                 "outcomes": outcomes,
+                "usage": {"models": [], "replies": replies} if index != 3 else None,
             },
         )
     await rig.store.add_closure("lakeside", start=date(2030, 3, 7), end=None, reason="training")
@@ -103,6 +106,10 @@ async def test_the_weeks_figures(staff_client, rig):
     assert figure(html, "transfers") == 1
     assert figure(html, "abandoned") == 1
     assert figure(html, "emergencies") == 1
+    # Calls 0, 1, 2, 4, 5 (call 3 kept none): 1.0 x5, then 1.0, 1.1, 1.2, 1.4, 1.5
+    assert re.search(r'<dd id="reply-time">(.*?)</dd>', html).group(1) == (
+        "1.0 s <small>typical; 1.5 s at most (10 replies)</small>"
+    )
     days = re.findall(r"<tr><td>(\w+) \d\d \w+</td><td>(\d+)</td><td>(\d+)</td>", html)
     assert days == [
         ("Monday", "2", "1"),
@@ -115,3 +122,5 @@ async def test_the_weeks_figures(staff_client, rig):
     ]
     following = await client.get("/week", params={"date": "2030-03-11"})
     assert figure(following.text, "calls") == 1
+    empty = await client.get("/week", params={"date": "2030-04-01"})
+    assert '<dd id="reply-time"><small>no replies recorded</small></dd>' in empty.text

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from receptionist.domain.calls import Outcome
 from receptionist.domain.closures import with_staff_closures
+from receptionist.domain.replies import stored_waits, summarise
 from receptionist.domain.scheduling.availability import localize_floor
 from receptionist.web.context import web_of
 from receptionist.web.guard import SignedIn
@@ -53,7 +54,9 @@ async def week(
     hours = with_staff_closures(location, await web.store.closures_from(location.id, monday))
     days = {monday + timedelta(days=i): Tally(monday + timedelta(days=i)) for i in range(7)}
     total = Tally()
+    waits: list[float] = []
     for call in await web.store.calls_between([location.id], start, end):
+        waits += stored_waits(call.usage)
         day = call.started_at.astimezone(location.tz).date()
         for tally in (total, days.get(day)):
             if tally is None:
@@ -81,4 +84,5 @@ async def week(
         booked_by_staff=by_staff,
         messages=messages,
         urgent=urgent,
+        replies=summarise(waits),
     )
