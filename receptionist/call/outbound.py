@@ -510,6 +510,7 @@ async def run_reminder_call(
             participant_identity=PATIENT,
             audio_input=room_io.AudioInputOptions(noise_cancellation=noise_filter(settings)),
         ),
+        session_host=False,  # as on an inbound phone call (receptionist.call.session)
     )
     detector = AMD(
         session,

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,9 +20,11 @@ from pathlib import Path
 import pytest
 
 from receptionist.logs import redact
+from receptionist.paths import REPO_ROOT
 from receptionist.store import Outbox, Store
 from tests.e2e.conftest import (
     AGENT_NAME,
+    E2E_DIR,
     PRACTICE_NUMBER,
     STAFF_DESTINATION,
     Provisioning,
@@ -122,17 +127,22 @@ def _record_for(database_url: str, sip_call_id: str, timeout: float = 30.0):
     raise AssertionError(f"no call record for SIP Call-ID {sip_call_id} within {timeout:.0f}s")
 
 
-@pytest.fixture(scope="module")
-def goodbye_call(worker: Worker, stack, tmp_path_factory) -> SippResult:
-    """One call: the agent greets, the caller says goodbye, the agent ends the call."""
-    workdir: Path = tmp_path_factory.mktemp("goodbye-call")
-    caller = Caller(stack, workdir, sip_port=5080, media_port=16100)
+def say_goodbye(worker: Worker, caller: Caller) -> SippResult:
+    """A call where the agent greets, the caller says goodbye and the agent ends the call."""
+    workdir = caller.workdir
     speech = write_speech_ulaw("That is all I needed, thank you. Goodbye.", workdir / "s.ulaw")
     # Six seconds of silence let the greeting play uninterrupted, then the caller speaks.
     silence = bytes([0xFF]) * 8000
     (workdir / "caller.ulaw").write_bytes(silence * 6 + speech.read_bytes() + silence * 10)
     worker.wait_ready_for_call()
     return caller.call("agent_hangs_up.xml", PRACTICE_NUMBER, CALLER_AS_SENT, timeout_s=75)
+
+
+@pytest.fixture(scope="module")
+def goodbye_call(worker: Worker, stack, tmp_path_factory) -> SippResult:
+    """One call: the agent greets, the caller says goodbye, the agent ends the call."""
+    workdir: Path = tmp_path_factory.mktemp("goodbye-call")
+    return say_goodbye(worker, Caller(stack, workdir, sip_port=5080, media_port=16100))
 
 
 def test_call_is_answered_through_the_named_agent_rule(
@@ -190,6 +200,30 @@ def test_the_call_record_keeps_how_long_the_caller_waited(
         heard,
     )
     assert all(isinstance(goodbye[k], float | None) for k in ("model_s", "voice_s"))
+
+
+def test_a_phone_call_sends_no_session_events_into_the_room(worker: Worker, stack, tmp_path):
+    """LiveKit's session host (a remote console's feed: every state change, transcript and usage
+    update, broadcast on the room's data channel) is off for phone calls: nobody on a phone can
+    read it, and it cost 7% of a call's CPU. The listener's proof that it hears the agent's data
+    at all: the transcription stream, which stays on."""
+    listener = subprocess.Popen(
+        stack.wrap([sys.executable, str(E2E_DIR / "room_listener.py"), "call-", "60"]),
+        cwd=REPO_ROOT,
+        env={**os.environ, **stack.env()},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        call = say_goodbye(worker, Caller(stack, tmp_path, sip_port=5082, media_port=16140))
+        heard = json.loads(listener.stdout.readline() or "{}")
+    finally:
+        listener.kill()
+        listener.wait()
+    assert call.received("BYE"), call.log
+    assert heard.get("topics", {}).get("lk.transcription", 0) > 0, heard
+    assert "lk.agent.session" not in heard["topics"], heard
 
 
 def test_pressing_0_transfers_to_staff(worker: Worker, caller: Caller, database_url: str):
