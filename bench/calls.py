@@ -260,38 +260,45 @@ def turn_gaps(result: SippResult) -> Turns:
     return turns
 
 
-def stored_replies(database: Path, since: float) -> list[dict]:
-    """Reply times the receptionist stored with its call records (receptionist.domain.replies)
-    for replies that began after `since` (epoch seconds); the baseline stores none."""
+def stored_replies(database: Path) -> dict[str, list[dict]]:
+    """Reply times the receptionist stored with its call records (receptionist.domain.replies),
+    by the call's SIP Call-ID; the baseline stores none."""
     if not database.exists():
-        return []
+        return {}
     with contextlib.closing(sqlite3.connect(database)) as db:
-        rows = db.execute("SELECT usage FROM calls WHERE usage IS NOT NULL").fetchall()
-    replies = (r for (usage,) in rows for r in json.loads(usage).get("replies") or [])
-    return [r for r in replies if isinstance(r, dict) and r.get("at", 0) >= since]
+        rows = db.execute("SELECT sip_call_id, usage FROM calls WHERE usage IS NOT NULL").fetchall()
+    return {
+        call_id: [r for r in json.loads(usage).get("replies") or [] if isinstance(r, dict)]
+        for call_id, usage in rows
+    }
 
 
-def split_turns(turns: Sequence[Turns], replies: Sequence[dict]) -> list[dict]:
-    """Each turn gap in three: the caller stops -> the agent hears it stop ("before": the
-    bridge, the server, the agent's audio input, VAD), the agent's own wait as it measured it
-    (end of turn, model, voice), the agent's first audio -> the caller hears it ("after").
-    A turn is matched to the reply that began within a second before the caller heard it."""
+def sip_call_id(result: SippResult) -> str:
+    invites = result.sent("INVITE")
+    return invites[0].header("call-id") if invites else ""
+
+
+def split_turns(turns: Turns, replies: Sequence[dict]) -> list[dict]:
+    """Each of a call's turn gaps in three: the caller stops -> the agent hears it stop
+    ("before": the bridge, the server, the agent's audio input, VAD), the agent's own wait as it
+    measured it (end of turn, model, voice), the agent's first audio -> the caller hears it
+    ("after"). A turn is matched to the call's reply that began within a second before the
+    caller heard it."""
     split = []
-    for t in turns:
-        for gap, heard in zip(t.gaps, t.heard_at, strict=True):
-            began = [r for r in replies if heard - 1.0 <= r["at"] <= heard]
-            if not began:
-                continue
-            reply = max(began, key=lambda r: r["at"])
-            after = heard - reply["at"]
-            split.append(
-                {
-                    "gap": round(gap, 3),
-                    "before": round(gap - reply["wait_s"] - after, 3),
-                    "agent": reply["wait_s"],
-                    "after": round(after, 3),
-                }
-            )
+    for gap, heard in zip(turns.gaps, turns.heard_at, strict=True):
+        began = [r for r in replies if heard - 1.0 <= r["at"] <= heard]
+        if not began:
+            continue
+        reply = max(began, key=lambda r: r["at"])
+        after = heard - reply["at"]
+        split.append(
+            {
+                "gap": round(gap, 3),
+                "before": round(gap - reply["wait_s"] - after, 3),
+                "agent": reply["wait_s"],
+                "after": round(after, 3),
+            }
+        )
     return split
 
 
@@ -553,7 +560,7 @@ def burst(
     pcap = work / tag / "rtp.pcap"
     cpu0 = cpu_seconds(process_tree(worker.proc.pid))
     stack_cpu0 = sum(cpu_seconds(process_tree(p)) for p in stack_pids)
-    t0, wall0 = time.monotonic(), time.time()
+    t0 = time.monotonic()
     with (
         capture_rtp(stack, "udp portrange 17000-17399", pcap),
         MemorySampler(worker.proc.pid) as mem,
@@ -585,6 +592,7 @@ def burst(
     outcomes = [outcome(r) for r in results]
     answered = [r for r, o in zip(results, outcomes, strict=True) if o == "answered"]
     turns = [turn_gaps(r) for r in answered]
+    replies = stored_replies(work / "calls.db")
     call_minutes = sum(call_seconds(r) for r in answered) / 60
     row = {
         "agent": worker.name,
@@ -599,7 +607,11 @@ def burst(
         "turn_gaps_s": [g for t in turns for g in t.gaps],
         "turns_overlapped": sum(t.overlapped for t in turns),
         "turns_unanswered": sum(t.unanswered for t in turns),
-        "turn_split_s": split_turns(turns, stored_replies(work / "calls.db", wall0)),
+        "turn_split_s": [
+            part
+            for r, t in zip(answered, turns, strict=True)
+            for part in split_turns(t, replies.get(sip_call_id(r), []))
+        ],
         "call_minutes": round(call_minutes, 3),
         "worker_cpu_s": round(cpu, 2),
         "stack_cpu_s": round(stack_cpu, 2),

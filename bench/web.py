@@ -895,11 +895,10 @@ def markdown(results: dict) -> str:
         + f". Load average {machine['load_average_at_start']} at the start, "
         f"{machine['load_average_at_end']} at the end.",
         "",
-        "**Noise**: the machine's 2 cores were shared with other engineers' test runs (browser "
-        "tests, agents) while this ran, so a request can wait for a core that is busy with work "
-        "that is not ours: p50 is the steadier figure, p95 and max carry that noise. `CPU` (this "
-        "process's CPU time per request: app, store driver and client, not PostgreSQL's server) "
-        "moves least with the load.",
+        "**Noise**: whatever else the machine runs meanwhile (the load averages above) can make "
+        "a request wait for a core: p50 is the steadier figure, p95 and max carry that noise. "
+        "`CPU` (this process's CPU time per request: app, store driver and client, not "
+        "PostgreSQL's server) moves least with the load.",
         "",
         f"Target (issue 9): p95 <= {results['target_p95_ms']:.0f} ms on SQLite and PostgreSQL. "
         f"**{'Met on every page.' if results['all_meet_target'] else 'Not met on every page.'}**",
