@@ -273,11 +273,6 @@ def stored_replies(database: Path) -> dict[str, list[dict]]:
     }
 
 
-def sip_call_id(result: SippResult) -> str:
-    invites = result.sent("INVITE")
-    return invites[0].header("call-id") if invites else ""
-
-
 def split_turns(turns: Turns, replies: Sequence[dict]) -> list[dict]:
     """Each of a call's turn gaps in three: the caller stops -> the agent hears it stop
     ("before": the bridge, the server, the agent's audio input, VAD), the agent's own wait as it
@@ -610,7 +605,7 @@ def burst(
         "turn_split_s": [
             part
             for r, t in zip(answered, turns, strict=True)
-            for part in split_turns(t, replies.get(sip_call_id(r), []))
+            for part in split_turns(t, replies.get(r.call_id, []))
         ],
         "call_minutes": round(call_minutes, 3),
         "worker_cpu_s": round(cpu, 2),

@@ -291,6 +291,21 @@ def _error_excerpt(log: str) -> str:
 _ports = count()
 
 
+def python_in_stack(stack: LocalStack, env: dict[str, str], code: str, *args: str) -> str:
+    """Runs a short Python program (`python -c`) where the stack's address is reachable; its
+    standard output (it failing fails the test, with its error output)."""
+    result = subprocess.run(
+        stack.wrap([sys.executable, "-c", code, *args]),
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 @pytest.fixture
 def caller(stack: LocalStack, tmp_path: Path) -> Caller:
     """A sipp caller with its own ports and working folder."""

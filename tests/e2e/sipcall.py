@@ -244,6 +244,12 @@ class SippResult:
     def sent(self, method: str) -> list[SipMessage]:
         return [m for m in self.messages if m.sent and m.method == method]
 
+    @property
+    def call_id(self) -> str:
+        """The SIP Call-ID of the INVITE the caller sent ("" if it sent none)."""
+        invites = self.sent("INVITE")
+        return invites[0].header("call-id") if invites else ""
+
 
 @dataclass
 class Caller:

@@ -8,20 +8,16 @@ Each call is a real SIP dialogue with real RTP; only the cloud STT/LLM/TTS are t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from receptionist.logs import redact
 from receptionist.paths import REPO_ROOT
-from receptionist.store import Outbox, Store
 from tests.e2e.conftest import (
     AGENT_NAME,
     E2E_DIR,
@@ -31,6 +27,7 @@ from tests.e2e.conftest import (
     Worker,
     sip_log_fields,
 )
+from tests.e2e.records import call_record
 from tests.e2e.sipcall import (
     Caller,
     SippResult,
@@ -98,35 +95,6 @@ def test_setup_is_idempotent(provisioning: Provisioning, sip_cli):
 # --- calls ---------------------------------------------------------------------------------------
 
 
-def _invite_call_id(result: SippResult) -> str:
-    invites = result.sent("INVITE")
-    assert invites, f"sipp sent no INVITE:\n{result.log}"
-    return invites[0].header("call-id")
-
-
-# Reading the call log writes nothing: the outbox is never used.
-OUTBOX = Path(tempfile.gettempdir()) / "e2e-reader-outbox"
-
-
-def _record_for(database_url: str, sip_call_id: str, timeout: float = 30.0):
-    """The call record the worker writes at call end (it may land just after the BYE)."""
-
-    async def find():
-        async with Store(database_url, outbox=Outbox(OUTBOX)) as store:
-            for record in await store.recent_calls(limit=50):
-                if record.sip_call_id == sip_call_id:
-                    return record
-        return None
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = asyncio.run(find())
-        if record is not None:
-            return record
-        time.sleep(0.5)
-    raise AssertionError(f"no call record for SIP Call-ID {sip_call_id} within {timeout:.0f}s")
-
-
 def say_goodbye(worker: Worker, caller: Caller) -> SippResult:
     """A call where the agent greets, the caller says goodbye and the agent ends the call."""
     workdir = caller.workdir
@@ -149,7 +117,7 @@ def test_call_is_answered_through_the_named_agent_rule(
     goodbye_call: SippResult, provisioning: Provisioning, worker: Worker, stack
 ):
     assert goodbye_call.received(200), f"never answered:\n{goodbye_call.log}"
-    bridge = sip_log_fields(stack, _invite_call_id(goodbye_call))
+    bridge = sip_log_fields(stack, goodbye_call.call_id)
     assert bridge.get("sipRule") == provisioning.rule_id, bridge
     room = bridge.get("room", "")
     assert room.startswith("call-"), bridge
@@ -177,7 +145,7 @@ def test_agent_goodbye_hangs_up_the_caller(goodbye_call: SippResult):
 
 
 def test_caller_number_is_recorded_as_e164(goodbye_call: SippResult, database_url: str):
-    record = _record_for(database_url, _invite_call_id(goodbye_call))
+    record = call_record(database_url, goodbye_call.call_id)
     assert record.caller == CALLER_E164
     assert record.dialled == PRACTICE_NUMBER
 
@@ -187,7 +155,7 @@ def test_the_call_record_keeps_how_long_the_caller_waited(
 ):
     """The reply time stored with the record belongs to the goodbye the caller heard: the agent
     heard the caller stop after they stopped, and began its reply before the caller heard it."""
-    record = _record_for(database_url, _invite_call_id(goodbye_call))
+    record = call_record(database_url, goodbye_call.call_id)
     replies = (record.usage or {}).get("replies")
     assert replies, f"no reply times stored: {record.usage}"
     caller_stopped = max(p.time for p in voiced_frames(goodbye_call.sent_rtp)) + 0.02
@@ -241,5 +209,5 @@ def test_pressing_0_transfers_to_staff(worker: Worker, caller: Caller, database_
     assert result.received("BYE"), "the bridge must end the caller's leg after the transfer"
     assert len(voiced_frames(result.rtp)) >= MIN_VOICED_FRAMES
 
-    record = _record_for(database_url, _invite_call_id(result))
+    record = call_record(database_url, result.call_id)
     assert record.outcome == "transferred"

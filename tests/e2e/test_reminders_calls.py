@@ -30,7 +30,7 @@ import pytest
 from receptionist.ops.stack import LocalStack, StackConfig, find_binary
 from receptionist.paths import REPO_ROOT
 from receptionist.store import Outbox, Store, upgrade
-from tests.e2e.conftest import Worker, start_worker, worker_env
+from tests.e2e.conftest import Worker, python_in_stack, start_worker, worker_env
 from tests.e2e.sipcall import (
     DTMF_PCAP_DIR,
     ULAW_SILENCE,
@@ -289,7 +289,7 @@ def rig(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
             "SIP_INBOUND_NUMBERS": "",
             "SIP_OUTBOUND_ADDRESS": "",
         }
-        trunk = _in_stack(
+        trunk = python_in_stack(
             stack, env, OUTBOUND_TRUNK, f"{STACK.address}:{PATIENT_PORT}", PRACTICE_NUMBER
         )
         practice = workdir / "practice.toml"
@@ -304,19 +304,6 @@ def rig(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
             yield Rig(stack, env, book, worker, workdir)
         finally:
             stack.stop_process(worker.proc)
-
-
-def _in_stack(stack: LocalStack, env: dict[str, str], code: str, *args: str) -> str:
-    result = subprocess.run(
-        stack.wrap([sys.executable, "-c", code, *args]),
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 async def _visit(rig: Rig, name: str, phone: str, hours: int) -> str:

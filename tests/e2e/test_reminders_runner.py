@@ -28,6 +28,7 @@ from receptionist.ops.stack import LocalStack, StackConfig
 from receptionist.paths import REPO_ROOT
 from receptionist.store import Outbox, Store, upgrade
 from receptionist.store.models import REMINDER_CALLING
+from tests.e2e.conftest import python_in_stack
 
 STACK = StackConfig(name="rcp-rem", address="10.79.0.1", run_dir=REPO_ROOT / ".stack")
 AGENT = "receptionist"
@@ -117,19 +118,6 @@ def _env(stack: LocalStack, book: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _in_stack(stack: LocalStack, env: dict[str, str], code: str, *args: str) -> str:
-    result = subprocess.run(
-        stack.wrap([sys.executable, "-c", code, *args]),
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def _runner(stack: LocalStack, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     argv = [sys.executable, "-m", "receptionist.ops.cli", "reminders", "run", *args]
     return subprocess.Popen(
@@ -192,7 +180,7 @@ async def _reminders(book: str, tmp_path: Path, appointment_ids: list[str]):
 
 def test_two_runners_dispatch_each_due_reminder_once_to_the_agent(stack, book, tmp_path):
     env = _env(stack, book, tmp_path)
-    trunk = json.loads(_in_stack(stack, env, OUTBOUND_TRUNK, PRACTICE_NUMBER))["trunk_id"]
+    trunk = json.loads(python_in_stack(stack, env, OUTBOUND_TRUNK, PRACTICE_NUMBER))["trunk_id"]
     visits = asyncio.run(_visits(book, tmp_path, 3))
 
     first, second = _runner(stack, env), _runner(stack, env)
@@ -207,7 +195,7 @@ def test_two_runners_dispatch_each_due_reminder_once_to_the_agent(stack, book, t
     assert sorted(reminders) == sorted(visits)
     assert {(r.status, r.attempts) for r in reminders.values()} == {(REMINDER_CALLING, 1)}
     rooms = [f"reminder-{r.id}-1" for r in reminders.values()]
-    seen = json.loads(_in_stack(stack, env, DISPATCHES, *rooms))
+    seen = json.loads(python_in_stack(stack, env, DISPATCHES, *rooms))
     for reminder in reminders.values():
         # Exactly one dispatch of our agent per patient (a new room also gets the server's
         # default dispatch, for unnamed agents: ours registers with a name and never takes it).

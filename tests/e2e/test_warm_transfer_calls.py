@@ -26,7 +26,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,8 +37,9 @@ import pytest
 
 from receptionist.ops.stack import LocalStack, StackConfig, find_binary
 from receptionist.paths import REPO_ROOT
-from receptionist.store import Outbox, Store, upgrade
+from receptionist.store import upgrade
 from tests.e2e.conftest import Worker, start_worker, worker_env
+from tests.e2e.records import call_record
 from tests.e2e.sipcall import (
     DTMF_PCAP_DIR,
     ULAW_SILENCE,
@@ -403,8 +403,6 @@ def staff_scenario(*, press: str = "", press_after_ms: int = 8000, then: str = "
 
 # --- the rig -------------------------------------------------------------------------------------
 
-OUTBOX = Path(tempfile.gettempdir()) / "e2e-warm-reader-outbox"
-
 
 @dataclass
 class Rig:
@@ -540,7 +538,7 @@ def place_call(
     )
     assert codes == [0, 0], f"sipp exited {codes}:\n{details}\n{rig.worker.log()[-3000:]}"
     call_id = next(m for m in messages[0] if m.sent and m.method == "INVITE").header("call-id")
-    record = _record_for(rig, call_id)
+    record = call_record(rig.book, call_id)
     events = {}
     for event in record.events or []:
         if event.get("kind") == "warm_transfer":
@@ -578,23 +576,6 @@ def _bridge_takes_calls(rig: Rig, timeout: float = 90.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"livekit-sip kept refusing calls for {timeout:.0f}s (host CPU saturated)")
         time.sleep(0.5)
-
-
-def _record_for(rig: Rig, sip_call_id: str, timeout: float = 30.0):
-    async def find():
-        async with Store(rig.book, outbox=Outbox(OUTBOX)) as store:
-            for record in await store.recent_calls(limit=50):
-                if record.sip_call_id == sip_call_id:
-                    return record
-        return None
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = asyncio.run(find())
-        if record is not None:
-            return record
-        time.sleep(0.5)
-    raise AssertionError(f"no call record for the call within {timeout:.0f}s")
 
 
 def _rooms(rig: Rig) -> list[str]:
