@@ -1,9 +1,10 @@
 """This week: the numbers an owner asks for, Monday to Sunday in the practice's time zone.
 
-Counts come from aggregate queries on indexed ranges; the one figure SQL cannot give portably,
-"after hours" (wall-clock hours across daylight-saving changes, part-day closures), is worked out
-from the week's call start times alone (hundreds of timestamps, not the call log). No patient
-data is shown, so viewing it is not audited.
+Counts come from aggregate queries on indexed ranges; the figures SQL cannot give portably,
+"after hours" (wall-clock hours across daylight-saving changes, part-day closures) and the reply
+time (percentiles over JSON), are worked out from the week's calls: their start times and stored
+figures, a few columns of hundreds of rows, never the transcripts. No patient data is shown, so
+viewing it is not audited.
 """
 
 from __future__ import annotations
