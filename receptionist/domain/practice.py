@@ -840,6 +840,9 @@ def _practices_in(data: dict, source: str) -> list[Practice]:
         raise PracticeError(source, ["location: write each location as a [[location]] table"])
     problems: list[str] = []
     for index, location in enumerate(locations):
+        if not isinstance(location, dict):
+            problems.append(f"location[{index}]: write each location as a [[location]] table")
+            continue
         merged: dict[str, Any] = {
             k: v for k, v in base.items() if k not in ("id", "phone", "dialled_numbers")
         }
@@ -854,14 +857,54 @@ def _practices_in(data: dict, source: str) -> list[Practice]:
 
 
 def _read_toml(path: Path) -> dict:
+    """The file's tables, or a `PracticeError` naming the file and the fix: every caller (the
+    agent's start-up checks, each command, the web app) reports that error and nothing else, so
+    a file that cannot be read or parsed must not escape as a raw OSError or RecursionError."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PracticeError(
             str(path), ["file not found: set PRACTICE_FILE to your practice.toml"]
         ) from None
+    except IsADirectoryError:  # a folder named *.toml inside a PRACTICE_FILE folder
+        raise PracticeError(
+            str(path),
+            [
+                "is a folder, not a practice file: every *.toml in the PRACTICE_FILE folder is "
+                "read as a practice, so rename this folder or move it out"
+            ],
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise PracticeError(
+            str(path),
+            [
+                f"is not UTF-8 text (line {line} is in another encoding): save it as UTF-8 "
+                "in your editor, or convert it, e.g. "
+                f"`iconv -f latin1 -t utf-8 {path.name} > new.toml`"
+            ],
+        ) from None
+    except OSError as exc:
+        raise PracticeError(
+            str(path),
+            [
+                f"cannot be read ({exc.strerror or type(exc).__name__}): let the user running "
+                "the receptionist read it, or set PRACTICE_FILE to a file it can"
+            ],
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PracticeError(str(path), [f"not valid TOML: {exc}"]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise PracticeError(
+            str(path),
+            [
+                "values are nested too deeply to read (arrays or inline tables inside one "
+                "another hundreds of levels deep): a profile nests a few levels at most, so "
+                "remove the nesting"
+            ],
+        ) from None
 
 
 def _explain(error: dict, table: str) -> str:
