@@ -9,6 +9,7 @@ layer does not import LiveKit.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import tomllib
@@ -17,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -440,6 +442,39 @@ class IdentityPolicy(Strict):
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WEBHOOK_EXAMPLE = "https://hooks.example.com/dental"
+
+
+def _check_webhook(url: str) -> None:
+    """An https URL with a host; http only to this machine. A notification can carry a
+    patient's name, number and reason (`details = true`), so it never crosses a network in
+    clear: loopback is the one place plain http stays on the host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        raise ValueError(f"is not a URL: write it like {WEBHOOK_EXAMPLE}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise ValueError(f"must be an https:// URL, e.g. {WEBHOOK_EXAMPLE}")
+    if not host:
+        raise ValueError(f"names no host: write the receiver's whole URL, e.g. {WEBHOOK_EXAMPLE}")
+    if scheme == "http" and not _loopback(host):
+        raise ValueError(
+            f"is http:// to {host}, so notifications (and with details = true, patients' names "
+            "and numbers) would cross the network unencrypted: use https:// (http:// is only "
+            "for a receiver on this machine: localhost, 127.0.0.1 or [::1])"
+        )
+
+
+def _loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1 (`urlsplit` gives the host lower-cased, without [])."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: only `localhost` is known to stay on this machine
+        return False
 
 
 class Notifications(Strict):
@@ -464,8 +499,8 @@ class Notifications(Strict):
     @field_validator("webhook")
     @classmethod
     def _url(cls, value: str) -> str:
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an https:// URL (http:// only for a local receiver)")
+        if value:
+            _check_webhook(value)
         return value
 
     def wanted(self, *, urgency: str, kind: str) -> bool:
