@@ -227,9 +227,32 @@ def load_settings(mode: str | None = None, **overrides: object) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError([_explain(err) for err in exc.errors()]) from None
+    except (UnicodeDecodeError, OSError) as exc:  # reading the .env file itself
+        raise SettingsError([_unreadable_env_file(overrides, exc)]) from None
     if mode and (missing := settings.missing_for(mode)):
         raise SettingsError(describe_missing(missing))
     return settings
+
+
+def _unreadable_env_file(overrides: dict[str, object], exc: Exception) -> str:
+    """The .env file that could not be read, and how to fix it: environment variables are text
+    already, so the file is the only thing `Settings` reads that can fail this way."""
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    if isinstance(exc, OSError) and exc.filename:
+        env_file = exc.filename
+    name = Path(str(env_file)).absolute()
+    if isinstance(exc, UnicodeDecodeError):
+        line = exc.object[: exc.start].count(b"\n") + 1
+        return (
+            f"{name} is not UTF-8 text (line {line} is in another encoding): save it as UTF-8 in "
+            "your editor, or convert it, e.g. "
+            "`iconv -f latin1 -t utf-8 .env > .env.utf8 && mv .env.utf8 .env`."
+        )
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return (
+        f"{name} cannot be read ({reason}): let the user running the receptionist read it, or "
+        "remove it and export the settings instead (see .env.example)."
+    )
 
 
 def _explain(error: dict) -> str:

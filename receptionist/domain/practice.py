@@ -9,6 +9,7 @@ layer does not import LiveKit.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import tomllib
@@ -17,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -440,6 +442,39 @@ class IdentityPolicy(Strict):
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WEBHOOK_EXAMPLE = "https://hooks.example.com/dental"
+
+
+def _check_webhook(url: str) -> None:
+    """An https URL with a host; http only to this machine. A notification can carry a
+    patient's name, number and reason (`details = true`), so it never crosses a network in
+    clear: loopback is the one place plain http stays on the host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        raise ValueError(f"is not a URL: write it like {WEBHOOK_EXAMPLE}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http"):
+        raise ValueError(f"must be an https:// URL, e.g. {WEBHOOK_EXAMPLE}")
+    if not host:
+        raise ValueError(f"names no host: write the receiver's whole URL, e.g. {WEBHOOK_EXAMPLE}")
+    if scheme == "http" and not _loopback(host):
+        raise ValueError(
+            f"is http:// to {host}, so notifications (and with details = true, patients' names "
+            "and numbers) would cross the network unencrypted: use https:// (http:// is only "
+            "for a receiver on this machine: localhost, 127.0.0.1 or [::1])"
+        )
+
+
+def _loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1 (`urlsplit` gives the host lower-cased, without [])."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: only `localhost` is known to stay on this machine
+        return False
 
 
 class Notifications(Strict):
@@ -464,8 +499,8 @@ class Notifications(Strict):
     @field_validator("webhook")
     @classmethod
     def _url(cls, value: str) -> str:
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an https:// URL (http:// only for a local receiver)")
+        if value:
+            _check_webhook(value)
         return value
 
     def wanted(self, *, urgency: str, kind: str) -> bool:
@@ -840,6 +875,9 @@ def _practices_in(data: dict, source: str) -> list[Practice]:
         raise PracticeError(source, ["location: write each location as a [[location]] table"])
     problems: list[str] = []
     for index, location in enumerate(locations):
+        if not isinstance(location, dict):
+            problems.append(f"location[{index}]: write each location as a [[location]] table")
+            continue
         merged: dict[str, Any] = {
             k: v for k, v in base.items() if k not in ("id", "phone", "dialled_numbers")
         }
@@ -854,14 +892,54 @@ def _practices_in(data: dict, source: str) -> list[Practice]:
 
 
 def _read_toml(path: Path) -> dict:
+    """The file's tables, or a `PracticeError` naming the file and the fix: every caller (the
+    agent's start-up checks, each command, the web app) reports that error and nothing else, so
+    a file that cannot be read or parsed must not escape as a raw OSError or RecursionError."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PracticeError(
             str(path), ["file not found: set PRACTICE_FILE to your practice.toml"]
         ) from None
+    except IsADirectoryError:  # a folder named *.toml inside a PRACTICE_FILE folder
+        raise PracticeError(
+            str(path),
+            [
+                "is a folder, not a practice file: every *.toml in the PRACTICE_FILE folder is "
+                "read as a practice, so rename this folder or move it out"
+            ],
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise PracticeError(
+            str(path),
+            [
+                f"is not UTF-8 text (line {line} is in another encoding): save it as UTF-8 "
+                "in your editor, or convert it, e.g. "
+                f"`iconv -f latin1 -t utf-8 {path.name} > new.toml`"
+            ],
+        ) from None
+    except OSError as exc:
+        raise PracticeError(
+            str(path),
+            [
+                f"cannot be read ({exc.strerror or type(exc).__name__}): let the user running "
+                "the receptionist read it, or set PRACTICE_FILE to a file it can"
+            ],
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PracticeError(str(path), [f"not valid TOML: {exc}"]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise PracticeError(
+            str(path),
+            [
+                "values are nested too deeply to read (arrays or inline tables inside one "
+                "another hundreds of levels deep): a profile nests a few levels at most, so "
+                "remove the nesting"
+            ],
+        ) from None
 
 
 def _explain(error: dict, table: str) -> str:

@@ -8,6 +8,9 @@ staff app's sender logs it and keeps sending on the channels that work.
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 from receptionist.domain.practice import PracticeDirectory
 from receptionist.settings import Settings
 from receptionist.store.models import EMAIL, WEBHOOK
@@ -60,11 +63,11 @@ def _email_problem(settings: Settings) -> str:
             "accepts, e.g. receptionist@example-dental.com."
         )
     ca_file = settings.smtp_ca_file
-    if ca_file is not None and not ca_file.is_file():
+    if ca_file is not None and (why := _ca_file_problem(ca_file)):
         return (
-            f"SMTP_CA_FILE names {ca_file}, which is not a readable file: point it at the PEM "
-            "certificate of the CA that signed the mail server's certificate, or leave it empty "
-            "to trust the system's CAs."
+            f"SMTP_CA_FILE names {ca_file}, which {why}: point it at the PEM certificate "
+            "(-----BEGIN CERTIFICATE-----) of the CA that signed the mail server's certificate, "
+            "or leave it empty to trust the system's CAs."
         )
     encrypted = settings.smtp_starttls or settings.smtp_port == IMPLICIT_TLS_PORT
     if settings.smtp_username and not encrypted:
@@ -84,4 +87,21 @@ def _webhook_problem(settings: Settings) -> str:
             f"Set it in .env to a long random value (e.g. `{NEW_SECRET}`) and give the same "
             "value to the receiver."
         )
+    return ""
+
+
+def _ca_file_problem(path: Path) -> str:
+    """Why `path` cannot verify the mail server, or "" if it can. It is loaded the way every
+    email loads it (`mail.tls_context`): a file that merely exists (a key, a DER file, the wrong
+    file) passed before, and then every email failed until the notifications gave up."""
+    if not path.is_file():
+        return "is not a readable file"
+    try:
+        context = ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError:
+        return "holds no PEM certificate that loads"
+    except OSError as exc:  # e.g. PermissionError
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if not context.cert_store_stats()["x509"]:  # e.g. a PEM file with only a CRL
+        return "holds no certificate"
     return ""

@@ -107,6 +107,25 @@ def test_missing_mail_settings_exit_2_with_the_fix_and_keep_the_notification(
     assert _row(status.output, "pending") == ["pending", "1", "0", "1"]
 
 
+def test_an_smtp_ca_file_that_is_not_a_certificate_exits_2_naming_it_and_keeps_the_notification(
+    env: Path, monkeypatch: pytest.MonkeyPatch, smtp: SmtpRig
+):
+    """Before, the sender started and every email failed its TLS set-up until it gave up."""
+    _leave_urgent_message(env)
+    not_a_ca = env / "ca.pem"
+    not_a_ca.write_text("this is the mail server's address, not its CA\n")
+    monkeypatch.setenv("SMTP_CA_FILE", str(not_a_ca))
+
+    result = CliRunner().invoke(app, ["notify", "run", "--once"])
+
+    assert result.exit_code == 2, result.output
+    assert f"SMTP_CA_FILE names {not_a_ca}" in " ".join(result.output.split())
+    assert "PEM certificate" in result.output and "none are lost" in result.output
+    assert smtp.messages == []
+    status = CliRunner().invoke(app, ["notify", "status"])
+    assert _row(status.output, "pending") == ["pending", "1", "0", "1"]
+
+
 def test_an_invalid_setting_exits_2_naming_it(env: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SMTP_PORT", "mail")
     result = CliRunner().invoke(app, ["notify", "run"])

@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from receptionist.domain.practice import PracticeDirectory
 from receptionist.notify import RETRY, RetryPolicy, channel_problems, problems_for, ready_channels
@@ -163,6 +166,54 @@ def test_a_broken_channel_is_named_with_its_fix_and_not_tried(values, channel, n
     assert named in channel_problems(settings)[channel]
     assert channel not in ready_channels(settings)
     assert len(ready_channels(settings)) == 1  # the other channel still sends
+
+
+def _crl_pem(ca: trustme.CA) -> bytes:
+    """A PEM file holding only a revocation list: it loads into an SSL context, with no CA."""
+    key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
+    issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes()).subject
+    now = datetime.now(UTC)
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer)
+        .last_update(now)
+        .next_update(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (lambda ca: b"not a certificate\n", "holds no PEM certificate that loads"),
+        (lambda ca: b"", "holds no PEM certificate that loads"),
+        (lambda ca: ca.private_key_pem.bytes(), "holds no PEM certificate that loads"),
+        (
+            lambda ca: x509.load_pem_x509_certificate(ca.cert_pem.bytes()).public_bytes(
+                serialization.Encoding.DER
+            ),
+            "holds no PEM certificate that loads",
+        ),
+        (_crl_pem, "holds no certificate"),
+    ],
+    ids=["text", "empty", "private-key", "der", "crl-only"],
+)
+def test_an_smtp_ca_file_that_is_not_a_certificate_stops_email_with_the_fix(
+    content, why, ca: trustme.CA, tmp_path: Path
+):
+    """Before, any existing file passed and every email then failed its TLS set-up for a day."""
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(content(ca))
+    settings = _settings(smtp_ca_file=ca_file)
+    problem = channel_problems(settings)[EMAIL]
+    assert problem.startswith(f"SMTP_CA_FILE names {ca_file}, which {why}:")
+    assert "PEM certificate" in problem and "leave it empty" in problem
+    assert ready_channels(settings) == (WEBHOOK,)
+
+
+def test_an_smtp_ca_file_with_the_ca_certificate_is_ready(ca_file: Path):
+    assert channel_problems(_settings(smtp_ca_file=ca_file)) == {}
 
 
 def test_problems_are_reported_only_for_channels_a_practice_uses():

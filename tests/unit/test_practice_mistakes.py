@@ -53,3 +53,43 @@ def test_a_staff_number_written_locally_is_accepted_as_e164():
 def test_an_invalid_tel_number_is_called_invalid_not_badly_formatted():
     text = _problems(transfers={"staff": "tel:+15550000000"})
     assert "is not a valid phone number" in text and "must be tel:" not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://hooks.example.com/dental", "hooks.example.com"),
+        ("http://192.168.1.20:8080/hook", "192.168.1.20"),
+        ("http://127.0.0.1@hooks.example.com/", "hooks.example.com"),  # the host is after the @
+        ("http://localhost.example.com/", "localhost.example.com"),
+    ],
+)
+def test_a_plain_http_webhook_to_another_host_is_refused_with_the_fix(url, host):
+    """With details = true a notification carries the caller's name and number: plain http may
+    only stay on this machine."""
+    text = _problems(notifications={"webhook": url, "details": True})
+    assert f"practice.notifications.webhook: is http:// to {host}" in text
+    assert "unencrypted" in text and "use https://" in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/dental",
+        "http://localhost:8080/hook",
+        "http://127.0.0.1:9000/",
+        "http://127.8.0.1/",
+        "http://[::1]:8080/hook",
+    ],
+)
+def test_https_and_plain_http_to_this_machine_are_accepted(url):
+    practice = parse_practice({**BASE, "notifications": {"webhook": url}})
+    assert practice.notifications.webhook == url
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [("ftp://hooks.example.com/", "must be an https:// URL"), ("https://", "names no host")],
+)
+def test_a_webhook_that_is_not_an_https_url_with_a_host_is_refused(url, why):
+    assert f"practice.notifications.webhook: {why}" in _problems(notifications={"webhook": url})
