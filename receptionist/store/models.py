@@ -125,6 +125,7 @@ class Appointment(Base):
         Index("ix_appointments_practice_start", "practice_id", "starts_at"),
         Index("ix_appointments_patient_start", "patient_id", "starts_at"),
         Index("ix_appointments_practice_created", "practice_id", "created_at"),  # 0007
+        Index("ix_appointments_call_id", "call_id"),  # 0009: a call's page and its audit
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -149,6 +150,7 @@ class Message(Base):
         CheckConstraint(f"urgency IN {MESSAGE_URGENCIES!r}", name="urgency"),
         # The open queue, its live count and the handled list (migration 0007).
         Index("ix_messages_practice_handled", "practice_id", "handled_at", "created_at"),
+        Index("ix_messages_call_id", "call_id"),  # 0009: a call's page and its audit
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

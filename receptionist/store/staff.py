@@ -8,9 +8,10 @@ web package (`receptionist.web`) decides what is shown and who may do what.
 Every list is bounded (`limit`), and the range queries over the big tables run on indexes: calls
 by `(practice_id, started_at)`, appointments by `(practice_id, starts_at)` (the day) and
 `(practice_id, created_at)` (the week's bookings), messages by `(practice_id, handled_at,
-created_at)` (open or handled), the audit log by `at`, a call record by its LiveKit call id, so
-the pages stay fast with a year of appointments and tens of thousands of calls (`bench/web.py`
-measures them; migration 0007 added the indexes it asked for).
+created_at)` (open or handled), the audit log by `at`, a call record by its LiveKit call id, and
+a call's appointments and messages by that id, so the pages stay fast with a year of appointments
+and tens of thousands of calls (`bench/web.py` measures them; migration 0007 added the indexes it
+asked for, 0009 the call id's).
 """
 
 from __future__ import annotations
@@ -395,6 +396,23 @@ class StaffStore:
                 .order_by(CallRecord.started_at.desc())
                 .limit(1)
             )
+
+    async def call_patient_ids(self: _Sessions, livekit_call_id: str) -> list[str]:
+        """The patients a call's page shows data of, as far as the book links them to the call:
+        those it booked or moved a visit for (the new row carries the call's id) and those
+        whose message it took after verifying them. For the audit: "who saw this patient?".
+
+        Read on the `call_id` indexes of appointments and messages. Staff bookings carry an
+        empty call id, so an empty id is no call and concerns nobody."""
+        if not livekit_call_id:
+            return []
+        booked = select(Appointment.patient_id).where(Appointment.call_id == livekit_call_id)
+        messaged = select(Message.patient_id).where(
+            Message.call_id == livekit_call_id, Message.patient_id.is_not(None)
+        )
+        async with self._session(write=False) as s:
+            rows = await s.scalars(booked.union(messaged))
+            return sorted(str(patient_id) for patient_id in rows)
 
     # --- the week's figures -----------------------------------------------------------------
 

@@ -236,6 +236,8 @@ async def test_staff_queries_read_their_indexes_on_sqlite(store: Store):
             lambda: store.bookings_made_between(["lakeside"], *week),
             "",
         ),
+        ("ix_appointments_call_id", lambda: store.call_patient_ids("SCL_one"), "SCAN"),
+        ("ix_messages_call_id", lambda: store.call_patient_ids("SCL_one"), "SCAN"),
     ]
     for index, run, never in expected:
         plans = await _plans(store, run)
