@@ -187,6 +187,9 @@ class CallRecord(Base):
     transcript: Mapped[list | None] = mapped_column(JSON, nullable=True)
     # What the assistant did, in order: [{"at": iso, "kind": "booked", "detail": "..."}].
     events: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # The ids of the patients the caller proved to be (verified or registered), for the audit of
+    # a look at the call (migration 0009); None on records written before it.
+    patient_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

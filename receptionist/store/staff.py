@@ -397,22 +397,27 @@ class StaffStore:
                 .limit(1)
             )
 
-    async def call_patient_ids(self: _Sessions, livekit_call_id: str) -> list[str]:
-        """The patients a call's page shows data of, as far as the book links them to the call:
-        those it booked or moved a visit for (the new row carries the call's id) and those
-        whose message it took after verifying them. For the audit: "who saw this patient?".
+    async def call_patient_ids(self: _Sessions, call: CallRecord) -> list[str]:
+        """The patients a call's page shows data of, for the audit ("who saw this patient?"):
+        every patient the caller proved to be (`patient_ids`, written with the record: the
+        transcript holds their name and date of birth, whether or not the call booked, moved or
+        cancelled anything), and those the book links to the call's LiveKit id: the visits it
+        booked or moved (the new row carries the id) and the messages it took after verifying
+        the caller. Records from before migration 0009 have only the book's links.
 
         Read on the `call_id` indexes of appointments and messages. Staff bookings carry an
-        empty call id, so an empty id is no call and concerns nobody."""
-        if not livekit_call_id:
-            return []
-        booked = select(Appointment.patient_id).where(Appointment.call_id == livekit_call_id)
-        messaged = select(Message.patient_id).where(
-            Message.call_id == livekit_call_id, Message.patient_id.is_not(None)
-        )
-        async with self._session(write=False) as s:
-            rows = await s.scalars(booked.union(messaged))
-            return sorted(str(patient_id) for patient_id in rows)
+        empty call id, so an empty id links nobody."""
+        found = {p for p in call.patient_ids or [] if isinstance(p, str) and p}
+        if call.livekit_call_id:
+            booked = select(Appointment.patient_id).where(
+                Appointment.call_id == call.livekit_call_id
+            )
+            messaged = select(Message.patient_id).where(
+                Message.call_id == call.livekit_call_id, Message.patient_id.is_not(None)
+            )
+            async with self._session(write=False) as s:
+                found.update(str(p) for p in await s.scalars(booked.union(messaged)))
+        return sorted(found)
 
     # --- the week's figures -----------------------------------------------------------------
 

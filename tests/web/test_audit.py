@@ -1,6 +1,7 @@
 """Who saw this patient? Every page drawn with a patient's data is in that patient's audit: a
-call's page (the patients it booked or moved for, or took a message from) and a patient's booking
-or appointment page, also when it is shown again after a refused booking, move or cancellation.
+call's page (the patients the caller proved to be, and those it booked or moved for, or took a
+message from) and a patient's booking or appointment page, also when it is shown again after a
+refused booking, move or cancellation.
 """
 
 from __future__ import annotations
@@ -8,8 +9,15 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pytest
+
+from receptionist.call.records import finish_call
+from receptionist.domain.calls import CallInfo
+from receptionist.domain.verification import Verdict, Verifier
+from receptionist.store import Store
 from receptionist.store.models import AuditEntry
-from tests.web.conftest import Rig
+from tests.support.states import call_state
+from tests.web.conftest import MONDAY_8AM, Rig, web_practice
 from tests.web.test_calls import call
 from tests.web.test_today import TUESDAY, WEDNESDAY, at, patient, post_book
 
@@ -83,6 +91,59 @@ async def test_viewing_a_call_is_in_the_audit_of_each_patient_it_booked_for_or_t
     assert sorted((v.entry.subject, v.entry.patient_id or "") for v in views) == sorted(
         [("call c1", ann), ("call c1", bob), ("call c0", "")]
     )
+
+
+@pytest.mark.parametrize("database", ["up", "down"])
+async def test_viewing_a_call_that_only_checked_who_the_caller_was_is_in_her_audit(
+    admin_client, rig, db_url, tmp_path, database
+):
+    """A call that verified Ann (then a check of someone else failed) and registered Cara,
+    booking nothing and taking no message: its transcript holds their names and dates of birth,
+    so a look at it is in both audits, also when the record waited in the outbox."""
+    client, _ = admin_client
+    ann = await patient(rig, "Ann Lee", ANN_BORN)
+    bob = await patient(rig, "Bob Stone", date(1975, 6, 1))
+    state = call_state(
+        practice=web_practice(records={"transcripts": True}),
+        store=rig.store,
+        info=CallInfo(caller="+14145550123", dialled="+14145550100", call_id="SCL_checked"),
+        at=MONDAY_8AM,
+    )
+    info = state.info
+    check = Verifier(
+        state.identity,
+        rig.store,
+        state.practice,
+        caller=info.caller,
+        call_id=info.call_id,
+        now=state.now(),
+    )
+    assert (await check.verify("Ann Lee", ANN_BORN)).verdict == Verdict.VERIFIED
+    assert (await check.verify("Eve Nobody", date(1991, 1, 1))).verdict == Verdict.NO_MATCH
+    registered = await check.register("Cara Diaz", date(1990, 7, 7), "+14145550123")
+    assert registered.verdict == Verdict.REGISTERED and registered.patient is not None
+    cara = registered.patient.id
+    state.transcript = [{"role": "user", "text": "Ann Lee, 29 February 1980, and Cara Diaz"}]
+    if database == "down":  # the record waits in the outbox, then the database is back
+        down_url = (
+            f"sqlite+aiosqlite:///{tmp_path}/no/dir/x.db"
+            if db_url.startswith("sqlite")
+            else "postgresql+asyncpg://postgres@127.0.0.1:9/none"
+        )
+        state.store = Store(down_url, outbox=rig.store.outbox)
+        await finish_call(state, None)
+        await state.store.close()
+        assert [p.kind for p in rig.store.outbox.pending()] == ["call"]
+        assert await rig.store.flush_outbox() == 1
+    else:
+        await finish_call(state, None)
+
+    page = await client.get(f"/calls/{state.record_id}")
+    assert page.status_code == 200
+    seen = ("viewed call", f"call {state.record_id}")
+    assert seen in await audit_page(client, ann)
+    assert seen in await audit_page(client, cara)
+    assert not [row for row in await audit_page(client, bob) if row[0] == "viewed call"]
 
 
 async def test_a_refused_booking_shows_the_patient_again_and_is_audited_as_a_view(

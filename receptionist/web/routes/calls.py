@@ -2,10 +2,11 @@
 did in order, and the transcript when the practice keeps transcripts.
 
 Appointments and messages carry the LiveKit call id of the call that made them;
-`/calls/from/<call id>` finds that call's record, so the links cost nothing until followed. The
-same id, read the other way, names the patients a call's page is about (the visits it booked or
-moved, the messages it took from a verified caller): each view is audited with every one of them,
-since the caller's number, the steps and the transcript are theirs.
+`/calls/from/<call id>` finds that call's record, so the links cost nothing until followed. A
+call's page is about the patients the caller proved to be (the record names them) and those the
+same id, read the other way, links to it (the visits it booked or moved, the messages it took from
+a verified caller): each view is audited with every one of them, since the caller's number, the
+steps and the transcript are theirs.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ async def call_page(request: Request, staff: SignedIn, call_id: str) -> Response
         staff,
         "viewed_call",
         subject=f"call {call.id}",
-        patient_ids=await web.store.call_patient_ids(call.livekit_call_id),
+        patient_ids=await web.store.call_patient_ids(call),
     )
     practice = web.practice_or_default(call.practice_id)
     return web.pages.render(
