@@ -2,9 +2,11 @@
 
 Caller and dialled number are E.164 or "unknown" (normalised at the edge), the outcome is the call's
 headline outcome, usage is whatever figures the session reported. The transcript is stored only when
-the practice turns transcripts on. If the database is down the record goes to the local outbox with
-its id, to be written exactly once later, and any earlier outbox records are flushed after a
-successful write.
+the practice turns transcripts on. `patient_ids` names every patient the caller proved to be
+(verified or registered; only their visits can be listed, moved or cancelled), so a look at the call
+is in each one's audit even when it booked nothing and took no message; like the rest of the record
+they are never logged. If the database is down the record goes to the local outbox with its id, to
+be written exactly once later, and any earlier outbox records are flushed after a successful write.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> 
         "usage": _jsonable(usage) if usage else None,
         "transcript": transcript,
         "events": [dict(event) for event in state.events[:MAX_EVENTS]],
+        "patient_ids": list(state.identity.identified),
     }
 
 

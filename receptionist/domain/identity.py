@@ -11,6 +11,9 @@ validate, call and phrase:
 - the names tried (another date of birth for a name that failed is a guess, not a new patient);
 - whose record is in use, and the appointment refs (`appt-N`) given out for that record, numbered
   once per call and never reused, so a ref kept from an earlier listing never points elsewhere;
+- every patient the caller proved to be (`identified`), kept after a later check ends the
+  verification: the call record names them, so a look at the call (its transcript holds their
+  name and date of birth) is in their audit;
 - for each appointment, the reply in which the caller was told its cancellation policy (a
   confirmed cancel needs it from an earlier reply: the caller has answered since).
 """
@@ -106,6 +109,8 @@ class Identity:
     # The name or number tried is locked by failures across calls (`[identity]` policy).
     locked_across_calls: bool = False
     staff_told: bool = False  # the staff have this call's security message
+    # Every patient this call verified or registered, in order (ids only, never logged).
+    identified: list[str] = field(default_factory=list)
     _refs: dict[str, str] = field(default_factory=dict)  # "appt-N" -> appointment id
     _next_ref: int = 1
     _policy_told: dict[str, str] = field(default_factory=dict)  # appointment id -> reply id
@@ -161,10 +166,15 @@ class Identity:
         self._policy_told.clear()
 
     def adopt(self, patient: VerifiedPatient) -> None:
-        """The caller is now this patient for the rest of the call (until another check)."""
+        """The caller is now this patient for the rest of the call (until another check).
+
+        Only an adopted patient's visits are listed, moved or cancelled, so `identified` names
+        every patient whose data the call read or changed, whoever booked those visits."""
         if self.patient is None or patient.id != self.patient.id:
             self._refs.clear()  # a different person: earlier listings no longer apply
         self.patient = patient
+        if patient.id not in self.identified:
+            self.identified.append(patient.id)
 
     # --- appointment refs ----------------------------------------------------------------------
 

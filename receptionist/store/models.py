@@ -125,6 +125,7 @@ class Appointment(Base):
         Index("ix_appointments_practice_start", "practice_id", "starts_at"),
         Index("ix_appointments_patient_start", "patient_id", "starts_at"),
         Index("ix_appointments_practice_created", "practice_id", "created_at"),  # 0007
+        Index("ix_appointments_call_id", "call_id"),  # 0009: a call's page and its audit
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -149,6 +150,7 @@ class Message(Base):
         CheckConstraint(f"urgency IN {MESSAGE_URGENCIES!r}", name="urgency"),
         # The open queue, its live count and the handled list (migration 0007).
         Index("ix_messages_practice_handled", "practice_id", "handled_at", "created_at"),
+        Index("ix_messages_call_id", "call_id"),  # 0009: a call's page and its audit
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -185,6 +187,9 @@ class CallRecord(Base):
     transcript: Mapped[list | None] = mapped_column(JSON, nullable=True)
     # What the assistant did, in order: [{"at": iso, "kind": "booked", "detail": "..."}].
     events: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # The ids of the patients the caller proved to be (verified or registered), for the audit of
+    # a look at the call (migration 0009); None on records written before it.
+    patient_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

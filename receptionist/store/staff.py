@@ -8,9 +8,10 @@ web package (`receptionist.web`) decides what is shown and who may do what.
 Every list is bounded (`limit`), and the range queries over the big tables run on indexes: calls
 by `(practice_id, started_at)`, appointments by `(practice_id, starts_at)` (the day) and
 `(practice_id, created_at)` (the week's bookings), messages by `(practice_id, handled_at,
-created_at)` (open or handled), the audit log by `at`, a call record by its LiveKit call id, so
-the pages stay fast with a year of appointments and tens of thousands of calls (`bench/web.py`
-measures them; migration 0007 added the indexes it asked for).
+created_at)` (open or handled), the audit log by `at`, a call record by its LiveKit call id, and
+a call's appointments and messages by that id, so the pages stay fast with a year of appointments
+and tens of thousands of calls (`bench/web.py` measures them; migration 0007 added the indexes it
+asked for, 0009 the call id's).
 """
 
 from __future__ import annotations
@@ -395,6 +396,28 @@ class StaffStore:
                 .order_by(CallRecord.started_at.desc())
                 .limit(1)
             )
+
+    async def call_patient_ids(self: _Sessions, call: CallRecord) -> list[str]:
+        """The patients a call's page shows data of, for the audit ("who saw this patient?"):
+        every patient the caller proved to be (`patient_ids`, written with the record: the
+        transcript holds their name and date of birth, whether or not the call booked, moved or
+        cancelled anything), and those the book links to the call's LiveKit id: the visits it
+        booked or moved (the new row carries the id) and the messages it took after verifying
+        the caller. Records from before migration 0009 have only the book's links.
+
+        Read on the `call_id` indexes of appointments and messages. Staff bookings carry an
+        empty call id, so an empty id links nobody."""
+        found = {p for p in call.patient_ids or [] if isinstance(p, str) and p}
+        if call.livekit_call_id:
+            booked = select(Appointment.patient_id).where(
+                Appointment.call_id == call.livekit_call_id
+            )
+            messaged = select(Message.patient_id).where(
+                Message.call_id == call.livekit_call_id, Message.patient_id.is_not(None)
+            )
+            async with self._session(write=False) as s:
+                found.update(str(p) for p in await s.scalars(booked.union(messaged)))
+        return sorted(found)
 
     # --- the week's figures -----------------------------------------------------------------
 

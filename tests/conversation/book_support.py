@@ -56,6 +56,7 @@ async def book_directly(
     provider_id: str = "maria-santos",
     visit_type: str = "checkup",
     minutes: int = 60,
+    call_id: str = "",
 ):
     practice = example_practice()
     found = await store.find_patient(practice.id, *patient)
@@ -66,6 +67,7 @@ async def book_directly(
         visit_type=visit_type,
         starts_at=start,
         ends_at=start + timedelta(minutes=minutes),
+        call_id=call_id,
     )
 
 

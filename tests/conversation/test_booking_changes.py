@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from receptionist.call.records import finish_call
 from receptionist.domain.calls import Outcome
 from receptionist.store.models import BOOKED, CANCELLED, RESCHEDULED
 from tests.conversation.book_support import (
@@ -92,6 +93,33 @@ async def test_cancel_states_the_policy_then_cancels_on_confirmation(tmp_path):
         assert (await store.get_appointment(old.id)).status == CANCELLED
         assert await active_appointments(store, ANN) == []
     assert call.state.outcomes == [Outcome.CANCELLED]
+
+
+async def test_a_call_that_cancels_a_visit_another_call_booked_names_her_in_its_record(tmp_path):
+    # The visit carries the other call's id, the call that cancelled it booked nothing and took
+    # no message: only its record links it to Ann, so a look at it is in her audit.
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Call("list_appointments"),
+            Call("cancel_appointment", appointment_ref="appt-1"),
+            Say("Our policy asks for 24 hours notice... Do you still want to cancel?"),
+            Call("cancel_appointment", appointment_ref="appt-1", caller_confirmed=True),
+            Say("It's cancelled."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        old = await book_directly(store, ANN, ANN_VISIT, call_id="SCL_earlier")
+        await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel my appointment.")
+        await call.session.run(user_input="Yes, cancel it.")
+        assert (await store.get_appointment(old.id)).status == CANCELLED
+        await finish_call(call.state, None)  # the record, as the lifecycle writes it at the end
+        [record] = await store.recent_calls()
+        assert record.patient_ids == [old.patient_id]
+        assert await store.call_patient_ids(record) == [old.patient_id]
 
 
 async def test_late_cancellation_is_flagged_as_short_notice(tmp_path):

@@ -41,6 +41,7 @@ async def test_finish_call_writes_the_record_without_transcript_by_default(store
     assert call.outcome == "booked" and call.outcomes == ["information", "booked"]
     assert call.usage == {"llm_prompt_tokens": 900, "nested": {"a": [1, 2]}}
     assert call.transcript is None
+    assert call.patient_ids == []  # nobody proved who they were
 
 
 async def test_transcript_is_stored_only_when_the_practice_enables_it(store: Store):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event
 
 from receptionist.store import Store
-from receptionist.store.models import new_id
+from receptionist.store.models import CallRecord, new_id
 
 T0 = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 DOB = date(1980, 2, 29)
@@ -211,6 +211,7 @@ async def test_staff_queries_read_their_indexes_on_sqlite(store: Store):
     await _call(store, T0, livekit_call_id="SCL_one")
     await _message(store, T0)
     week = (T0, T0 + timedelta(days=7))
+    one_call = CallRecord(livekit_call_id="SCL_one", patient_ids=[])
     expected: list[tuple[str, Callable[[], Awaitable[object]], str]] = [
         ("ix_calls_livekit_call_id", lambda: store.call_record_id_for("SCL_one"), ""),
         ("ix_calls_practice_start", lambda: store.staff_calls(["lakeside"]), "TEMP B-TREE"),
@@ -236,6 +237,8 @@ async def test_staff_queries_read_their_indexes_on_sqlite(store: Store):
             lambda: store.bookings_made_between(["lakeside"], *week),
             "",
         ),
+        ("ix_appointments_call_id", lambda: store.call_patient_ids(one_call), "SCAN"),
+        ("ix_messages_call_id", lambda: store.call_patient_ids(one_call), "SCAN"),
     ]
     for index, run, never in expected:
         plans = await _plans(store, run)

@@ -3,7 +3,9 @@ of the open times; open an appointment to move or cancel it.
 
 The addresses carry ids and dates only (`/book?patient=<id>&visit=checkup&date=...`): a name and a
 date of birth are looked up with a POST, never put in a URL. The rules are the agent's
-(`receptionist.web.booking`); every change and every look at a patient is audited.
+(`receptionist.web.booking`); every change and every look at a patient is audited. The look is
+audited where the page is drawn (`_book_page`, `_appointment_page`), so a page shown again after
+a refused booking, move or cancellation, or a form error, is in the log like any other view.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from receptionist.domain.scheduling import (
 from receptionist.store import Appointment, Patient
 from receptionist.store.models import NAME_LENGTH
 from receptionist.web import booking, forms
+from receptionist.web.auth import Staff
 from receptionist.web.context import Web, web_of
 from receptionist.web.guard import Changing, SignedIn
 from receptionist.web.routes.today import staff_names
@@ -64,6 +67,7 @@ def _when(appointment: Appointment, practice: Practice) -> str:
 async def _book_page(
     request: Request,
     web: Web,
+    staff: Staff,
     practice: Practice,
     *,
     patient: Patient | None = None,
@@ -74,6 +78,8 @@ async def _book_page(
     error: str | None = None,
     fresh: list | None = None,
 ) -> Response:
+    """The booking page; with a patient chosen it shows their name, birth date, phone and visits,
+    so drawing it is a view of that patient, audited whatever led here."""
     now = web.now()
     as_called = await web.as_callers_meet_it(practice)
     times = None
@@ -81,6 +87,7 @@ async def _book_page(
     upcoming: list[Appointment] = []
     is_new = False
     if patient is not None:
+        await web.audit(staff, "viewed_patient", subject="booking", patient_ids=[patient.id])
         upcoming = await web.store.upcoming_for_patient(patient.id, after=now)
         is_new = await web.store.is_new_patient(patient.id, now=now)
     if patient is not None and visit and day is not None and error is None:
@@ -128,11 +135,11 @@ async def book_page(
     try:
         day = forms.optional_day(date)
     except forms.FormError as exc:
-        return await _book_page(request, web, location, patient=chosen, error=str(exc), status=400)
-    if chosen is not None:
-        await web.audit(staff, "viewed_patient", subject="booking", patient_ids=[chosen.id])
+        return await _book_page(
+            request, web, staff, location, patient=chosen, error=str(exc), status=400
+        )
     return await _book_page(
-        request, web, location, patient=chosen, visit=visit, day=day, provider=provider
+        request, web, staff, location, patient=chosen, visit=visit, day=day, provider=provider
     )
 
 
@@ -145,7 +152,7 @@ async def find_patient(request: Request, staff: Changing) -> Response:
         name = forms.free_text(form, "name", limit=NAME_LENGTH, label="The patient's name")
         born = forms.birth_date(forms.field(form, "dob"), today=web.today(location))
     except forms.FormError as exc:
-        return await _book_page(request, web, location, error=str(exc), status=400)
+        return await _book_page(request, web, staff, location, error=str(exc), status=400)
     patient = await web.store.find_patient(location.id, name, born)
     await web.audit(
         staff,
@@ -158,6 +165,7 @@ async def find_patient(request: Request, staff: Changing) -> Response:
         return await _book_page(
             request,
             web,
+            staff,
             location,
             status=404,
             error=(
@@ -184,7 +192,7 @@ async def register_patient(request: Request, staff: Changing) -> Response:
                 "leave it empty."
             )
     except forms.FormError as exc:
-        return await _book_page(request, web, location, error=str(exc), status=400)
+        return await _book_page(request, web, staff, location, error=str(exc), status=400)
     patient, created = await web.store.register_patient(
         location.id, name, born, phone, new_patient=forms.field(form, "new_patient") == "yes"
     )
@@ -224,12 +232,13 @@ async def book(request: Request, staff: Changing) -> Response:
         )
     except forms.FormError as exc:
         return await _book_page(
-            request, web, location, patient=patient, visit=visit, error=str(exc), status=400
+            request, web, staff, location, patient=patient, visit=visit, error=str(exc), status=400
         )
     except booking.BookingRefused as exc:
         return await _book_page(
             request,
             web,
+            staff,
             location,
             patient=patient,
             visit=visit,
@@ -254,6 +263,7 @@ async def book(request: Request, staff: Changing) -> Response:
 async def _appointment_page(
     request: Request,
     web: Web,
+    staff: Staff,
     appointment: Appointment,
     practice: Practice,
     *,
@@ -263,7 +273,15 @@ async def _appointment_page(
     error: str | None = None,
     fresh: list | None = None,
 ) -> Response:
+    """One appointment with its patient (name, birth date, phone): drawing it is a view of that
+    patient, audited whatever led here (a refused move or cancellation shows it again)."""
     now = web.now()
+    await web.audit(
+        staff,
+        "viewed_appointment",
+        subject=f"appointment {appointment.id}",
+        patient_ids=[appointment.patient_id],
+    )
     patient = await web.store.get_patient(appointment.patient_id)
     times = None
     if appointment.status == "booked" and day is not None and error is None:
@@ -312,19 +330,15 @@ async def appointment_page(
 ) -> Response:
     web = web_of(request)
     appointment, location = await _appointment(web, appointment_id)
-    await web.audit(
-        staff,
-        "viewed_appointment",
-        subject=f"appointment {appointment.id}",
-        patient_ids=[appointment.patient_id],
-    )
     try:
         day = forms.optional_day(date)
     except forms.FormError as exc:
         return await _appointment_page(
-            request, web, appointment, location, error=str(exc), status=400
+            request, web, staff, appointment, location, error=str(exc), status=400
         )
-    return await _appointment_page(request, web, appointment, location, day=day, provider=provider)
+    return await _appointment_page(
+        request, web, staff, appointment, location, day=day, provider=provider
+    )
 
 
 @router.post("/appointments/{appointment_id}/move")
@@ -344,12 +358,18 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
         )
     except forms.FormError as exc:
         return await _appointment_page(
-            request, web, appointment, location, status=400, error=str(exc)
+            request, web, staff, appointment, location, status=400, error=str(exc)
         )
     except booking.BookingRefused as exc:
-        fresh = exc.fresh
         return await _appointment_page(
-            request, web, appointment, location, status=exc.status, error=exc.message, fresh=fresh
+            request,
+            web,
+            staff,
+            appointment,
+            location,
+            status=exc.status,
+            error=exc.message,
+            fresh=exc.fresh,
         )
     await web.audit(
         staff,
@@ -370,7 +390,7 @@ async def cancel(request: Request, staff: Changing, appointment_id: str) -> Resp
         cancelled = await booking.cancel(web.store, appointment)
     except booking.BookingRefused as exc:
         return await _appointment_page(
-            request, web, appointment, location, status=exc.status, error=exc.message
+            request, web, staff, appointment, location, status=exc.status, error=exc.message
         )
     await web.audit(
         staff,

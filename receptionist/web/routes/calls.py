@@ -2,7 +2,11 @@
 did in order, and the transcript when the practice keeps transcripts.
 
 Appointments and messages carry the LiveKit call id of the call that made them;
-`/calls/from/<call id>` finds that call's record, so the links cost nothing until followed.
+`/calls/from/<call id>` finds that call's record, so the links cost nothing until followed. A
+call's page is about the patients the caller proved to be (the record names them) and those the
+same id, read the other way, links to it (the visits it booked or moved, the messages it took from
+a verified caller): each view is audited with every one of them, since the caller's number, the
+steps and the transcript are theirs.
 """
 
 from __future__ import annotations
@@ -120,7 +124,12 @@ async def call_page(request: Request, staff: SignedIn, call_id: str) -> Response
     call = await web.store.get_call(call_id)
     if call is None:
         raise HTTPException(404, "There is no such call.")
-    await web.audit(staff, "viewed_call", subject=f"call {call.id}")
+    await web.audit(
+        staff,
+        "viewed_call",
+        subject=f"call {call.id}",
+        patient_ids=await web.store.call_patient_ids(call),
+    )
     practice = web.practice_or_default(call.practice_id)
     return web.pages.render(
         request,
