@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -73,6 +73,17 @@ def name_key(full_name: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = re.sub(r"['’`.]", "", text)
     return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the booking caps are checked against, for one patient at one moment: whether they
+    are a new patient (`Store.is_new_patient`) and their upcoming booked visits (all, and of the
+    visit type being booked). `Store.book` reads it in the booking's own transaction."""
+
+    is_new_patient: bool
+    upcoming: int
+    upcoming_of_type: int
 
 
 @dataclass(frozen=True)
@@ -188,18 +199,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         still new when they call back to book their first exam."""
         async with self._session(write=False) as s:
             flagged = await s.scalar(select(Patient.new_patient).where(Patient.id == patient_id))
-            if not flagged:
-                return False
-            seen = await s.scalar(
-                select(Appointment.id)
-                .where(
-                    Appointment.patient_id == patient_id,
-                    Appointment.status == BOOKED,
-                    Appointment.starts_at <= now,
-                )
-                .limit(1)
-            )
-            return seen is None
+            return bool(flagged) and not await _seen(s, patient_id, now)
 
     # --- appointments -----------------------------------------------------------------------
 
@@ -234,9 +234,19 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         call_id: str = "",
         appointment_id: str | None = None,
         booked_by: str | None = None,
+        check: Callable[[Standing], None] | None = None,
+        now: datetime | None = None,
     ) -> Appointment:
         """Books an appointment; raises `SlotTaken` if the database finds an overlap.
-        `booked_by`: the staff member who booked it in the staff app (None: a call did)."""
+        `booked_by`: the staff member who booked it in the staff app (None: a call did).
+
+        `check`: the caller's rules (the booking caps), given the patient's `Standing` as of `now`
+        read in this same write transaction with the patient serialised: on PostgreSQL their
+        row is locked (`FOR NO KEY UPDATE`: bookings for one patient queue, other writes that
+        only reference the row do not), on SQLite the write lock is held from `BEGIN IMMEDIATE`.
+        Whatever `check` raises refuses the booking, and nothing is written. Counted in another
+        transaction, two bookings at once (two calls, two screens, one turn's parallel tool
+        calls) would both pass and both be written."""
         appointment = Appointment(
             id=appointment_id or new_id(),
             practice_id=practice_id,
@@ -251,6 +261,8 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
             created_at=utcnow(),
         )
         async with self._session(write=True) as s:
+            if check is not None:
+                check(await _standing(s, patient_id, visit_type, now or utcnow()))
             s.add(appointment)
         return appointment
 
@@ -258,15 +270,8 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         self, patient_id: str, *, after: datetime, visit_type: str
     ) -> tuple[int, int]:
         """How many booked visits the patient has from `after` on: (all, of `visit_type`)."""
-        of_type = func.sum(case((Appointment.visit_type == visit_type, 1), else_=0))
-        query = select(func.count(), of_type).where(
-            Appointment.patient_id == patient_id,
-            Appointment.status == BOOKED,
-            Appointment.starts_at >= after,
-        )
         async with self._session(write=False) as s:
-            total, typed = (await s.execute(query)).one()
-        return int(total or 0), int(typed or 0)
+            return await _upcoming(s, patient_id, after, visit_type)
 
     async def get_appointment(self, appointment_id: str) -> Appointment | None:
         async with self._session(write=False) as s:
@@ -531,3 +536,41 @@ async def _own_booked(s: AsyncSession, appointment_id: str, patient_id: str) -> 
     if appointment is None:
         raise NotFound("no such booked appointment for this patient")
     return appointment
+
+
+async def _seen(s: AsyncSession, patient_id: str, now: datetime) -> bool:
+    """Whether a booked visit of the patient has started by `now` (they are no longer new)."""
+    seen = await s.scalar(
+        select(Appointment.id)
+        .where(
+            Appointment.patient_id == patient_id,
+            Appointment.status == BOOKED,
+            Appointment.starts_at <= now,
+        )
+        .limit(1)
+    )
+    return seen is not None
+
+
+async def _upcoming(
+    s: AsyncSession, patient_id: str, after: datetime, visit_type: str
+) -> tuple[int, int]:
+    of_type = func.sum(case((Appointment.visit_type == visit_type, 1), else_=0))
+    query = select(func.count(), of_type).where(
+        Appointment.patient_id == patient_id,
+        Appointment.status == BOOKED,
+        Appointment.starts_at >= after,
+    )
+    total, typed = (await s.execute(query)).one()
+    return int(total or 0), int(typed or 0)
+
+
+async def _standing(s: AsyncSession, patient_id: str, visit_type: str, now: datetime) -> Standing:
+    """The patient's `Standing`, inside a write transaction, after taking the patient's row lock
+    (PostgreSQL; SQLite's write transaction already excludes every other writer)."""
+    flagged = await s.scalar(
+        select(Patient.new_patient).where(Patient.id == patient_id).with_for_update(key_share=True)
+    )
+    upcoming, of_type = await _upcoming(s, patient_id, now, visit_type)
+    is_new = bool(flagged) and not await _seen(s, patient_id, now)
+    return Standing(is_new_patient=is_new, upcoming=upcoming, upcoming_of_type=of_type)

@@ -5,8 +5,9 @@ A call books only times it was offered (`Offers`). A staff screen offers times t
 checked again, the way the availability search would find it *now* (opening hours, the staff's
 closures, the provider's hours and closures, the visit type's notice, other bookings). Only then
 does it become the one offered option handed to `book_offered` / `reschedule_to_offered`, which
-apply the patient rules (new or existing patient, caps) and let the database refuse a double
-booking. So a double booking is impossible from the screen too, and is reported in words.
+apply the patient rules (new or existing patient, caps, in the booking's own transaction) and let
+the database refuse a double booking. So a double booking is impossible from the screen too, and
+is reported in words.
 
 The store handed to the domain stamps `booked_by` with the staff member in the same write
 (`AsStaff`): Today shows who booked each visit.
