@@ -9,6 +9,7 @@ the local outbox, so a database outage during a call loses nothing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import unicodedata
@@ -40,6 +41,7 @@ from receptionist.store.models import (
     BOOKED,
     CALLBACK,
     CANCELLED,
+    NAME_LENGTH,
     PENDING,
     RESCHEDULED,
     Appointment,
@@ -60,6 +62,7 @@ log = logging.getLogger(__name__)
 MAX_APPOINTMENT = timedelta(hours=8)  # enforced by the database (migration 0002)
 # Notification ids derive from (message, channel, destination): an outbox replay adds none twice.
 NOTIFICATION_IDS = uuid.UUID("0d9a5c3e-7f0b-4b8e-9a59-3f1d2b6c7e10")
+KEY_DIGEST_LENGTH = 16  # hex digits of SHA-256 ending a name key too long for its column
 
 TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__table__}  # type: ignore[dict-item]
 
@@ -67,12 +70,27 @@ TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__t
 def name_key(full_name: str) -> str:
     """How names are matched: accents, case, apostrophes and extra spaces do not matter.
 
-    `José O'Brien-Smith ` and `jose obrien smith` match; different names never do.
+    `José O'Brien-Smith ` and `jose obrien smith` match; different names never do. The key fits
+    the columns that hold it (`bounded_key`), however much the name grows on the way.
     """
     text = unicodedata.normalize("NFKD", full_name)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = re.sub(r"['’`.]", "", text)
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+    return bounded_key(" ".join(re.sub(r"[^\w]+", " ", text).split()))
+
+
+def bounded_key(key: str) -> str:
+    """`key` if it fits a name key column (`NAME_LENGTH` characters), else its start and a
+    digest of all of it, which fits and still matches only the same key.
+
+    A name within `NAME_LENGTH` can still make a longer key: NFKD expands compatibility
+    characters (the ligature U+FDFA alone becomes 18 letters and spaces), and PostgreSQL refuses
+    an over-long value (`varchar(120)`), so registering or failing a check with such a name broke.
+    The `#` cannot occur in a key made of words, so a bounded key never equals a short one."""
+    if len(key) <= NAME_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:KEY_DIGEST_LENGTH]
+    return f"{key[: NAME_LENGTH - KEY_DIGEST_LENGTH - 2].rstrip()} #{digest}"
 
 
 @dataclass(frozen=True)
