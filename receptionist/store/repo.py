@@ -240,6 +240,25 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
             rows = await (await s.connection()).execute(query)
             return [Busy(*row) for row in rows.all()]
 
+    async def patient_busy(
+        self, patient_id: str, start: datetime, end: datetime, *, moving: str | None = None
+    ) -> list[Busy]:
+        """The patient's own booked visits (with any provider) that overlap [start, end): one
+        patient is never in two chairs, so their availability leaves these out. `moving`: the
+        visit being moved, whose time is free for its replacement."""
+        query = select(Appointment.provider_id, Appointment.starts_at, Appointment.ends_at).where(
+            Appointment.patient_id == patient_id,
+            Appointment.status == BOOKED,
+            Appointment.starts_at < end,
+            Appointment.starts_at > start - MAX_APPOINTMENT,  # as in `busy`: an index range
+            Appointment.ends_at > start,
+        )
+        if moving:
+            query = query.where(Appointment.id != moving)
+        async with self._session(write=False) as s:
+            rows = await (await s.connection()).execute(query)
+            return [Busy(*row) for row in rows.all()]
+
     async def book(
         self,
         *,

@@ -11,6 +11,7 @@ from unittest.mock import patch
 import pytest
 
 from receptionist.domain.identity import Identity
+from receptionist.domain.scheduling import find_open_times
 from receptionist.domain.verification import Verdict, Verifier
 from receptionist.store import Outbox, PatientBusy, SlotTaken, Store, name_key
 from receptionist.store.models import CALLBACK, NAME_LENGTH, SECURITY
@@ -196,6 +197,36 @@ async def test_a_failed_check_of_such_a_name_is_counted_and_locks(store: Store):
     [security] = [m for m in await store.open_messages() if m.kind == SECURITY]
     assert security.caller_name == name_key(GROWING_NAMES[1])  # the lock names the key tried
     assert (await verifier("SCL_x").verify(GROWING_NAMES[0], born)).verdict is Verdict.LOCKED
+
+
+async def test_open_times_for_a_patient_leave_out_their_own_visits(store: Store):
+    practice = make_practice()
+    tz = practice.tz
+    now = datetime(2027, 3, 1, 7, 0, tzinfo=tz)  # Monday, before opening
+    tuesday = date(2027, 3, 2)
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return datetime(2027, 3, 2, hour, minute, tzinfo=tz)
+
+    ann, bob = await _patient(store), await _patient(store, "Bob Stone")
+    exam = await _book(store, ann, at(9), "dr-a", minutes=30)
+    await _book(store, bob, at(10), "dr-b", minutes=30)  # someone else's: only dr-b's time
+    day = {"date_from": tuesday, "date_to": tuesday, "limit": 40}
+
+    cleanings = await find_open_times(practice, store, "checkup", now=now, patient_id=ann, **day)
+    starts = [s.start for s in cleanings]
+    assert at(8) in starts and at(9, 30) in starts and at(10) in starts
+    assert not [s for s in cleanings if s.start < exam.ends_at and exam.starts_at < s.end]
+    anyone = await find_open_times(practice, store, "checkup", now=now, **day)
+    assert at(9) in [s.start for s in anyone]
+
+    # Moving the exam: its own time no longer counts against Ann (dr-a's still does).
+    moves = await find_open_times(
+        practice, store, "exam", now=now, patient_id=ann, moving=exam.id, **day
+    )
+    assert ("dr-b", at(9)) in [(s.provider_id, s.start) for s in moves]
+    stays = await find_open_times(practice, store, "exam", now=now, patient_id=ann, **day)
+    assert at(9) not in [s.start for s in stays]
 
 
 async def test_migration_bounds_long_keys_sqlite_already_holds(tmp_path):

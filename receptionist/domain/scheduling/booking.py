@@ -59,19 +59,37 @@ async def _check_notice(
     visit: VisitType,
     *,
     now: datetime,
+    patient_id: str,
+    moving: str | None = None,
 ) -> None:
     """`SlotGone` ("too_soon", with fresh options) if the time no longer has enough notice."""
     if too_soon(visit, slot.start, now):
         offers.discard(option_id)
         raise SlotGone(
             "that time is now too soon to book",
-            await _fresh(practice, store, slot, now),
+            await _fresh(practice, store, slot, now, patient_id, moving),
             "too_soon",
         )
 
 
-async def _fresh(practice: Practice, store: Store, slot: Slot, now: datetime) -> list[Slot]:
-    return await find_open_times(practice, store, slot.visit_type, now=now, date_from=slot.day)
+async def _fresh(
+    practice: Practice,
+    store: Store,
+    slot: Slot,
+    now: datetime,
+    patient_id: str,
+    moving: str | None = None,
+) -> list[Slot]:
+    """Other times for the same visit from the same day on, none clashing with the patient's."""
+    return await find_open_times(
+        practice,
+        store,
+        slot.visit_type,
+        now=now,
+        date_from=slot.day,
+        patient_id=patient_id,
+        moving=moving,
+    )
 
 
 async def book_offered(
@@ -89,7 +107,9 @@ async def book_offered(
     slot, visit = _offered(practice, offers, option_id)
     check_call_limit(practice, booked_in_call=offers.claimed)
     with offers.booking():  # no await since the check: parallel calls each count this one
-        await _check_notice(practice, store, offers, option_id, slot, visit, now=now)
+        await _check_notice(
+            practice, store, offers, option_id, slot, visit, now=now, patient_id=patient_id
+        )
 
         def check(standing: Standing) -> None:
             check_patient_limits(practice, visit, standing)
@@ -105,7 +125,7 @@ async def book_offered(
             check=check,
             now=now,
         )
-        return await _commit(write, practice, store, offers, option_id, slot, now)
+        return await _commit(write, practice, store, offers, option_id, slot, now, patient_id)
 
 
 async def reschedule_to_offered(
@@ -126,7 +146,17 @@ async def reschedule_to_offered(
     slot, visit = _offered(practice, offers, option_id)
     # A move adds no visit, so the caps do not apply; the visit type must still suit the patient.
     check_patient_kind(visit, is_new_patient=await store.is_new_patient(patient_id, now=now))
-    await _check_notice(practice, store, offers, option_id, slot, visit, now=now)
+    await _check_notice(
+        practice,
+        store,
+        offers,
+        option_id,
+        slot,
+        visit,
+        now=now,
+        patient_id=patient_id,
+        moving=appointment_id,
+    )
     if slot.visit_type != old.visit_type:
         raise WrongVisitType(old.visit_type)
     write = store.reschedule(
@@ -137,7 +167,10 @@ async def reschedule_to_offered(
         ends_at=slot.end,
         call_id=call_id,
     )
-    return old, await _commit(write, practice, store, offers, option_id, slot, now)
+    new = await _commit(
+        write, practice, store, offers, option_id, slot, now, patient_id, appointment_id
+    )
+    return old, new
 
 
 async def _commit(
@@ -148,6 +181,8 @@ async def _commit(
     option_id: str,
     slot: Slot,
     now: datetime,
+    patient_id: str,
+    moving: str | None = None,
 ) -> Appointment:
     """Runs a booking write; a slot the database refuses as taken leaves the offers for good."""
     try:
@@ -159,7 +194,8 @@ async def _commit(
     except SlotTaken:
         offers.discard(option_id)
         raise SlotGone(
-            "that time was just taken", await _fresh(practice, store, slot, now)
+            "that time was just taken",
+            await _fresh(practice, store, slot, now, patient_id, moving),
         ) from None
     offers.mark_booked(option_id)
     return result
