@@ -82,6 +82,7 @@ async def find_open_times(
     date_to: str = "",
     part_of_day: Literal["any", "morning", "afternoon", "evening"] = "any",
     provider_id: str = "",
+    appointment_ref: str = "",
 ) -> str:
     """Find up to three open appointment times. Offer only times this returns.
 
@@ -91,16 +92,21 @@ async def find_open_times(
         date_to: Latest date, YYYY-MM-DD; empty for about three weeks on.
         part_of_day: Preferred part of the day.
         provider_id: A provider id if the caller asks for someone; else empty.
+        appointment_ref: When moving an appointment, its ref from list_appointments; else empty.
     """
     state = ctx.userdata
     visit_id = _visit_type(state, visit_type)
     first, last = parse_day(date_from, "date_from"), parse_day(date_to, "date_to")
+    # Once the caller is known, their own visits are left out: never offer a clashing time.
+    moving = _appointment_id(state, appointment_ref) if appointment_ref.strip() else None
     try:
         slots = await find_times(
             state.practice,
             state.store,
             visit_id,
             now=state.now(),
+            patient_id=state.identity.patient_id,
+            moving=moving,
             date_from=first,
             date_to=last,
             part_of_day=part_of_day,

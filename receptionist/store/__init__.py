@@ -14,7 +14,7 @@ from receptionist.store.errors import (
 from receptionist.store.lockouts import FailureCounts, Lock
 from receptionist.store.models import Appointment, CallRecord, Message, Patient
 from receptionist.store.outbox import Outbox
-from receptionist.store.repo import Busy, Store, name_key
+from receptionist.store.repo import Busy, Standing, Store, name_key
 from receptionist.store.schema import SchemaError, check_schema, upgrade
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ __all__ = [
     "Patient",
     "SchemaError",
     "SlotTaken",
+    "Standing",
     "Store",
     "StoreError",
     "StoreUnavailable",

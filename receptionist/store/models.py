@@ -107,7 +107,8 @@ class Patient(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     practice_id: Mapped[str] = mapped_column(String(40), index=True)
     full_name: Mapped[str] = mapped_column(String(120))
-    name_key: Mapped[str] = mapped_column(String(120))  # casefolded, punctuation-free: for matching
+    # Casefolded, punctuation-free, at most NAME_LENGTH (`repo.name_key`): for matching.
+    name_key: Mapped[str] = mapped_column(String(NAME_LENGTH))
     date_of_birth: Mapped[date] = mapped_column(Date)
     phone: Mapped[str] = mapped_column(String(20), default="unknown")
     # Registered as a new patient (by phone). They stay new until a booked visit has taken place

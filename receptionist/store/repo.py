@@ -9,11 +9,12 @@ the local outbox, so a database outage during a call loses nothing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,6 +41,7 @@ from receptionist.store.models import (
     BOOKED,
     CALLBACK,
     CANCELLED,
+    NAME_LENGTH,
     PENDING,
     RESCHEDULED,
     Appointment,
@@ -60,6 +62,7 @@ log = logging.getLogger(__name__)
 MAX_APPOINTMENT = timedelta(hours=8)  # enforced by the database (migration 0002)
 # Notification ids derive from (message, channel, destination): an outbox replay adds none twice.
 NOTIFICATION_IDS = uuid.UUID("0d9a5c3e-7f0b-4b8e-9a59-3f1d2b6c7e10")
+KEY_DIGEST_LENGTH = 16  # hex digits of SHA-256 ending a name key too long for its column
 
 TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__table__}  # type: ignore[dict-item]
 
@@ -67,12 +70,38 @@ TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__t
 def name_key(full_name: str) -> str:
     """How names are matched: accents, case, apostrophes and extra spaces do not matter.
 
-    `José O'Brien-Smith ` and `jose obrien smith` match; different names never do.
+    `José O'Brien-Smith ` and `jose obrien smith` match; different names never do. The key fits
+    the columns that hold it (`bounded_key`), however much the name grows on the way.
     """
     text = unicodedata.normalize("NFKD", full_name)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = re.sub(r"['’`.]", "", text)
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+    return bounded_key(" ".join(re.sub(r"[^\w]+", " ", text).split()))
+
+
+def bounded_key(key: str) -> str:
+    """`key` if it fits a name key column (`NAME_LENGTH` characters), else its start and a
+    digest of all of it, which fits and still matches only the same key.
+
+    A name within `NAME_LENGTH` can still make a longer key: NFKD expands compatibility
+    characters (the ligature U+FDFA alone becomes 18 letters and spaces), and PostgreSQL refuses
+    an over-long value (`varchar(120)`), so registering or failing a check with such a name broke.
+    The `#` cannot occur in a key made of words, so a bounded key never equals a short one."""
+    if len(key) <= NAME_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:KEY_DIGEST_LENGTH]
+    return f"{key[: NAME_LENGTH - KEY_DIGEST_LENGTH - 2].rstrip()} #{digest}"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the booking caps are checked against, for one patient at one moment: whether they
+    are a new patient (`Store.is_new_patient`) and their upcoming booked visits (all, and of the
+    visit type being booked). `Store.book` reads it in the booking's own transaction."""
+
+    is_new_patient: bool
+    upcoming: int
+    upcoming_of_type: int
 
 
 @dataclass(frozen=True)
@@ -188,18 +217,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         still new when they call back to book their first exam."""
         async with self._session(write=False) as s:
             flagged = await s.scalar(select(Patient.new_patient).where(Patient.id == patient_id))
-            if not flagged:
-                return False
-            seen = await s.scalar(
-                select(Appointment.id)
-                .where(
-                    Appointment.patient_id == patient_id,
-                    Appointment.status == BOOKED,
-                    Appointment.starts_at <= now,
-                )
-                .limit(1)
-            )
-            return seen is None
+            return bool(flagged) and not await _seen(s, patient_id, now)
 
     # --- appointments -----------------------------------------------------------------------
 
@@ -222,6 +240,25 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
             rows = await (await s.connection()).execute(query)
             return [Busy(*row) for row in rows.all()]
 
+    async def patient_busy(
+        self, patient_id: str, start: datetime, end: datetime, *, moving: str | None = None
+    ) -> list[Busy]:
+        """The patient's own booked visits (with any provider) that overlap [start, end): one
+        patient is never in two chairs, so their availability leaves these out. `moving`: the
+        visit being moved, whose time is free for its replacement."""
+        query = select(Appointment.provider_id, Appointment.starts_at, Appointment.ends_at).where(
+            Appointment.patient_id == patient_id,
+            Appointment.status == BOOKED,
+            Appointment.starts_at < end,
+            Appointment.starts_at > start - MAX_APPOINTMENT,  # as in `busy`: an index range
+            Appointment.ends_at > start,
+        )
+        if moving:
+            query = query.where(Appointment.id != moving)
+        async with self._session(write=False) as s:
+            rows = await (await s.connection()).execute(query)
+            return [Busy(*row) for row in rows.all()]
+
     async def book(
         self,
         *,
@@ -234,9 +271,19 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         call_id: str = "",
         appointment_id: str | None = None,
         booked_by: str | None = None,
+        check: Callable[[Standing], None] | None = None,
+        now: datetime | None = None,
     ) -> Appointment:
         """Books an appointment; raises `SlotTaken` if the database finds an overlap.
-        `booked_by`: the staff member who booked it in the staff app (None: a call did)."""
+        `booked_by`: the staff member who booked it in the staff app (None: a call did).
+
+        `check`: the caller's rules (the booking caps), given the patient's `Standing` as of `now`
+        read in this same write transaction with the patient serialised: on PostgreSQL their
+        row is locked (`FOR NO KEY UPDATE`: bookings for one patient queue, other writes that
+        only reference the row do not), on SQLite the write lock is held from `BEGIN IMMEDIATE`.
+        Whatever `check` raises refuses the booking, and nothing is written. Counted in another
+        transaction, two bookings at once (two calls, two screens, one turn's parallel tool
+        calls) would both pass and both be written."""
         appointment = Appointment(
             id=appointment_id or new_id(),
             practice_id=practice_id,
@@ -251,6 +298,8 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
             created_at=utcnow(),
         )
         async with self._session(write=True) as s:
+            if check is not None:
+                check(await _standing(s, patient_id, visit_type, now or utcnow()))
             s.add(appointment)
         return appointment
 
@@ -258,15 +307,8 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         self, patient_id: str, *, after: datetime, visit_type: str
     ) -> tuple[int, int]:
         """How many booked visits the patient has from `after` on: (all, of `visit_type`)."""
-        of_type = func.sum(case((Appointment.visit_type == visit_type, 1), else_=0))
-        query = select(func.count(), of_type).where(
-            Appointment.patient_id == patient_id,
-            Appointment.status == BOOKED,
-            Appointment.starts_at >= after,
-        )
         async with self._session(write=False) as s:
-            total, typed = (await s.execute(query)).one()
-        return int(total or 0), int(typed or 0)
+            return await _upcoming(s, patient_id, after, visit_type)
 
     async def get_appointment(self, appointment_id: str) -> Appointment | None:
         async with self._session(write=False) as s:
@@ -531,3 +573,41 @@ async def _own_booked(s: AsyncSession, appointment_id: str, patient_id: str) -> 
     if appointment is None:
         raise NotFound("no such booked appointment for this patient")
     return appointment
+
+
+async def _seen(s: AsyncSession, patient_id: str, now: datetime) -> bool:
+    """Whether a booked visit of the patient has started by `now` (they are no longer new)."""
+    seen = await s.scalar(
+        select(Appointment.id)
+        .where(
+            Appointment.patient_id == patient_id,
+            Appointment.status == BOOKED,
+            Appointment.starts_at <= now,
+        )
+        .limit(1)
+    )
+    return seen is not None
+
+
+async def _upcoming(
+    s: AsyncSession, patient_id: str, after: datetime, visit_type: str
+) -> tuple[int, int]:
+    of_type = func.sum(case((Appointment.visit_type == visit_type, 1), else_=0))
+    query = select(func.count(), of_type).where(
+        Appointment.patient_id == patient_id,
+        Appointment.status == BOOKED,
+        Appointment.starts_at >= after,
+    )
+    total, typed = (await s.execute(query)).one()
+    return int(total or 0), int(typed or 0)
+
+
+async def _standing(s: AsyncSession, patient_id: str, visit_type: str, now: datetime) -> Standing:
+    """The patient's `Standing`, inside a write transaction, after taking the patient's row lock
+    (PostgreSQL; SQLite's write transaction already excludes every other writer)."""
+    flagged = await s.scalar(
+        select(Patient.new_patient).where(Patient.id == patient_id).with_for_update(key_share=True)
+    )
+    upcoming, of_type = await _upcoming(s, patient_id, now, visit_type)
+    is_new = bool(flagged) and not await _seen(s, patient_id, now)
+    return Standing(is_new_patient=is_new, upcoming=upcoming, upcoming_of_type=of_type)

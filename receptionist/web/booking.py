@@ -5,8 +5,10 @@ A call books only times it was offered (`Offers`). A staff screen offers times t
 checked again, the way the availability search would find it *now* (opening hours, the staff's
 closures, the provider's hours and closures, the visit type's notice, other bookings). Only then
 does it become the one offered option handed to `book_offered` / `reschedule_to_offered`, which
-apply the patient rules (new or existing patient, caps) and let the database refuse a double
-booking. So a double booking is impossible from the screen too, and is reported in words.
+apply the patient rules (new or existing patient, caps, in the booking's own transaction) and let
+the database refuse a double booking. So a double booking is impossible from the screen too, and
+is reported in words. The times a screen offers leave out the patient's own visits (the visit
+being moved excepted), as a call's do once the caller is known.
 
 The store handed to the domain stamps `booked_by` with the staff member in the same write
 (`AsStaff`): Today shows who booked each visit.
@@ -85,14 +87,19 @@ async def offered_times(
     *,
     now: datetime,
     provider_id: str | None = None,
+    patient_id: str | None = None,
+    moving: str | None = None,
 ) -> OfferedTimes:
-    """Open times on `day` (`practice` with the staff's closures applied, as a call sees it).
+    """Open times on `day` (`practice` with the staff's closures applied, as a call sees it),
+    none clashing with `patient_id`'s own visits (`moving`: the one being moved does not count).
     `SchedulingError` when the day cannot be booked at all (past, beyond the horizon)."""
     slots = await find_open_times(
         practice,
         store,
         visit_id,
         now=now,
+        patient_id=patient_id,
+        moving=moving,
         date_from=day,
         date_to=day,
         provider_id=provider_id,
@@ -106,6 +113,8 @@ async def offered_times(
             store,
             visit_id,
             now=now,
+            patient_id=patient_id,
+            moving=moving,
             date_from=day + timedelta(days=1),
             provider_id=provider_id,
             limit=LATER_TIMES,
@@ -144,14 +153,18 @@ async def _offer(
     provider_id: str,
     start: datetime,
     now: datetime,
+    patient_id: str,
+    moving: str | None = None,
 ) -> tuple[Offers, str]:
-    """The chosen time as this request's one offered option, or `BookingRefused`."""
+    """The chosen time as this request's one offered option, or `BookingRefused` (with other
+    times for the patient). A time that clashes with the patient's own visit passes here: the
+    database refuses it with that reason (`PatientBusy`), clearer than "no longer open"."""
     try:
         slot = await still_open(practice, store, visit_id, provider_id, start, now=now)
     except SchedulingError as exc:
         raise BookingRefused(str(exc), status=422) from None
     if slot is None:
-        fresh = await _fresh(practice, store, visit_id, start, now)
+        fresh = await _fresh(practice, store, visit_id, start, now, patient_id, moving)
         raise BookingRefused(
             "That time is no longer open: someone booked it meanwhile, or it is now closed or "
             "too soon for this visit. Choose another time.",
@@ -163,11 +176,20 @@ async def _offer(
 
 
 async def _fresh(
-    practice: Practice, store: Store, visit_id: str, start: datetime, now: datetime
+    practice: Practice,
+    store: Store,
+    visit_id: str,
+    start: datetime,
+    now: datetime,
+    patient_id: str,
+    moving: str | None = None,
 ) -> list[Slot]:
     day = start.astimezone(practice.tz).date()
     try:
-        return (await offered_times(practice, store, visit_id, day, now=now)).slots
+        offered = await offered_times(
+            practice, store, visit_id, day, now=now, patient_id=patient_id, moving=moving
+        )
+        return offered.slots
     except SchedulingError:  # the day is past or beyond the horizon: nothing to offer instead
         return []
 
@@ -192,7 +214,7 @@ async def book(
     now: datetime,
 ) -> Appointment:
     """Books the chosen time for the patient, by the agent's rules; `BookingRefused` if not."""
-    offers, option_id = await _offer(practice, store, visit_id, provider_id, start, now)
+    offers, option_id = await _offer(practice, store, visit_id, provider_id, start, now, patient_id)
     try:
         return await book_offered(
             practice,
@@ -223,7 +245,14 @@ async def move(
     if appointment.status != BOOKED:
         raise BookingRefused("That appointment is no longer booked (it was moved or cancelled).")
     offers, option_id = await _offer(
-        practice, store, appointment.visit_type, provider_id, start, now
+        practice,
+        store,
+        appointment.visit_type,
+        provider_id,
+        start,
+        now,
+        appointment.patient_id,
+        appointment.id,
     )
     try:
         _, new = await reschedule_to_offered(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from receptionist.domain.calls import Outcome
 from tests.conversation.book_support import (
@@ -16,6 +17,8 @@ from tests.conversation.book_support import (
 )
 from tests.support.harness import receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
+
+CHICAGO = ZoneInfo("America/Chicago")
 
 
 def _use(store):
@@ -252,3 +255,45 @@ async def test_an_offer_that_became_too_soon_is_refused_for_that_reason(tmp_path
         [(output, is_error)] = tool_results(result, "book_appointment")
         assert is_error and "just taken" not in output and "notice" in output
         assert await active_appointments(store, ANN) == []
+
+
+async def test_a_known_caller_is_never_offered_a_time_that_clashes_with_their_own_visit(tmp_path):
+    # Bob has a filling with Dr. Okafor on Wednesday 2 December at 8:00. Asked for a cleaning
+    # that morning, he must not be offered 8:00 with the hygienist (he would be refused when he
+    # chose it): the first time offered is the first one after his filling.
+    filling_at = datetime(2026, 12, 2, 8, 0, tzinfo=CHICAGO)
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Bob Stone", date_of_birth="1975-06-01"),
+            Call(
+                "find_open_times",
+                visit_type="checkup",
+                date_from="2026-12-02",
+                date_to="2026-12-02",
+                part_of_day="morning",
+            ),
+            Say("I have Wednesday at 8:45, ... Which suits you?"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("You're booked."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        filling = await book_directly(
+            store, BOB, filling_at, provider_id="dr-okafor", visit_type="filling", minutes=45
+        )
+        await call.session.run(user_input="Bob Stone, June 1st 1975. A cleaning Wednesday morning.")
+        offered = sorted(call.state.offers._slots.values(), key=lambda s: s.start)
+        result = await call.session.run(user_input="The first one.")
+        [(booked, is_error)] = tool_results(result, "book_appointment")
+        visits = await active_appointments(store, BOB)
+    assert offered, "the morning has other times"
+    assert not [s for s in offered if s.start < filling.ends_at and filling.starts_at < s.end]
+    assert offered[0].start == filling.ends_at  # 8:45, right after the filling
+    assert not is_error and booked.startswith("Booked")
+    assert sorted((a.visit_type, a.starts_at) for a in visits) == [
+        ("checkup", filling.ends_at),
+        ("filling", filling_at),
+    ]

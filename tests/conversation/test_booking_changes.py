@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from receptionist.call.records import finish_call
@@ -9,6 +10,7 @@ from receptionist.domain.calls import Outcome
 from receptionist.store.models import BOOKED, CANCELLED, RESCHEDULED
 from tests.conversation.book_support import (
     ANN,
+    BOB,
     active_appointments,
     book_directly,
     option_ids,
@@ -223,3 +225,51 @@ async def test_a_confirmed_cancel_without_the_policy_is_refused(tmp_path):
         assert any(not err and "Cancelled" in out for out, err in outputs)
         assert (await store.get_appointment(old.id)).status == CANCELLED
     assert call.state.outcomes == [Outcome.CANCELLED]
+
+
+async def test_moving_a_visit_offers_times_its_own_time_would_block(tmp_path):
+    # Bob's filling is Monday 30 November 9:00-9:45 with Dr. Okafor. Moving it, the search names
+    # the visit (appointment_ref), so 9:00 with Dr. Lindqvist is offered: the visit being moved
+    # does not count against Bob. His other visits still would.
+    filling_at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 9:00 in Chicago
+    search = {
+        "visit_type": "filling",
+        "date_from": "2026-11-30",
+        "date_to": "2026-11-30",
+        "provider_id": "dr-lindqvist",
+    }
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Bob Stone", date_of_birth="1975-06-01"),
+            Call("list_appointments"),
+            Call("find_open_times", **search),
+            Call("find_open_times", **search, appointment_ref="appt-1"),
+            Say("Dr. Lindqvist has 9:00 the same morning."),
+            lambda ctx: Call(
+                "reschedule_appointment",
+                appointment_ref="appt-1",
+                option_id=option_ids(ctx)[1],
+            ),
+            Say("Done."),
+        ]
+    )
+    async with (
+        practice_book(tmp_path) as store,
+        receptionist_call(script, prepare=_use(store)) as call,
+    ):
+        old = await book_directly(
+            store, BOB, filling_at, provider_id="dr-okafor", visit_type="filling", minutes=45
+        )
+        result = await call.session.run(user_input="Bob Stone, 1975-06-01: move my filling.")
+        [staying, moving] = [
+            [call.state.offers.get(i).start for i in re.findall(r"opt-[0-9a-f]{6}", output)]
+            for output, _ in tool_results(result, "find_open_times")
+        ]
+        assert filling_at not in staying and filling_at in moving
+        assert moving.index(filling_at) == 1  # the option the script then chooses
+        result = await call.session.run(user_input="9 with Dr. Lindqvist, please.")
+        [(output, is_error)] = tool_results(result, "reschedule_appointment")
+        assert not is_error and "Moved from" in output
+        [new] = await active_appointments(store, BOB)
+    assert (await store.get_appointment(old.id)).status == RESCHEDULED
+    assert (new.provider_id, new.starts_at) == ("dr-lindqvist", filling_at)

@@ -6,9 +6,15 @@ Each attempt uses its own `Store` (its own engine and connection), like separate
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from receptionist.domain.scheduling import Offers, SlotGone, book_offered, find_open_times
+from receptionist.domain.scheduling import (
+    Offers,
+    PatientLimit,
+    SlotGone,
+    book_offered,
+    find_open_times,
+)
 from receptionist.store import Outbox, Store
 from receptionist.store.models import BOOKED
 from tests.store.practice_fixture import test_practice as make_practice
@@ -77,3 +83,123 @@ async def test_concurrent_registration_of_one_person_creates_one_patient(db_url:
         await asyncio.gather(*(s.close() for s in stores))
     assert len({p.id for p, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+# --- the booking caps under concurrency ----------------------------------------------------------
+# One turn's tool calls run concurrently (a model may call book_appointment six times at once), and
+# two calls or two staff screens may book for one patient at the same moment: every cap must hold
+# in the database's final state, not just when the bookings come one after another.
+
+NEW_EXAM = {
+    "id": "new-exam",
+    "name": "new patient exam",
+    "duration_minutes": 30,
+    "roles": ["dentist"],
+    "patients": "new",
+    "lead_time_hours": 1,
+}
+
+
+def _capped(**booking: int):
+    from tests.store.practice_fixture import PROFILE
+
+    return make_practice(
+        booking={"max_per_call": 20, "max_upcoming_per_patient": 50, **booking},
+        visit_types=[*PROFILE["visit_types"], NEW_EXAM],
+    )
+
+
+async def _times(practice, store: Store, visit: str, count: int, now: datetime):
+    """`count` open times on different days (so one patient may hold them all)."""
+    slots = await find_open_times(practice, store, visit, now=now, limit=count)
+    assert len({s.day for s in slots}) == count, slots
+    return slots
+
+
+async def _book_all(practice, attempts):
+    """Runs (store, offers, option_id, patient_id, call_id) bookings at once; returns the
+    refusals' messages (the bookings themselves are read back from the database)."""
+
+    async def one(store, offers, option_id, patient_id, call_id):
+        try:
+            await book_offered(
+                practice,
+                store,
+                offers,
+                option_id,
+                patient_id=patient_id,
+                call_id=call_id,
+                now=NOW.replace(tzinfo=practice.tz),
+            )
+        except PatientLimit as refused:
+            return str(refused)
+        return None
+
+    results = await asyncio.gather(*(one(*a) for a in attempts))
+    return [r for r in results if r is not None]
+
+
+async def _booked_for(store: Store, patient_id: str) -> list:
+    return await store.upcoming_for_patient(patient_id, after=NOW.replace(tzinfo=UTC))
+
+
+async def test_parallel_bookings_in_one_call_stop_at_the_per_call_cap(store: Store):
+    practice = _capped(max_per_call=3)
+    now = NOW.replace(tzinfo=practice.tz)
+    ann, _ = await store.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "")
+    offers = Offers()  # one call: one set of offers, six book_appointment calls in one turn
+    chosen = offers.add(await _times(practice, store, "exam", 6, now))
+    refusals = await _book_all(
+        practice, [(store, offers, option_id, ann.id, "CA_1") for option_id, _ in chosen]
+    )
+    assert len(await _booked_for(store, ann.id)) == 3
+    assert len(refusals) == 3
+    assert all("the most one call can book" in r for r in refusals), refusals
+
+
+async def test_two_calls_from_one_new_patient_book_one_new_patient_exam(db_url: str, tmp_path):
+    practice = _capped()
+    now = NOW.replace(tzinfo=practice.tz)
+    setup = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
+    carla, _ = await setup.register_patient(
+        "lakeside", "Carla Diaz", date(1992, 7, 14), "", new_patient=True
+    )
+    slots = await _times(practice, setup, "new-exam", 4, now)
+    stores = [Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in slots]  # four processes
+    attempts = []
+    for i, (s, slot) in enumerate(zip(stores, slots, strict=True)):
+        offers = Offers()
+        [(option_id, _)] = offers.add([slot])
+        attempts.append((s, offers, option_id, carla.id, f"CA_{i}"))
+    try:
+        refusals = await _book_all(practice, attempts)
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    booked = await _booked_for(setup, carla.id)
+    await setup.close()
+    assert [a.visit_type for a in booked] == ["new-exam"]
+    assert len(refusals) == 3
+    assert all("already has a new patient exam booked" in r for r in refusals), refusals
+
+
+async def test_concurrent_bookings_stop_at_the_per_patient_cap(db_url: str, tmp_path):
+    practice = _capped(max_upcoming_per_patient=2)
+    now = NOW.replace(tzinfo=practice.tz)
+    setup = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
+    ann, _ = await setup.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "")
+    slots = await _times(practice, setup, "exam", 6, now)
+    stores = [Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in slots]
+    attempts = []
+    for i, (s, slot) in enumerate(zip(stores, slots, strict=True)):
+        offers = Offers()  # six calls (or screens), each with its own offer
+        [(option_id, _)] = offers.add([slot])
+        attempts.append((s, offers, option_id, ann.id, f"CA_{i}"))
+    try:
+        refusals = await _book_all(practice, attempts)
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    booked = await _booked_for(setup, ann.id)
+    await setup.close()
+    assert len(booked) == 2
+    assert len(refusals) == 4
+    assert all("2 upcoming visits" in r for r in refusals), refusals

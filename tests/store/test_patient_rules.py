@@ -6,11 +6,16 @@ refuses is never queued in the outbox."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 
+from receptionist.domain.identity import Identity
+from receptionist.domain.scheduling import find_open_times
+from receptionist.domain.verification import Verdict, Verifier
 from receptionist.store import Outbox, PatientBusy, SlotTaken, Store, name_key
-from receptionist.store.models import CALLBACK, SECURITY
+from receptionist.store.models import CALLBACK, NAME_LENGTH, SECURITY
+from tests.store.practice_fixture import test_practice as make_practice
 
 T0 = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
 
@@ -141,3 +146,135 @@ async def test_a_record_the_database_refuses_is_not_queued(db_url: str, tmp_path
     finally:
         await store.close()
     assert outbox.pending() == []  # raised to the tool, which says it was not saved
+
+
+# One Arabic ligature (U+FDFA) is 18 characters under NFKD: a short name can make a key longer
+# than the 120-character column. Such names must register, match and count like any other.
+GROWING_NAMES = [
+    "ﷺ" * 10,
+    "ﷺ" * NAME_LENGTH,  # as long as a name may be
+    "Ann " + "ﷺ" * (NAME_LENGTH - 4),
+    "ﷺ" * 10 + " Lee",  # the same start as the first: still another person
+]
+
+
+async def test_names_whose_key_grows_past_the_column_register_and_match(store: Store):
+    born = date(1980, 2, 29)
+    ids = set()
+    for name in GROWING_NAMES:
+        assert len(name_key(name)) <= NAME_LENGTH
+        assert name_key(name) == name_key(f"  {name} ")  # the same name, the same key
+        patient, created = await store.register_patient("lakeside", name, born, "+14145550123")
+        assert created, name
+        found = await store.find_patient("lakeside", name, born)
+        assert found is not None and found.id == patient.id
+        again, created = await store.register_patient("lakeside", name, born, "+14145550123")
+        assert not created and again.id == patient.id  # no duplicate
+        ids.add(patient.id)
+    assert len(ids) == len(GROWING_NAMES) == await store.count("patient")
+
+
+async def test_a_failed_check_of_such_a_name_is_counted_and_locks(store: Store):
+    practice = make_practice(identity={"max_failures": 2})
+    born = date(1980, 2, 29)
+
+    def verifier(call_id: str) -> Verifier:
+        return Verifier(Identity(), store, practice, caller="+14145550161", call_id=call_id, now=T0)
+
+    for index, name in enumerate(GROWING_NAMES[:2]):
+        registered = await verifier(f"SCL_r{index}").register(name, born, "+14145550161")
+        assert registered.verdict is Verdict.REGISTERED
+        verified = await verifier(f"SCL_v{index}").verify(name, born)
+        assert verified.verdict is Verdict.VERIFIED
+        assert verified.patient.id == registered.patient.id
+    for index, name in enumerate(GROWING_NAMES[:2]):
+        failed = await verifier(f"SCL_f{index}").verify(name, date(1981, 3, 1))
+        assert failed.verdict is Verdict.NO_MATCH
+    counts = await store.identity_failures(
+        practice.id, name_key(GROWING_NAMES[0]), "+14145550161", since=T0
+    )
+    assert (counts.by_name, counts.by_number) == (1, 2)
+    [security] = [m for m in await store.open_messages() if m.kind == SECURITY]
+    assert security.caller_name == name_key(GROWING_NAMES[1])  # the lock names the key tried
+    assert (await verifier("SCL_x").verify(GROWING_NAMES[0], born)).verdict is Verdict.LOCKED
+
+
+async def test_open_times_for_a_patient_leave_out_their_own_visits(store: Store):
+    practice = make_practice()
+    tz = practice.tz
+    now = datetime(2027, 3, 1, 7, 0, tzinfo=tz)  # Monday, before opening
+    tuesday = date(2027, 3, 2)
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return datetime(2027, 3, 2, hour, minute, tzinfo=tz)
+
+    ann, bob = await _patient(store), await _patient(store, "Bob Stone")
+    exam = await _book(store, ann, at(9), "dr-a", minutes=30)
+    await _book(store, bob, at(10), "dr-b", minutes=30)  # someone else's: only dr-b's time
+    day = {"date_from": tuesday, "date_to": tuesday, "limit": 40}
+
+    cleanings = await find_open_times(practice, store, "checkup", now=now, patient_id=ann, **day)
+    starts = [s.start for s in cleanings]
+    assert at(8) in starts and at(9, 30) in starts and at(10) in starts
+    assert not [s for s in cleanings if s.start < exam.ends_at and exam.starts_at < s.end]
+    anyone = await find_open_times(practice, store, "checkup", now=now, **day)
+    assert at(9) in [s.start for s in anyone]
+
+    # Moving the exam: its own time no longer counts against Ann (dr-a's still does).
+    moves = await find_open_times(
+        practice, store, "exam", now=now, patient_id=ann, moving=exam.id, **day
+    )
+    assert ("dr-b", at(9)) in [(s.provider_id, s.start) for s in moves]
+    stays = await find_open_times(practice, store, "exam", now=now, patient_id=ann, **day)
+    assert at(9) not in [s.start for s in stays]
+
+
+async def test_migration_bounds_long_keys_sqlite_already_holds(tmp_path):
+    # SQLite never enforced the column's length, so an older version stored such keys whole;
+    # after the upgrade the patient is still found (and not registered twice), and the failed
+    # checks still count for the name.
+    from sqlalchemy import insert
+
+    from receptionist.store import upgrade
+    from receptionist.store.models import IdentityFailure, Patient
+
+    name, born = GROWING_NAMES[0], date(1980, 2, 29)
+    with patch("receptionist.store.repo.bounded_key", lambda key: key):
+        whole = name_key(name)  # the key as an older version stored it
+    assert len(whole) > NAME_LENGTH and name_key(name) != whole
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    await upgrade(url, "0008")
+    store = Store(url, outbox=Outbox(tmp_path / "outbox"))
+    try:
+        async with store._session(write=True) as s:
+            await s.execute(
+                insert(Patient).values(
+                    id="p-1",
+                    practice_id="lakeside",
+                    full_name=name,
+                    name_key=whole,
+                    date_of_birth=born,
+                    phone="+14145550123",
+                    new_patient=False,
+                    created_at=T0,
+                )
+            )
+            await s.execute(
+                insert(IdentityFailure).values(
+                    id="f-1",
+                    practice_id="lakeside",
+                    name_key=whole,
+                    caller="+14145550161",
+                    call_id="SCL_1",
+                    created_at=T0,
+                )
+            )
+        await upgrade(url)
+        found = await store.find_patient("lakeside", name, born)
+        assert found is not None and found.id == "p-1"
+        _, created = await store.register_patient("lakeside", name, born, "+14145550123")
+        assert not created
+        counts = await store.identity_failures("lakeside", name_key(name), "unknown", since=T0)
+        assert counts.by_name == 1
+    finally:
+        await store.close()

@@ -122,6 +122,24 @@ def test_bookings_are_subtracted_and_back_to_back_is_allowed():
     assert afternoon[0].start == at(tuesday, 13) and afternoon[0].provider_id == "dr-b"
 
 
+def test_the_patients_own_visits_rule_a_time_out_with_every_provider():
+    # The patient has an exam with dr-a 9:00-9:30: no cleaning (or exam with anyone) may overlap
+    # it; other patients' bookings count only for their provider, as before.
+    tuesday = MONDAY + timedelta(1)
+    own = [Busy("dr-a", at(tuesday, 9), at(tuesday, 9, 30))]
+    now = at(MONDAY - timedelta(3), 7)
+    cleanings = slots(
+        "clean", now=now, date_from=tuesday, date_to=tuesday, limit=40, patient_busy=own
+    )
+    starts = [s.start.time() for s in cleanings]
+    assert time(8, 0) in starts and time(9, 30) in starts  # back to back either side
+    assert not {time(8, 15), time(8, 30), time(8, 45), time(9, 0), time(9, 15)} & set(starts)
+    exams = slots(now=now, date_from=tuesday, date_to=tuesday, limit=40, patient_busy=own)
+    assert not [s for s in exams if s.start < at(tuesday, 9, 30) and at(tuesday, 9) < s.end]
+    everyone = slots("clean", now=now, date_from=tuesday, date_to=tuesday, limit=40)
+    assert time(9, 0) in [s.start.time() for s in everyone]  # for anyone else it is open
+
+
 def test_practice_and_provider_closures():
     wednesday = date(2027, 3, 3)
     assert slots(date_from=wednesday, date_to=wednesday) == []

@@ -8,7 +8,8 @@ the model are ignored everywhere an id is looked up.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -36,6 +37,7 @@ class Offers:
     def __init__(self) -> None:
         self._slots: dict[str, Slot] = {}
         self._booked: set[str] = set()
+        self._under_way = 0  # bookings started and not yet settled (awaiting the database)
 
     def add(self, slots: Iterable[Slot]) -> list[tuple[str, Slot]]:
         added = []
@@ -62,6 +64,23 @@ class Offers:
     def booked(self) -> int:
         """How many offered times this call has booked."""
         return len(self._booked)
+
+    @property
+    def claimed(self) -> int:
+        """Booked in this call, plus bookings under way: what the per-call cap counts."""
+        return len(self._booked) + self._under_way
+
+    @contextmanager
+    def booking(self) -> Iterator[None]:
+        """A booking under way: counted in `claimed` until it is settled (booked or refused).
+
+        Enter it right after checking `claimed`, with no await in between: one turn's tool calls
+        run concurrently, and each must see the bookings the others have started."""
+        self._under_way += 1
+        try:
+            yield
+        finally:
+            self._under_way -= 1
 
     def was_booked(self, option_id: str) -> bool:
         return canonical(option_id) in self._booked

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from receptionist.domain.practice import PatientKind, Practice, VisitType
-from receptionist.store import Appointment
+from receptionist.store import Appointment, Standing
 
 
 class SchedulingError(ValueError):
@@ -30,26 +30,29 @@ class PatientLimit(SchedulingError):
     """A per-patient or per-call rule refuses another booking; the message says which."""
 
 
-def check_booking_limits(
-    practice: Practice,
-    visit: VisitType,
-    *,
-    booked_in_call: int,
-    upcoming: int,
-    upcoming_of_type: int,
-) -> None:
-    """One caller cannot fill the book: caps per call and per patient, one new-patient exam."""
+def check_call_limit(practice: Practice, *, booked_in_call: int) -> None:
+    """One call cannot fill the book: `booked_in_call` counts its bookings made and under way."""
     if booked_in_call >= practice.booking.max_per_call:
         raise PatientLimit(
             f"this call has already booked {booked_in_call} visits, the most one call can book; "
             "offer to take a message so the team can help with more"
         )
+
+
+def check_patient_limits(practice: Practice, visit: VisitType, standing: Standing) -> None:
+    """The rules the patient's record decides: the visit is for their kind of patient, they hold
+    no more upcoming visits than the practice books ahead, and one new-patient exam at most.
+
+    Checked by `Store.book` against the `standing` it reads in the booking's own write
+    transaction, so two bookings at once cannot both pass."""
+    check_patient_kind(visit, is_new_patient=standing.is_new_patient)
+    upcoming = standing.upcoming
     if upcoming >= practice.booking.max_upcoming_per_patient:
         raise PatientLimit(
             f"this patient already has {upcoming} upcoming visits, the most the practice books "
             "ahead for one patient; offer to move one of them or take a message for the team"
         )
-    if visit.patients is PatientKind.NEW and upcoming_of_type >= 1:
+    if visit.patients is PatientKind.NEW and standing.upcoming_of_type >= 1:
         raise PatientLimit(
             f"this patient already has a {visit.name} booked; a second one is not needed, so "
             "offer to move that one instead"

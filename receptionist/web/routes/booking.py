@@ -94,7 +94,13 @@ async def _book_page(
         try:
             check_patient_kind(require_visit_type(practice, visit), is_new_patient=is_new)
             times = await booking.offered_times(
-                as_called, web.store, visit, day, now=now, provider_id=provider or None
+                as_called,
+                web.store,
+                visit,
+                day,
+                now=now,
+                provider_id=provider or None,
+                patient_id=patient.id,
             )
         except SchedulingError as exc:
             kind_problem = booking.staff_sentence(str(exc))
@@ -293,6 +299,8 @@ async def _appointment_page(
                 day,
                 now=now,
                 provider_id=provider or None,
+                patient_id=appointment.patient_id,
+                moving=appointment.id,
             )
         except SchedulingError as exc:
             error = str(exc)
