@@ -7,8 +7,8 @@ Those rows get the bounded key `name_key` computes today, so the patient is stil
 and date of birth (and not registered a second time), and the failures still count for the name.
 No schema change; the downgrade leaves the (shorter, still valid) keys as they are.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 from receptionist.store.models import NAME_LENGTH
 from receptionist.store.repo import bounded_key
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
