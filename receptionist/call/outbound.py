@@ -85,6 +85,7 @@ BRIDGE_BUSY = ("unavailable", "resource_exhausted")
 BRIDGE_BUSY_TRIES = 4
 RANG_OUT = ("canceled", "deadline_exceeded")  # livekit-sip: "sip request timed out"
 LINE_TIMEOUT = 30.0  # longest wait for one of our lines to play out (the visit line is long)
+KEYPAD = frozenset("0123456789*#")  # a DTMF event is exactly one of these; anything else is noise
 
 INSTRUCTIONS = """\
 You are the automated assistant of {practice}, on a reminder call the practice placed to one of
@@ -322,7 +323,7 @@ class ReminderKeys:
 
     async def _on(self, digit: str) -> None:
         call, session = self._state.reminder, self._session
-        if call is None:
+        if call is None or digit not in KEYPAD:  # exactly one key: "", "12" are not a press
             return
         if call.answered_by in ("", UNKNOWN_ANSWER):
             call.answered_by = PERSON  # a machine does not press keys (AMD heard no speech)
@@ -333,7 +334,7 @@ class ReminderKeys:
         if call.stage is Stage.IDENTITY and digit == "1":
             session.interrupt(force=True)
             await speak(session, call.patient_confirmed_identity(), timeout=LINE_TIMEOUT)
-        elif call.stage is Stage.CHOICE and digit in "12":
+        elif call.stage is Stage.CHOICE and digit in ("1", "2"):
             session.interrupt(force=True)
             line = await (call.confirm() if digit == "1" else call.cancel())
             await speak(session, line, timeout=LINE_TIMEOUT)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from livekit.agents import AgentSession
 from livekit.agents.testing import fake_job_context
 
@@ -183,6 +184,28 @@ async def test_the_keypad_decides_nothing_before_the_patient_is_on_the_line(tmp_
         await run.keys.drain()
         reminder, appointment = await run.reminder()
         assert reminder.status == "calling" and appointment.status == "booked"
+
+
+@pytest.mark.parametrize("then", ["1", "2"])
+async def test_a_key_that_is_not_one_digit_does_nothing_to_the_visit(tmp_path, then):
+    """An empty or several-character DTMF digit, or a key with no meaning here, is ignored: it
+    neither cancels nor confirms. 1 and 2 afterwards still do what they say."""
+    async with reminder_call(tmp_path, ScriptedLLM()) as run:
+        run.keys.press("1")  # it is Ann
+        await run.keys.drain()
+        for noise in ("", "12", "21", "*"):
+            run.keys.press(noise)
+            await run.keys.drain()
+            reminder, appointment = await run.reminder()
+            assert (reminder.status, appointment.status) == ("calling", "booked"), noise
+            assert run.call.stage is Stage.CHOICE
+        run.keys.press(then)
+        await run.keys.drain()
+        reminder, appointment = await run.reminder()
+    if then == "1":
+        assert (reminder.status, appointment.status) == (REMINDER_CONFIRMED, "booked")
+    else:
+        assert (reminder.status, appointment.status) == (REMINDER_CANCELLED, CANCELLED)
 
 
 # --- by voice ---------------------------------------------------------------------------------
