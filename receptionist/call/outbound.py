@@ -7,14 +7,17 @@ A job whose dispatch metadata names a reminder (`ReminderJob`, dispatched by
 1. it checks the job still holds its reminder (the claim's attempt number is the fence), builds
    the session (the agent waits silently) and starts LiveKit's answering-machine detection (AMD)
    before dialling, so no audio is missed;
-2. it dials over the outbound trunk (CreateSIPParticipant: the practice's number as caller id,
+2. just before dialling it checks in the book that the claim still holds, the visit is still
+   booked at the time it will say and the patient has not opted out (a cancel, move or opt-out
+   after the claim); if not, nothing is dialled and the attempt ends saying why;
+3. it dials over the outbound trunk (CreateSIPParticipant: the practice's number as caller id,
    a ringing timeout, wait until answered); busy, no answer or failure end the attempt at once;
-3. a machine: AMD waits for the greeting to end (the beep), the agent leaves a message with no
+4. a machine: AMD waits for the greeting to end (the beep), the agent leaves a message with no
    health details (the practice, "about your appointment", a number to call back) and hangs up;
-4. a person (or no verdict): the agent asks for the patient by first name; then states the visit
+5. a person (or no verdict): the agent asks for the patient by first name; then states the visit
    and takes 1 confirm / 2 cancel / 3 another time / 0 staff, by keypad (decided here, in code)
    or by voice (the model calls tools/reminders.py, which land on the same methods);
-5. what happened is recorded on the attempt (line, SIP status, person or machine, choice), and
+6. what happened is recorded on the attempt (line, SIP status, person or machine, choice), and
    the reminder moves on (confirmed, cancelled, retried later, given up, ...).
 
 No phone number or name is logged; the room is named after the reminder's id and attempt.
@@ -52,8 +55,10 @@ from receptionist.domain.phone import normalize
 from receptionist.domain.practice import Practice
 from receptionist.domain.reminders import (
     Line,
+    Next,
     ReminderJob,
     after_unanswered,
+    instead_of_dialling,
     line_for_sip,
 )
 from receptionist.domain.scheduling import is_late_cancellation
@@ -85,6 +90,7 @@ BRIDGE_BUSY = ("unavailable", "resource_exhausted")
 BRIDGE_BUSY_TRIES = 4
 RANG_OUT = ("canceled", "deadline_exceeded")  # livekit-sip: "sip request timed out"
 LINE_TIMEOUT = 30.0  # longest wait for one of our lines to play out (the visit line is long)
+KEYPAD = frozenset("0123456789*#")  # a DTMF event is exactly one of these; anything else is noise
 
 INSTRUCTIONS = """\
 You are the automated assistant of {practice}, on a reminder call the practice placed to one of
@@ -145,6 +151,7 @@ class ReminderCall:
         self.sip_status: int | None = None
         self.answered_by = ""
         self.call_id = ""
+        self.instead: Next | None = None  # what the reminder became when the call was not dialled
         self._finishing: asyncio.Future[None] | None = None
 
     # --- what is said --------------------------------------------------------------------
@@ -180,6 +187,27 @@ class ReminderCall:
             f"Hello, this is {self.practice.name} calling about your upcoming appointment. "
             f"Please call us back at {number}. Thank you, goodbye."
         )
+
+    # --- before dialling -----------------------------------------------------------------
+
+    async def may_dial(self) -> bool:
+        """Whether the book still wants this call, read just before dialling: the visit may have
+        been cancelled or moved, or the patient opted out, since the runner claimed it. If not,
+        `finish` records the attempt as not dialled, with what the reminder became and why."""
+        try:
+            check = await self.store.dial_check(self.job.reminder_id)
+        except StoreError as exc:  # the book cannot say: no call now, tried again later
+            log.warning("reminder not checked before dialling (%s)", type(exc).__name__)
+            self.line = Line.FAILED
+            return False
+        self.instead = instead_of_dialling(
+            check, attempt=self.job.attempt, starts_at=self.appointment.starts_at, now=self.clock()
+        )
+        if self.instead is None:
+            return True
+        self.line = Line.NOT_DIALLED
+        log.info("reminder call not placed", extra={"status": self.instead.status})
+        return False
 
     # --- what the patient does -----------------------------------------------------------
 
@@ -259,7 +287,9 @@ class ReminderCall:
             status = REMINDER_MOVED if moved and moved.status == RESCHEDULED else REMINDER_CALL_BACK
             await self._choose(status)
         line = self.line or Line.FAILED
-        if self.status:
+        if (instead := self.instead) is not None:  # not dialled: a settled reminder stays so
+            status, retry_at, reason = instead.status, instead.retry_at, instead.reason
+        elif self.status:
             status, retry_at, reason = self.status, None, ""
         else:
             why = {
@@ -322,7 +352,7 @@ class ReminderKeys:
 
     async def _on(self, digit: str) -> None:
         call, session = self._state.reminder, self._session
-        if call is None:
+        if call is None or digit not in KEYPAD:  # exactly one key: "", "12" are not a press
             return
         if call.answered_by in ("", UNKNOWN_ANSWER):
             call.answered_by = PERSON  # a machine does not press keys (AMD heard no speech)
@@ -333,7 +363,7 @@ class ReminderKeys:
         if call.stage is Stage.IDENTITY and digit == "1":
             session.interrupt(force=True)
             await speak(session, call.patient_confirmed_identity(), timeout=LINE_TIMEOUT)
-        elif call.stage is Stage.CHOICE and digit in "12":
+        elif call.stage is Stage.CHOICE and digit in ("1", "2"):
             session.interrupt(force=True)
             line = await (call.confirm() if digit == "1" else call.cancel())
             await speak(session, line, timeout=LINE_TIMEOUT)
@@ -368,9 +398,13 @@ def sip_request(call: ReminderCall, room: str) -> api.CreateSIPParticipantReques
 async def dial(client: Any, call: ReminderCall, room: str, *, busy_pause: float = 3.0) -> bool:
     """Places the call; True once answered. A refusal is recorded on `call` (busy, ...).
 
+    Each try first asks the book whether the call is still wanted (`ReminderCall.may_dial`): no
+    INVITE for a visit cancelled or moved, or a patient opted out, since the claim.
     A bridge that turns the call away before dialling ("cpu exhausted": livekit-sip above its
     CPU limit) is asked again a few times first: that is not the patient's line being busy."""
     for tries_left in range(BRIDGE_BUSY_TRIES - 1, -1, -1):
+        if not await call.may_dial():
+            return False
         try:
             info = await client.sip.create_sip_participant(
                 sip_request(call, room), timeout=call.job.ringing_seconds + 20

@@ -3,8 +3,9 @@
 Pure rules over the practice's `[practice.reminders]` section (receptionist/domain/practice.py):
 no database, no LiveKit. The runner (receptionist/ops/reminders.py) reads the candidates from the
 book, asks `decide` about each, claims the due ones (receptionist/store/reminders.py) and
-dispatches the calls; the call's job asks `after_unanswered` when the line was busy, rang out or
-failed.
+dispatches the calls; the call's job asks `instead_of_dialling` just before it dials (the visit
+may have been cancelled or moved, or the patient opted out, since the claim) and
+`after_unanswered` when the line was busy, rang out or failed.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ from typing import TYPE_CHECKING
 from receptionist.domain.phone import UNKNOWN
 from receptionist.domain.practice import Practice
 from receptionist.store.models import (
+    BOOKED,
     REMINDER_CALLING,
+    REMINDER_CANCELLED,
     REMINDER_GAVE_UP,
+    REMINDER_MOVED,
     REMINDER_OPEN,
+    REMINDER_OPTED_OUT,
     REMINDER_PENDING,
     REMINDER_SKIPPED,
+    RESCHEDULED,
 )
+from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED
 
 if TYPE_CHECKING:
-    from receptionist.store.reminders import ReminderResult
+    from receptionist.store.reminders import DialCheck, ReminderResult
 
 
 class Skip(StrEnum):
@@ -147,6 +154,7 @@ class Line(StrEnum):
     BUSY = "busy"
     NO_ANSWER = "no_answer"
     FAILED = "failed"
+    NOT_DIALLED = "not_dialled"  # the book said, just before dialling, not to call
 
 
 # SIP final responses to an INVITE, as the attempt's line.
@@ -183,6 +191,32 @@ def after_unanswered(practice: Practice, *, attempts: int, now: datetime, why: s
     if attempts >= reminders.attempts:
         return Next(REMINDER_GAVE_UP, None, f"{why}; every attempt used")
     return Next(REMINDER_PENDING, now + reminders.retry_after, why)
+
+
+NOT_HELD = "this call's claim no longer holds the reminder"
+TIME_CHANGED = "the visit's time changed since the claim"
+
+
+def instead_of_dialling(
+    check: DialCheck | None, *, attempt: int, starts_at: datetime, now: datetime
+) -> Next | None:
+    """None: place the call (the job's `attempt` still holds the reminder, its visit is booked at
+    `starts_at`, the time the call will say, and the patient has not opted out). Otherwise what
+    the reminder becomes instead, without a call: a cancel, a move or an opt-out since the claim
+    usually settled it already (then this attempt no longer holds it and the store keeps what it
+    says); else it ends with the reason here."""
+    if check is None or check.attempts != attempt or check.status != REMINDER_CALLING:
+        status = check.status if check else ""
+        return Next(status, None, (check.reason if check else "") or NOT_HELD)
+    if check.visit_status == RESCHEDULED:
+        return Next(REMINDER_MOVED, None, VISIT_MOVED)
+    if check.visit_status != BOOKED:
+        return Next(REMINDER_CANCELLED, None, VISIT_CANCELLED)
+    if check.opted_out:
+        return Next(REMINDER_OPTED_OUT, None, OPTED_OUT)
+    if check.starts_at != starts_at:  # the runner decides again, on the visit's new time
+        return Next(REMINDER_PENDING, now, TIME_CHANGED)
+    return None
 
 
 # --- the job a runner dispatches ---------------------------------------------------------------

@@ -15,6 +15,13 @@ Each claim is also a compare-and-set on the `attempts` the runner read: a runner
 before another runner claimed it changes nothing. `attempts` is the claim's fencing token, as in
 receptionist/store/notifications.py: the call's job passes it back when it records what happened,
 and a job whose lease ran out (and whose reminder was claimed again since) cannot overwrite it.
+
+A visit cancelled or moved, or a patient opted out, after the runner read the candidates must not
+be called about: `Store.cancel`, `Store.reschedule` and `opt_out` settle the visit's (or the
+patient's) unfinished reminders in their own transaction (`settle_reminders`), so no runner
+claims them later, and the call's job reads `dial_check` just before it dials
+(receptionist/call/outbound.py), so a job that claimed the reminder before the change (or a claim
+that raced it) places no call.
 """
 
 from __future__ import annotations
@@ -25,14 +32,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from receptionist.store.models import (
     BOOKED,
     REMINDER_CALLING,
+    REMINDER_CANCELLED,
     REMINDER_CONFIRMED,
+    REMINDER_MOVED,
+    REMINDER_OPTED_OUT,
     REMINDER_PENDING,
     REMINDER_SKIPPED,
     Appointment,
@@ -41,12 +51,21 @@ from receptionist.store.models import (
     ReminderAttempt,
     ReminderOptOut,
     new_id,
+    utcnow,
 )
 
 REASON_LENGTH = 120  # reminders.reason
 # Statuses a claim may start from: waiting, skipped earlier (the number may be fixed since), or a
 # call whose job died (lease run out).
 CLAIMABLE = (REMINDER_PENDING, REMINDER_SKIPPED)
+# Not finished yet: what a cancel, move or opt-out settles (a claimed one included: its job then no
+# longer holds it, and checks that just before dialling).
+UNFINISHED = (*CLAIMABLE, REMINDER_CALLING)
+# Why a reminder ended without its call (the reason staff read next to its status). A choice made
+# on the reminder call itself replaces the reason.
+VISIT_CANCELLED = "the visit was cancelled, so no reminder call is needed"
+VISIT_MOVED = "the visit was moved: its new time gets its own reminder"
+OPTED_OUT = "the patient asked not to be called"
 
 
 class _Sessions(Protocol):
@@ -121,6 +140,49 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         Reminder.status.in_(CLAIMABLE),
         and_(Reminder.status == REMINDER_CALLING, Reminder.lease_until <= now),
+    )
+
+
+@dataclass(frozen=True)
+class DialCheck:
+    """What the book says, just before a reminder call is dialled, about its reminder, its visit
+    and its patient (`ReminderBook.dial_check`); the domain decides from it whether to dial
+    (receptionist/domain/reminders.py `instead_of_dialling`)."""
+
+    status: str  # the reminder's
+    attempts: int  # the claim's fence: the job's attempt still holds it while equal (and calling)
+    reason: str
+    visit_status: str
+    starts_at: datetime
+    opted_out: bool
+
+
+async def settle_reminders(
+    s: AsyncSession, which: ColumnElement[bool], *, status: str, reason: str, now: datetime
+) -> int:
+    """Ends the unfinished reminders `which` selects with `status` and `reason`, in the caller's
+    write transaction (a cancel, a move, an opt-out): no runner claims them again, and a job that
+    had claimed one no longer holds it (it checks just before dialling). Returns how many."""
+    result = await s.execute(
+        update(Reminder)
+        .where(which, Reminder.status.in_(UNFINISHED))
+        .values(status=status, reason=reason[:REASON_LENGTH], lease_until=None, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+async def settle_visit_reminder(
+    s: AsyncSession, appointment_id: str, *, moved: bool, now: datetime
+) -> int:
+    """The visit was cancelled or moved (`Store.cancel`, `Store.reschedule`): its reminder, if
+    still unfinished, ends as `cancelled` or `moved`. A moved visit's new appointment is a new
+    row, which gets its own reminder when it comes into the window."""
+    return await settle_reminders(
+        s,
+        Reminder.appointment_id == appointment_id,
+        status=REMINDER_MOVED if moved else REMINDER_CANCELLED,
+        reason=VISIT_MOVED if moved else VISIT_CANCELLED,
+        now=now,
     )
 
 
@@ -293,6 +355,33 @@ class ReminderBook:
             ).first()
         return None if row is None else (row[0], row[1], row[2])
 
+    async def dial_check(self: _Sessions, reminder_id: str) -> DialCheck | None:
+        """The reminder's claim, its visit's status and time, and whether its patient opted out,
+        in one read: what a reminder call's job checks just before dialling. None: no reminder."""
+        opted_out = (
+            exists()
+            .where(
+                ReminderOptOut.practice_id == Reminder.practice_id,
+                ReminderOptOut.patient_id == Reminder.patient_id,
+            )
+            .label("opted_out")
+        )
+        query = (
+            select(
+                Reminder.status,
+                Reminder.attempts,
+                Reminder.reason,
+                Appointment.status,
+                Appointment.starts_at,
+                opted_out,
+            )
+            .join(Appointment, Appointment.id == Reminder.appointment_id)
+            .where(Reminder.id == reminder_id)
+        )
+        async with self._session(write=False) as s:
+            row = (await s.execute(query)).first()
+        return None if row is None else DialCheck(*row[:5], opted_out=bool(row[5]))
+
     async def reminder_choice(
         self: _Sessions,
         reminder_id: str,
@@ -396,7 +485,9 @@ class ReminderBook:
         source: str = "call",
         call_id: str = "",
     ) -> bool:
-        """Records that the patient gets no more reminder calls; True if newly recorded."""
+        """Records that the patient gets no more reminder calls; True if newly recorded. Their
+        unfinished reminders end `opted_out` in the same transaction (a claimed one too: its job
+        does not dial)."""
         row = {
             "id": new_id(),
             "practice_id": practice_id,
@@ -412,9 +503,16 @@ class ReminderBook:
             .on_conflict_do_nothing(index_elements=["practice_id", "patient_id"])
         )
         async with self._session(write=True) as s:
-            return bool((await s.execute(statement)).rowcount)
+            added = bool((await s.execute(statement)).rowcount)
+            patients = _patients(practice_id, patient_id)
+            await settle_reminders(
+                s, patients, status=REMINDER_OPTED_OUT, reason=OPTED_OUT, now=now
+            )
+            return added
 
     async def remove_opt_out(self: _Sessions, practice_id: str, patient_id: str) -> bool:
+        """The patient gets reminder calls again. The reminders the opt-out settled (not those
+        the patient ended on a call) are pending again, for the runner to decide on."""
         from sqlalchemy import delete
 
         async with self._session(write=True) as s:
@@ -423,6 +521,15 @@ class ReminderBook:
                     ReminderOptOut.practice_id == practice_id,
                     ReminderOptOut.patient_id == patient_id,
                 )
+            )
+            await s.execute(
+                update(Reminder)
+                .where(
+                    _patients(practice_id, patient_id),
+                    Reminder.status == REMINDER_OPTED_OUT,
+                    Reminder.reason == OPTED_OUT,
+                )
+                .values(status=REMINDER_PENDING, reason="", updated_at=utcnow())
             )
             return bool(result.rowcount)
 
@@ -512,6 +619,10 @@ class ReminderBook:
                 select(Reminder).where(Reminder.appointment_id.in_(appointment_ids))
             )
             return {r.appointment_id: r for r in rows}
+
+
+def _patients(practice_id: str, patient_id: str) -> ColumnElement[bool]:
+    return and_(Reminder.practice_id == practice_id, Reminder.patient_id == patient_id)
 
 
 def _new_row(practice_id: str, want: Wanted, now: datetime) -> dict[str, object]:

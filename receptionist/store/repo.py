@@ -55,7 +55,7 @@ from receptionist.store.models import (
 )
 from receptionist.store.notifications import NotificationQueue
 from receptionist.store.outbox import Outbox
-from receptionist.store.reminders import ReminderBook
+from receptionist.store.reminders import ReminderBook, settle_visit_reminder
 from receptionist.store.staff import StaffStore
 
 log = logging.getLogger(__name__)
@@ -329,11 +329,15 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
             return list(result)
 
     async def cancel(self, appointment_id: str, *, patient_id: str) -> Appointment:
-        """Cancels the patient's own booked appointment; `NotFound` for anyone else's."""
+        """Cancels the patient's own booked appointment; `NotFound` for anyone else's. Its
+        reminder, if not finished, ends `cancelled` in the same transaction: no call about it."""
         async with self._session(write=True) as s:
             appointment = await _own_booked(s, appointment_id, patient_id)
             appointment.status = CANCELLED
             appointment.cancelled_at = utcnow()
+            await settle_visit_reminder(
+                s, appointment_id, moved=False, now=appointment.cancelled_at
+            )
         return appointment
 
     async def reschedule(
@@ -348,12 +352,15 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         booked_by: str | None = None,
     ) -> Appointment:
         """Moves the patient's appointment in one transaction: the old row becomes `rescheduled`
-        and a new booked row is inserted. If the new time is taken nothing changes (`SlotTaken`)."""
+        and a new booked row is inserted. If the new time is taken nothing changes (`SlotTaken`).
+        The old visit's reminder, if not finished, ends `moved` (no call about the old time); the
+        new row gets its own when it comes into the reminder window."""
         async with self._session(write=True) as s:
             old = await _own_booked(s, appointment_id, patient_id)
             old.status = RESCHEDULED
             old.cancelled_at = utcnow()
             await s.flush()
+            await settle_visit_reminder(s, old.id, moved=True, now=old.cancelled_at)
             new = Appointment(
                 id=new_id(),
                 practice_id=old.practice_id,

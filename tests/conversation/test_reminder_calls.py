@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from livekit import api
 from livekit.agents import AgentSession
 from livekit.agents.testing import fake_job_context
 
@@ -38,11 +40,12 @@ from receptionist.store.models import (
     REMINDER_CANCELLED,
     REMINDER_CONFIRMED,
     REMINDER_LEFT_MESSAGE,
+    REMINDER_MOVED,
     REMINDER_OPTED_OUT,
     REMINDER_PENDING,
     REMINDER_WRONG_NUMBER,
 )
-from receptionist.store.reminders import Wanted
+from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED, Wanted
 from tests.conversation.book_support import ANN, book_directly, practice_book, tool_results
 from tests.support.harness import RecordingClips, RecordingLiveKitAPI, example_practice, sip_error
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
@@ -185,6 +188,28 @@ async def test_the_keypad_decides_nothing_before_the_patient_is_on_the_line(tmp_
         assert reminder.status == "calling" and appointment.status == "booked"
 
 
+@pytest.mark.parametrize("then", ["1", "2"])
+async def test_a_key_that_is_not_one_digit_does_nothing_to_the_visit(tmp_path, then):
+    """An empty or several-character DTMF digit, or a key with no meaning here, is ignored: it
+    neither cancels nor confirms. 1 and 2 afterwards still do what they say."""
+    async with reminder_call(tmp_path, ScriptedLLM()) as run:
+        run.keys.press("1")  # it is Ann
+        await run.keys.drain()
+        for noise in ("", "12", "21", "*"):
+            run.keys.press(noise)
+            await run.keys.drain()
+            reminder, appointment = await run.reminder()
+            assert (reminder.status, appointment.status) == ("calling", "booked"), noise
+            assert run.call.stage is Stage.CHOICE
+        run.keys.press(then)
+        await run.keys.drain()
+        reminder, appointment = await run.reminder()
+    if then == "1":
+        assert (reminder.status, appointment.status) == (REMINDER_CONFIRMED, "booked")
+    else:
+        assert (reminder.status, appointment.status) == (REMINDER_CANCELLED, CANCELLED)
+
+
 # --- by voice ---------------------------------------------------------------------------------
 
 
@@ -304,3 +329,65 @@ async def test_busy_is_retried_after_the_spacing(tmp_path):
     assert reminder.next_attempt_at == NOW + run.call.practice.reminders.retry_after
     attempt = await run.attempt()
     assert (attempt.line, attempt.sip_status) == ("busy", 486)
+
+
+# --- a visit cancelled or moved, or an opt-out, after the claim ---------------------------------
+
+
+class RecordingDialler(RecordingLiveKitAPI):
+    """The fake LiveKit API, also recording every CreateSIPParticipant (and answering it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dialled: list[api.CreateSIPParticipantRequest] = []
+        self.sip.create_sip_participant = self._dial
+
+    async def _dial(self, request, timeout=None):
+        self.dialled.append(request)
+        return api.SIPParticipantInfo(sip_call_id="SCL_dialled")
+
+
+async def _move(run: ReminderRun) -> None:
+    visit = run.call.appointment
+    starts = visit.starts_at + timedelta(days=1)
+    await run.store.reschedule(
+        visit.id,
+        patient_id=visit.patient_id,
+        provider_id=visit.provider_id,
+        starts_at=starts,
+        ends_at=starts + (visit.ends_at - visit.starts_at),
+    )
+
+
+CHANGES = {
+    # on an inbound call (tools/booking.py), in the staff app, or the staff's opt-out list
+    "cancelled": (
+        lambda run: run.store.cancel(run.call.appointment.id, patient_id=run.call.patient.id),
+        REMINDER_CANCELLED,
+        VISIT_CANCELLED,
+    ),
+    "moved": (_move, REMINDER_MOVED, VISIT_MOVED),
+    "opted out": (
+        lambda run: run.store.opt_out(
+            run.call.practice.id, run.call.patient.id, now=NOW, source="staff"
+        ),
+        REMINDER_OPTED_OUT,
+        OPTED_OUT,
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+async def test_no_call_is_placed_about_a_visit_changed_after_the_claim(tmp_path, change):
+    make, status, reason = CHANGES[change]
+    async with reminder_call(tmp_path, ScriptedLLM()) as run:
+        await make(run)
+        client = RecordingDialler()
+        run.call.line, run.call.sip_status, run.call.answered_by = None, None, ""  # not dialled yet
+        assert not await dial(client, run.call, run.call.job.room)
+        assert client.dialled == []  # no CreateSIPParticipant: the patient's phone never rang
+        assert run.call.line is Line.NOT_DIALLED
+    reminder, _ = await run.reminder()
+    assert (reminder.status, reminder.reason) == (status, reason)
+    attempt = await run.attempt()
+    assert (attempt.line, attempt.sip_status, attempt.answered_by) == ("not_dialled", None, "")

@@ -1,21 +1,35 @@
 """Reminder calls in the book, on SQLite and PostgreSQL: candidates, claims under a cap, attempts
-fenced by their claim, choices, opt-outs, and two runners at once calling each patient once."""
+fenced by their claim, choices, opt-outs, two runners at once calling each patient once, and no
+call about a visit cancelled or moved (or to a patient who opted out) after the claim."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from livekit import api
+from sqlalchemy import insert, update
+
+from receptionist.call.outbound import ReminderCall, dial
+from receptionist.domain.reminders import TIME_CHANGED, ReminderJob, instead_of_dialling
 from receptionist.store import Outbox, Store
 from receptionist.store.models import (
+    CANCELLED,
     REMINDER_CALLING,
+    REMINDER_CANCELLED,
     REMINDER_CONFIRMED,
     REMINDER_GAVE_UP,
+    REMINDER_MOVED,
     REMINDER_OPTED_OUT,
     REMINDER_PENDING,
     REMINDER_SKIPPED,
+    RESCHEDULED,
+    Appointment,
+    ReminderOptOut,
 )
-from receptionist.store.reminders import Wanted
+from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED, Wanted
+from tests.support.harness import example_practice
 
 NOW = datetime(2027, 3, 1, 16, 0, tzinfo=UTC)  # Monday 10:00 in Chicago
 LEASE = timedelta(minutes=15)
@@ -257,6 +271,210 @@ async def test_two_runners_at_once_call_each_patient_once_within_the_cap(db_url:
     finally:
         await asyncio.gather(*(r.close() for r in runners))
         await setup.close()
+
+
+# --- a visit cancelled or moved, or a patient opted out, after the claim ------------------------
+
+
+class Dialler:
+    """The LiveKit API as the reminder call's job uses it: records each CreateSIPParticipant."""
+
+    def __init__(self) -> None:
+        self.placed: list[api.CreateSIPParticipantRequest] = []
+        self.sip = self
+
+    async def create_sip_participant(self, request, timeout=None):
+        self.placed.append(request)
+        return api.SIPParticipantInfo(sip_call_id="SCL_dialled")
+
+
+async def _claimed_call(store: Store, want: Wanted) -> ReminderCall:
+    """The reminder claimed by a runner, and its job's call as `run_reminder_call` builds it
+    (reading the visit and the patient at the job's start)."""
+    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
+    job = ReminderJob(claim.reminder_id, claim.attempt, "lakeside", "ST_out", 30)
+    _, appointment, patient = await store.reminder_job(claim.reminder_id)
+    return ReminderCall(job, example_practice(), appointment, patient, store, clock=lambda: NOW)
+
+
+async def _dialled_after(store: Store, call: ReminderCall) -> list[api.CreateSIPParticipantRequest]:
+    """What the job sends when it dials now, its attempt recorded as the call ends."""
+    client = Dialler()
+    await dial(client, call, call.job.room)
+    await call.finish()
+    return client.placed
+
+
+async def _move(store: Store, want: Wanted) -> None:
+    await store.reschedule(
+        want.appointment_id,
+        patient_id=want.patient_id,
+        provider_id="dr-0",
+        starts_at=NOW + timedelta(hours=50),
+        ends_at=NOW + timedelta(hours=50, minutes=30),
+    )
+
+
+CHANGES = {
+    "cancelled": (
+        lambda store, want: store.cancel(want.appointment_id, patient_id=want.patient_id),
+        REMINDER_CANCELLED,
+        VISIT_CANCELLED,
+    ),
+    "moved": (_move, REMINDER_MOVED, VISIT_MOVED),
+    "opted out": (
+        lambda store, want: store.opt_out("lakeside", want.patient_id, now=NOW, source="staff"),
+        REMINDER_OPTED_OUT,
+        OPTED_OUT,
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+async def test_a_change_after_the_claim_settles_the_reminder_and_nothing_is_dialled(
+    store: Store, change: str
+):
+    """The visit cancelled or moved, or the patient opted out, while the job is starting: the same
+    transaction settles the claimed reminder, and the job dials nobody."""
+    [want] = await _visits(store, 1)
+    call = await _claimed_call(store, want)
+    make, status, reason = CHANGES[change]
+    await make(store, want)
+    reminder, _, _ = await store.reminder_job(call.job.reminder_id)
+    assert (reminder.status, reminder.reason, reminder.lease_until) == (status, reason, None)
+    assert await _dialled_after(store, call) == []
+    reminder, _, _ = await store.reminder_job(call.job.reminder_id)
+    assert (reminder.status, reminder.reason) == (status, reason)
+    [result] = await store.reminder_results("lakeside", start=NOW, end=NOW + timedelta(days=1))
+    assert result.attempt.line == "not_dialled" and result.attempt.finished_at == NOW
+    # Nor does a later runner claim it again.
+    seen = Wanted(want.appointment_id, want.patient_id, 1)
+    later = NOW + timedelta(hours=3)
+    assert (
+        await store.claim_reminders("lakeside", [seen], now=later, lease=LEASE, max_in_flight=5)
+        == []
+    )
+
+
+async def test_a_moved_visit_gets_its_own_reminder_at_the_new_time(store: Store):
+    [want] = await _visits(store, 1)
+    await _claimed_call(store, want)
+    await _move(store, want)
+    [moved] = await store.reminder_candidates("lakeside", start=NOW, end=NOW + timedelta(days=3))
+    assert moved.appointment.id != want.appointment_id and moved.reminder is None
+    fresh = Wanted(moved.appointment.id, want.patient_id, 0)
+    [claim] = await store.claim_reminders(
+        "lakeside", [fresh], now=NOW, lease=LEASE, max_in_flight=5
+    )
+    assert claim.attempt == 1 and claim.appointment_id == moved.appointment.id
+
+
+# Changes behind the store's back (nothing settled): the job's check before dialling finds them.
+BEHIND = {
+    "cancelled": (
+        lambda want: (
+            update(Appointment)
+            .where(Appointment.id == want.appointment_id)
+            .values(status=CANCELLED)
+        ),
+        REMINDER_CANCELLED,
+        VISIT_CANCELLED,
+    ),
+    "moved": (
+        lambda want: (
+            update(Appointment)
+            .where(Appointment.id == want.appointment_id)
+            .values(status=RESCHEDULED)
+        ),
+        REMINDER_MOVED,
+        VISIT_MOVED,
+    ),
+    "opted out": (
+        lambda want: insert(ReminderOptOut).values(
+            id="o1",
+            practice_id="lakeside",
+            patient_id=want.patient_id,
+            source="staff",
+            call_id="",
+            created_at=NOW,
+        ),
+        REMINDER_OPTED_OUT,
+        OPTED_OUT,
+    ),
+    "time changed": (
+        lambda want: (
+            update(Appointment)
+            .where(Appointment.id == want.appointment_id)
+            .values(
+                starts_at=NOW + timedelta(hours=30), ends_at=NOW + timedelta(hours=30, minutes=30)
+            )
+        ),
+        REMINDER_PENDING,
+        TIME_CHANGED,
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(BEHIND))
+async def test_the_job_checks_the_book_just_before_dialling(store: Store, change: str):
+    [want] = await _visits(store, 1)
+    call = await _claimed_call(store, want)
+    statement, status, reason = BEHIND[change]
+    async with store.engine.begin() as conn:
+        await conn.execute(statement(want))
+    assert await _dialled_after(store, call) == []
+    reminder, _, _ = await store.reminder_job(call.job.reminder_id)
+    assert (reminder.status, reminder.reason, reminder.lease_until) == (status, reason, None)
+    [result] = await store.reminder_results("lakeside", start=NOW, end=NOW + timedelta(days=1))
+    assert result.attempt.line == "not_dialled"
+    assert result.attempt.choice == ("" if status == REMINDER_PENDING else status)
+
+
+async def test_a_call_still_wanted_is_dialled(store: Store):
+    [want] = await _visits(store, 1)
+    call = await _claimed_call(store, want)
+    client = Dialler()
+    assert await dial(client, call, call.job.room)
+    assert [r.sip_call_to for r in client.placed] == ["+14145550000"]
+
+
+async def test_removing_an_opt_out_reopens_the_reminders_it_settled(store: Store):
+    settled, chosen = await _visits(store, 2)
+    await store.claim_reminders("lakeside", [settled], now=NOW, lease=LEASE, max_in_flight=5)
+    # The second patient said "stop calling me" on their reminder call.
+    [claim] = await store.claim_reminders(
+        "lakeside", [chosen], now=NOW, lease=LEASE, max_in_flight=5
+    )
+    await store.opt_out("lakeside", chosen.patient_id, now=NOW)
+    await store.reminder_choice(claim.reminder_id, attempt=1, status=REMINDER_OPTED_OUT, now=NOW)
+    await store.opt_out("lakeside", settled.patient_id, now=NOW, source="staff")
+    assert await store.remove_opt_out("lakeside", settled.patient_id)
+    assert await store.remove_opt_out("lakeside", chosen.patient_id)
+    rows = await store.reminders_for([settled.appointment_id, chosen.appointment_id])
+    assert rows[settled.appointment_id].status == REMINDER_PENDING
+    assert rows[chosen.appointment_id].status == REMINDER_OPTED_OUT  # their own choice stays
+
+
+async def test_cancels_racing_claims_never_leave_a_call_to_place(db_url: str, tmp_path):
+    """A runner claims while the patients cancel, on separate connections at the same moment:
+    whichever wins each race, no cancelled visit is left with a call its job would dial."""
+    setup = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
+    wanted = await _visits(setup, 12)
+    runner, desk = (Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in range(2))
+    try:
+        claims, *_ = await asyncio.gather(
+            runner.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=100),
+            *(desk.cancel(w.appointment_id, patient_id=w.patient_id) for w in wanted),
+        )
+        for claim in claims:
+            check = await setup.dial_check(claim.reminder_id)
+            _, appointment, _ = await setup.reminder_job(claim.reminder_id)
+            instead = instead_of_dialling(
+                check, attempt=claim.attempt, starts_at=appointment.starts_at, now=NOW
+            )
+            assert instead is not None and instead.status == REMINDER_CANCELLED
+    finally:
+        await asyncio.gather(runner.close(), desk.close(), setup.close())
 
 
 # --- the staff's view (`receptionist reminders list|opt-outs|run --dry-run`) -------------------
