@@ -1,5 +1,6 @@
 """The try-out's stand-in for the model: which requests it recognises, what it reads out of the
-caller's words, and which real tool it calls next (its whole behaviour, without a session)."""
+caller's words, and which real tool it calls next (its whole behaviour, without a session).
+Which offered time the caller picks: tests/unit/test_standin_choice.py."""
 
 from __future__ import annotations
 
@@ -7,15 +8,12 @@ from datetime import date
 
 import pytest
 
-from receptionist.call.standin import (
-    HELP,
-    LABEL,
-    Conversation,
+from receptionist.call.standin import HELP, LABEL, Conversation, Reply, ToolCall
+from receptionist.call.standin_words import (
     Intent,
-    Reply,
-    ToolCall,
+    emergency_kind,
     parse_birth_date,
-    parse_choice,
+    parse_callback,
     parse_name,
     recognise,
 )
@@ -35,13 +33,17 @@ from receptionist.call.standin import (
         ("Can I talk to someone?", Intent.PERSON),
         ("I want to speak to a human", Intent.PERSON),
         ("Put me through to the staff", Intent.PERSON),
+        ("I'd like to leave a message", Intent.MESSAGE),
+        ("Could someone call me back?", Intent.MESSAGE),  # a message, not a transfer
+        ("my tooth hurts", Intent.EMERGENCY),
+        ("I knocked out a tooth, can I book an appointment?", Intent.EMERGENCY),
+        ("There's swelling and bleeding", Intent.EMERGENCY),
         ("Goodbye", Intent.GOODBYE),
         ("ok bye!", Intent.GOODBYE),
         ("That's all, thanks", Intent.GOODBYE),
         ("Ann Lee", Intent.UNKNOWN),
         ("February 29, 1980", Intent.UNKNOWN),
         ("the first one", Intent.UNKNOWN),
-        ("my tooth hurts", Intent.UNKNOWN),
         ("we reopened the abbey", Intent.UNKNOWN),  # whole words only: no "open", no "bye"
     ],
 )
@@ -83,19 +85,32 @@ def test_reads_a_first_and_last_name(said, name):
 
 
 @pytest.mark.parametrize(
-    ("said", "count", "picked"),
+    ("said", "kind"),
     [
-        ("the first one", 3, 0),
-        ("second please", 3, 1),
-        ("3", 3, 2),
-        ("the last one", 3, 2),
-        ("yes", 1, 0),
-        ("the third", 2, None),  # only two were offered
-        ("whenever", 3, None),
+        ("I knocked out a tooth", "urgent_dental"),
+        ("severe pain in my jaw", "urgent_dental"),
+        ("My face is swelling and I can't breathe", "life_threatening"),
+        ("the swelling is spreading to my eye", "life_threatening"),
+        ("it won't stop bleeding", "life_threatening"),
     ],
 )
-def test_reads_which_offer_was_picked(said, count, picked):
-    assert parse_choice(said, count) == picked
+def test_tells_a_life_threatening_emergency_from_an_urgent_dental_one(said, kind):
+    assert emergency_kind(said) == kind
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        ("414-555-0123", "414-555-0123"),
+        ("my number is (414) 555 0123, thanks", "(414) 555 0123"),
+        ("+1 414 555 0123", "+1 414 555 0123"),
+        ("the number I'm calling from", ""),
+        ("12", None),
+        ("I'd rather not say", None),
+    ],
+)
+def test_reads_a_callback_number_as_typed(said, number):
+    assert parse_callback(said) == number
 
 
 def test_booking_asks_who_then_verifies_then_offers_then_books():
@@ -182,3 +197,61 @@ def test_everything_it_says_is_labelled_as_the_stand_in():
     ]
     assert replies[0] == Reply(HELP)
     assert all(isinstance(r, Reply) and r.text.startswith(LABEL) for r in replies)
+
+
+def test_a_message_collects_name_reason_and_number_then_calls_take_message():
+    talk = Conversation()
+    assert "name" in talk.heard("I'd like to leave a message").text
+    assert "team to know" in talk.heard("Carla Diaz").text
+    assert "call you back" in talk.heard("It's about my appointment and your hours").text
+    assert talk.heard("414 555 0177") == ToolCall(
+        "take_message",
+        {
+            "caller_name": "Carla Diaz",
+            "reason": "It's about my appointment and your hours",  # an answer, not a request
+            "callback_number": "414 555 0177",
+            "urgency": "routine",
+        },
+    )
+    again = talk.tool_answered(
+        "take_message", "Ask for the best callback number, with the area code.", True
+    )
+    assert talk.asked == "msg_number" and "did not work" in again.text
+
+
+def test_an_urgent_dental_problem_reports_it_then_takes_an_urgent_message():
+    talk = Conversation()
+    assert talk.heard("I broke a tooth") == ToolCall(
+        "report_emergency", {"kind": "urgent_dental", "summary": "I broke a tooth"}
+    )
+    told = talk.tool_answered(
+        "report_emergency",
+        "Share this guidance: Rinse with warm water. Nobody can take a call now. Offer the "
+        "soonest urgent visit, and ask for their callback number and call take_message with "
+        "urgency urgent so the team calls back. If it gets worse, call 911.",
+        False,
+    )
+    assert told.text.startswith(f"{LABEL} Rinse with warm water.") and "urgent message" in told.text
+    talk.heard("Ann Lee")
+    step = talk.heard("414 400 7103")
+    assert step.name == "take_message"
+    assert step.arguments["urgency"] == "urgent"
+    assert step.arguments["reason"] == "URGENT: I broke a tooth"
+
+
+def test_a_life_threatening_emergency_says_the_emergency_number_at_once():
+    talk = Conversation()
+    talk.heard("book a cleaning")
+    step = talk.heard("I can't breathe")  # even in the middle of another request
+    assert step == ToolCall(
+        "report_emergency", {"kind": "life_threatening", "summary": "I can't breathe"}
+    )
+    said = talk.tool_answered(
+        "report_emergency",
+        "Tell the caller now, calmly: hang up and call 911 right away, or go to the nearest "
+        "emergency room. Do not book, transfer or diagnose.",
+        False,
+    )
+    assert said.text == (
+        f"{LABEL} Hang up and call 911 right away, or go to the nearest emergency room."
+    )
