@@ -47,6 +47,10 @@ class StaffUserExists(Exception):
     """Another account already has this username (the unique constraint decided)."""
 
 
+class LastAdmin(Exception):
+    """The change would leave the practice without an active admin; nothing was changed."""
+
+
 class _Sessions(Protocol):
     def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
 
@@ -129,17 +133,27 @@ class StaffStore:
             )
             return list(result)
 
-    async def count_active_admins(self: _Sessions) -> int:
-        async with self._session(write=False) as s:
-            query = select(func.count()).where(StaffUser.role == ADMIN, StaffUser.active)
-            return int(await s.scalar(query) or 0)
-
     async def update_staff_user(self: _Sessions, user_id: str, **values: Any) -> bool:
         """Changes an account's role, name, active flag or password hash; True if it exists.
-        A new password also lifts any lock-out (an admin reset it on purpose)."""
+        A new password also lifts any lock-out (an admin reset it on purpose).
+
+        `LastAdmin` if the change would demote or deactivate the last active admin. That rule
+        is decided in this write transaction, with the active admins' rows locked (PostgreSQL;
+        SQLite's `BEGIN IMMEDIATE` holds the write lock already): two admins demoting each
+        other at once, from any number of app processes, leave one of them an admin."""
         if "password_hash" in values:
             values = {**values, "failed_logins": 0, "locked_until": None}
+        takes_admin = values.get("role", ADMIN) != ADMIN or values.get("active", True) is False
         async with self._session(write=True) as s:
+            if takes_admin:
+                admins = await s.scalars(
+                    select(StaffUser.id)
+                    .where(StaffUser.role == ADMIN, StaffUser.active)
+                    .order_by(StaffUser.id)  # one lock order: concurrent changes cannot deadlock
+                    .with_for_update()
+                )
+                if list(admins) == [user_id]:
+                    raise LastAdmin(user_id)
             result = await s.execute(
                 update(StaffUser).where(StaffUser.id == user_id).values(**values)
             )

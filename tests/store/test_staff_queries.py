@@ -8,14 +8,17 @@ one). PostgreSQL's choice depends on the table's size and statistics: not checke
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
-from receptionist.store import Store
-from receptionist.store.models import new_id
+from receptionist.store import Outbox, Store
+from receptionist.store.models import ADMIN, new_id
+from receptionist.store.staff import LastAdmin
 
 T0 = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 DOB = date(1980, 2, 29)
@@ -149,6 +152,48 @@ async def test_audit_writes_a_row_per_patient_and_reads_names_back(store: Store)
     assert [r.entry.id for r in await store.audit_entries(before=(first.at, first.id))] == [
         second.id
     ]
+
+
+async def _active_admins(store: Store) -> set[str]:
+    return {u.username for u in await store.staff_users() if u.active and u.role == ADMIN}
+
+
+async def test_two_admins_removing_each_other_at_once_leave_one(
+    store: Store, db_url: str, outbox: Outbox
+):
+    """Each admin, in their own app process, demotes or deactivates the other at the same
+    moment: one change wins, the other is refused, the practice keeps an active admin."""
+    ids = {}
+    for name in ("ana", "ben"):
+        user = await store.add_staff_user(
+            username=name, full_name=name, role=ADMIN, password_hash="x", at=T0
+        )
+        ids[name] = user.id
+    await store.add_staff_user(username="desk", full_name="Desk", role="staff",
+                               password_hash="x", at=T0)  # fmt: skip
+    changes = [
+        ({"role": "staff"}, {"role": "staff"}),
+        ({"active": False}, {"active": False}),
+        ({"role": "staff"}, {"active": False}),
+    ]
+    async with Store(db_url, outbox=outbox) as other:
+        for first, second in changes:
+            for user_id in ids.values():
+                await store.update_staff_user(user_id, role=ADMIN, active=True)
+            results = await asyncio.gather(
+                store.update_staff_user(ids["ben"], **first),
+                other.update_staff_user(ids["ana"], **second),
+                return_exceptions=True,
+            )
+            refused = [r for r in results if isinstance(r, LastAdmin)]
+            assert len(refused) == 1 and True in results, (first, second, results)
+            assert len(await _active_admins(store)) == 1, (first, second)
+    [last] = await _active_admins(store)
+    with pytest.raises(LastAdmin):  # and the one left cannot be removed on its own either
+        await store.update_staff_user(ids[last], role="staff")
+    other_id = ids["ben" if last == "ana" else "ana"]
+    assert await store.update_staff_user(other_id, role=ADMIN, active=True)
+    assert await _active_admins(store) == {"ana", "ben"}
 
 
 async def test_bookings_made_this_week_by_the_assistant_and_by_staff(store: Store):
