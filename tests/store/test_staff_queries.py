@@ -154,6 +154,67 @@ async def test_audit_writes_a_row_per_patient_and_reads_names_back(store: Store)
     ]
 
 
+MAX_FAILURES = 5
+LOCK_UNTIL = T0 + timedelta(minutes=15)
+
+
+async def _begin(store: Store, username: str = "maria", *, now: datetime = T0):
+    return await store.begin_sign_in(
+        username, now=now, max_failures=MAX_FAILURES, lock_until=now + timedelta(minutes=15)
+    )
+
+
+async def test_parallel_sign_in_attempts_from_two_processes_get_max_failures_checks(
+    store: Store, db_url: str, outbox: Outbox
+):
+    """26 attempts begun at once from two app processes (two engines on one book): exactly
+    `MAX_FAILURES` are admitted to a password check, the last of them locks the account, and
+    every attempt begun after it is refused, however many are still being checked."""
+    user = await store.add_staff_user(
+        username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
+    )
+    async with Store(db_url, outbox=outbox) as other:
+        attempts = await asyncio.gather(*(_begin(s) for s in [store, other] * 13))
+    admitted = [a for a in attempts if a.admitted]
+    assert len(admitted) == MAX_FAILURES
+    assert sum(a.locks for a in admitted) == 1
+    assert {a.refused for a in attempts if not a.admitted} == {"account locked"}
+    row = await store.staff_user(user.id)
+    assert row.failed_logins == MAX_FAILURES and row.locked_until == LOCK_UNTIL
+    assert (await _begin(store, now=LOCK_UNTIL - timedelta(seconds=1))).refused == "account locked"
+
+    again = await _begin(store, now=LOCK_UNTIL)  # the lock has run out: counting starts again
+    assert again.admitted and not again.locks
+    row = await store.staff_user(user.id)
+    assert row.failed_logins == 1 and row.locked_until is None
+    await store.login_succeeded(user.id)  # the right password ends the run of failures
+    row = await store.staff_user(user.id)
+    assert row.failed_logins == 0 and row.locked_until is None
+
+
+async def test_a_right_password_inside_the_allowed_attempts_clears_the_lock(store: Store):
+    user = await store.add_staff_user(
+        username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
+    )
+    attempts = [await _begin(store) for _ in range(MAX_FAILURES)]
+    assert [a.locks for a in attempts] == [False] * (MAX_FAILURES - 1) + [True]
+    assert (await store.staff_user(user.id)).locked_until == LOCK_UNTIL
+    await store.login_succeeded(user.id)  # the fifth attempt's password was right
+    assert (await _begin(store)).admitted
+
+
+async def test_unknown_and_deactivated_accounts_are_refused_before_any_check(store: Store):
+    user = await store.add_staff_user(
+        username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
+    )
+    unknown = await _begin(store, "nobody")
+    assert unknown.user is None and unknown.refused == "unknown username"
+    await store.update_staff_user(user.id, active=False)
+    gone = await _begin(store)
+    assert gone.refused == "deactivated account" and not gone.admitted
+    assert (await store.staff_user(user.id)).failed_logins == 0
+
+
 async def _active_admins(store: Store) -> set[str]:
     return {u.username for u in await store.staff_users() if u.active and u.role == ADMIN}
 
