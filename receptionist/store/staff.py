@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -37,6 +37,7 @@ from receptionist.store.models import (
     Patient,
     StaffSession,
     StaffUser,
+    UTCDateTime,
     new_id,
 )
 
@@ -46,6 +47,25 @@ _ACTION, _SUBJECT, _DETAIL = 40, 80, 200
 
 class StaffUserExists(Exception):
     """Another account already has this username (the unique constraint decided)."""
+
+
+class LastAdmin(Exception):
+    """The change would leave the practice without an active admin; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What `begin_sign_in` decided: the account (None if no such username), why the password
+    may not be checked against it (`refused`), and whether this attempt locked the account
+    (`locks`: it was the last allowed, so if its password is wrong the account stays locked)."""
+
+    user: StaffUser | None
+    refused: str | None = None
+    locks: bool = False
+
+    @property
+    def admitted(self) -> bool:
+        return self.user is not None and self.refused is None
 
 
 class _Sessions(Protocol):
@@ -130,50 +150,85 @@ class StaffStore:
             )
             return list(result)
 
-    async def count_active_admins(self: _Sessions) -> int:
-        async with self._session(write=False) as s:
-            query = select(func.count()).where(StaffUser.role == ADMIN, StaffUser.active)
-            return int(await s.scalar(query) or 0)
-
     async def update_staff_user(self: _Sessions, user_id: str, **values: Any) -> bool:
         """Changes an account's role, name, active flag or password hash; True if it exists.
-        A new password also lifts any lock-out (an admin reset it on purpose)."""
+        A new password also lifts any lock-out (an admin reset it on purpose).
+
+        `LastAdmin` if the change would demote or deactivate the last active admin. That rule
+        is decided in this write transaction, with the active admins' rows locked (PostgreSQL;
+        SQLite's `BEGIN IMMEDIATE` holds the write lock already): two admins demoting each
+        other at once, from any number of app processes, leave one of them an admin."""
         if "password_hash" in values:
             values = {**values, "failed_logins": 0, "locked_until": None}
+        takes_admin = values.get("role", ADMIN) != ADMIN or values.get("active", True) is False
         async with self._session(write=True) as s:
+            if takes_admin:
+                admins = await s.scalars(
+                    select(StaffUser.id)
+                    .where(StaffUser.role == ADMIN, StaffUser.active)
+                    .order_by(StaffUser.id)  # one lock order: concurrent changes cannot deadlock
+                    .with_for_update()
+                )
+                if list(admins) == [user_id]:
+                    raise LastAdmin(user_id)
             result = await s.execute(
                 update(StaffUser).where(StaffUser.id == user_id).values(**values)
             )
             return bool(result.rowcount)
 
-    async def login_failed(
-        self: _Sessions, user_id: str, *, now: datetime, max_failures: int, lock_until: datetime
-    ) -> bool:
-        """Counts a failed sign-in; at `max_failures` the account is locked until `lock_until`
-        and the count starts again. Returns True when this failure locked it. One transaction
-        (the increment happens in SQL), so parallel guesses cannot skip the lock."""
+    async def begin_sign_in(
+        self: _Sessions,
+        username: str,
+        *,
+        now: datetime,
+        max_failures: int,
+        lock_until: datetime,
+    ) -> SignInAttempt:
+        """Admits one password check against `username`'s account, or refuses it, BEFORE the
+        (slow) check runs: one conditional UPDATE, atomic on both databases and across
+        processes.
+
+        An admitted attempt counts as a failure from the start (`failed_logins + 1`); the one
+        that reaches `max_failures` also locks the account until `lock_until`, so any attempt
+        begun after it is refused however many are still being checked. A correct password
+        then clears both (`login_succeeded`); a wrong one needs no second write, and a check
+        that never finishes (a crashed process) counts as the failure it may have been. A lock
+        that has expired starts the count again. Returns the account (None if unknown) and why
+        the attempt was refused, if it was."""
+        expired = StaffUser.locked_until.is_not(None)  # the WHERE admits only expired locks
+        count = case((expired, 1), else_=StaffUser.failed_logins + 1)
+        locks = case((count >= max_failures, literal(lock_until, UTCDateTime())), else_=None)
+        admit = (
+            update(StaffUser)
+            .where(
+                StaffUser.username == username,
+                StaffUser.active,
+                or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now),
+            )
+            .values(failed_logins=count, locked_until=locks)
+            .execution_options(synchronize_session=False)
+        )
         async with self._session(write=True) as s:
-            await s.execute(
-                update(StaffUser)
-                .where(StaffUser.id == user_id)
-                .values(failed_logins=StaffUser.failed_logins + 1)
+            admitted = bool((await s.execute(admit)).rowcount)
+            # Read in the same transaction: the row is ours (locked) until it commits.
+            user = await s.scalar(
+                select(StaffUser)
+                .where(StaffUser.username == username)
+                .execution_options(populate_existing=True)
             )
-            failures = await s.scalar(
-                select(StaffUser.failed_logins).where(StaffUser.id == user_id)
-            )
-            if failures is None or failures < max_failures:
-                return False
-            await s.execute(
-                update(StaffUser)
-                .where(StaffUser.id == user_id)
-                .values(failed_logins=0, locked_until=lock_until)
-            )
-            return True
+        if user is None:
+            return SignInAttempt(None, refused="unknown username")
+        if not admitted:
+            why = "deactivated account" if not user.active else "account locked"
+            return SignInAttempt(user, refused=why)
+        return SignInAttempt(user, locks=user.failed_logins >= max_failures)
 
     async def login_succeeded(
         self: _Sessions, user_id: str, *, password_hash: str | None = None
     ) -> None:
-        """Clears the failure count (and stores a re-hashed password when parameters changed)."""
+        """Clears the failure count and any lock (and stores a re-hashed password when
+        parameters changed): the right password, checked in an attempt `begin_sign_in`
+        admitted, ends the run of failures."""
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
         if password_hash:
             values["password_hash"] = password_hash

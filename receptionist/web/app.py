@@ -4,7 +4,9 @@
     app = create_app(settings, store=store, directory=d, clock=fake_clock)   # tests
 
 Every route sits behind a guard from `guard.py` (the login page and static files excepted);
-errors become plain pages (or JSON under /api/) that never echo what was submitted. FastAPI's
+errors become plain pages (or JSON under /api/) that never echo what was submitted; an
+unexpected exception is Starlette's bare "Internal Server Error", never a traceback. Every
+response, that one included, carries `security.SecurityHeaders`' headers (`StaffApp`). FastAPI's
 generated docs are switched off: they would be public endpoints describing the app.
 
 Background work (the notification sender) starts in the lifespan, in `start_background_tasks`,
@@ -28,6 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from receptionist.domain.practice import PracticeDirectory, load_directory
 from receptionist.notify import run_sender
@@ -46,6 +49,21 @@ STATIC = Path(__file__).parent / "static"
 SHUTDOWN_GRACE_S = 10.0
 
 
+class StaffApp(FastAPI):
+    """FastAPI with `SecurityHeaders` as the outermost layer of the middleware stack.
+
+    `add_middleware` would put it inside Starlette's ServerErrorMiddleware (and FastAPI's body
+    limit), whose answers (an unexpected exception's 500, a 413) would then go out without the
+    headers. Wrapped around the whole stack, every response passes through it."""
+
+    def __init__(self, *, https: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.https = https
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), https=self.https)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -53,7 +71,7 @@ def create_app(
     directory: PracticeDirectory | None = None,
     clock: Callable[[], datetime] | None = None,
     background: bool = True,
-) -> FastAPI:
+) -> StaffApp:
     """The app, reading and writing the book the settings name (or `store`).
 
     A store passed in belongs to the caller (closed by them); one opened here is closed when the
@@ -80,7 +98,8 @@ def create_app(
             if owns_store:
                 await web.store.close()
 
-    app = FastAPI(
+    app = StaffApp(
+        https=settings.secure_cookies,
         title="Receptionist staff app",
         docs_url=None,
         redoc_url=None,
@@ -88,7 +107,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = web
-    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     pages = (login, today, booking, messages, calls, reminders_page, week_page, closures, accounts)
     for module in pages:

@@ -6,7 +6,9 @@ This app shows health data, so signing in is deliberately strict:
   after the same work (a password check against a dummy hash), so the form reveals nothing;
 - `MAX_FAILURES` wrong passwords lock the account for `LOCK_FOR` (per account, in the database,
   so every app process agrees), and one client address gets `ClientThrottle.limit` failures per
-  window whichever usernames it tries (in memory: a guessing script is slowed, not recorded);
+  window whichever usernames it tries (in memory: a guessing script is slowed, not recorded).
+  Both count an attempt before its password is checked, so guesses sent in parallel get no
+  more checks than guesses sent one after another;
 - a session is a random token in a cookie; the book stores only its SHA-256, so a copy of the
   database signs nobody in. It ends at sign-out, after `WEB_IDLE_MINUTES` without activity, or
   `SESSION_MAX_AGE` after sign-in, whichever comes first.
@@ -115,28 +117,29 @@ class SignInResult:
 async def check_credentials(
     store: Store, username: str, password: str, *, now: datetime
 ) -> SignInResult:
-    """Checks a sign-in, counting failures and locking the account at `MAX_FAILURES`.
+    """Checks a sign-in against the account's lock-out, which is decided BEFORE the password.
 
-    The password is checked in every case (a dummy hash for unknown usernames), so the time
-    taken does not tell an unknown username from a wrong password or a locked account."""
+    The store admits the attempt (counting it as a failure until the password proves right)
+    or refuses it, atomically, so parallel guesses get `MAX_FAILURES` password checks in all,
+    never one each, and a right password sent after the account locked does not sign in.
+    The password is checked in every case (against a dummy hash when the attempt was refused
+    or the username is unknown), so the time taken does not tell an unknown username from a
+    wrong password or a locked or deactivated account."""
     try:
         name = clean_username(username)
     except AccountError:
-        name = ""
-    user = await store.staff_user_named(name) if name else None
-    stored = user.password_hash if user is not None else _dummy_hash()
+        name = ""  # matches no account: the same work as an unknown username
+    attempt = await store.begin_sign_in(
+        name, now=now, max_failures=MAX_FAILURES, lock_until=now + LOCK_FOR
+    )
+    user = attempt.user
+    stored = user.password_hash if attempt.admitted and user is not None else _dummy_hash()
     ok, rehash = await asyncio.to_thread(_verify, stored, password or "")
-    if user is None:
-        return SignInResult(None, "unknown username")
-    if not user.active:
-        return SignInResult(None, "deactivated account", user.id)
-    if user.locked_until is not None and user.locked_until > now:
-        return SignInResult(None, "account locked", user.id)
+    account_id = user.id if user is not None else None
+    if user is None or attempt.refused:
+        return SignInResult(None, attempt.refused or "unknown username", account_id)
     if not ok:
-        locked = await store.login_failed(
-            user.id, now=now, max_failures=MAX_FAILURES, lock_until=now + LOCK_FOR
-        )
-        why = "wrong password, account locked" if locked else "wrong password"
+        why = "wrong password, account locked" if attempt.locks else "wrong password"
         return SignInResult(None, why, user.id)
     await store.login_succeeded(user.id, password_hash=rehash)
     return SignInResult(user, "signed in", user.id)
@@ -147,7 +150,11 @@ class ClientThrottle:
 
     Generous enough for an office behind one address (`limit` failures per `window`), tight
     enough to stop a script guessing across many usernames, which the per-account lock-out
-    alone would not notice. At most `max_clients` addresses are remembered (oldest dropped)."""
+    alone would not notice. At most `max_clients` addresses are remembered (oldest dropped).
+
+    An attempt takes its slot (`reserve`) before its password is checked, counted as a failure
+    until it proves right (`release`): checking and counting happen in one step on the event
+    loop, so requests sent at once cannot all pass the check before any of them is counted."""
 
     def __init__(
         self,
@@ -173,13 +180,24 @@ class ClientThrottle:
         times = self._recent(client, now)
         return (times[0] + self.window - now) if times else timedelta(0)
 
-    def failed(self, client: str, now: datetime) -> None:
+    def reserve(self, client: str, now: datetime) -> datetime | None:
+        """Takes a slot for one attempt (it counts as a failure from now on), or None when the
+        address has used them all. Synchronous on purpose: no other request runs in between."""
         times = self._recent(client, now)
+        if len(times) >= self.limit:
+            return None
         times.append(now)
         self._failures[client] = times
         self._failures.move_to_end(client)
         while len(self._failures) > self.max_clients:
             self._failures.popitem(last=False)
+        return now
+
+    def release(self, client: str, slot: datetime) -> None:
+        """Gives back a reserved slot: the attempt signed in (or never reached the check)."""
+        times = self._failures.get(client)
+        if times is not None and slot in times:
+            times.remove(slot)
 
 
 # --- sessions -----------------------------------------------------------------------------------

@@ -36,7 +36,10 @@ HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class SecurityHeaders:
-    """ASGI middleware adding `HEADERS` to every HTTP response (pages, errors, static files)."""
+    """ASGI middleware adding `HEADERS` to every HTTP response (pages, errors, static files).
+
+    `app.StaffApp` wraps it around the whole middleware stack, Starlette's ServerErrorMiddleware
+    included, so an unexpected exception's 500 carries the headers too."""
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app

@@ -8,14 +8,17 @@ one). PostgreSQL's choice depends on the table's size and statistics: not checke
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
-from receptionist.store import Store
-from receptionist.store.models import CallRecord, new_id
+from receptionist.store import Outbox, Store
+from receptionist.store.models import ADMIN, CallRecord, new_id
+from receptionist.store.staff import LastAdmin
 
 T0 = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 DOB = date(1980, 2, 29)
@@ -149,6 +152,109 @@ async def test_audit_writes_a_row_per_patient_and_reads_names_back(store: Store)
     assert [r.entry.id for r in await store.audit_entries(before=(first.at, first.id))] == [
         second.id
     ]
+
+
+MAX_FAILURES = 5
+LOCK_UNTIL = T0 + timedelta(minutes=15)
+
+
+async def _begin(store: Store, username: str = "maria", *, now: datetime = T0):
+    return await store.begin_sign_in(
+        username, now=now, max_failures=MAX_FAILURES, lock_until=now + timedelta(minutes=15)
+    )
+
+
+async def test_parallel_sign_in_attempts_from_two_processes_get_max_failures_checks(
+    store: Store, db_url: str, outbox: Outbox
+):
+    """26 attempts begun at once from two app processes (two engines on one book): exactly
+    `MAX_FAILURES` are admitted to a password check, the last of them locks the account, and
+    every attempt begun after it is refused, however many are still being checked."""
+    user = await store.add_staff_user(
+        username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
+    )
+    async with Store(db_url, outbox=outbox) as other:
+        attempts = await asyncio.gather(*(_begin(s) for s in [store, other] * 13))
+    admitted = [a for a in attempts if a.admitted]
+    assert len(admitted) == MAX_FAILURES
+    assert sum(a.locks for a in admitted) == 1
+    assert {a.refused for a in attempts if not a.admitted} == {"account locked"}
+    row = await store.staff_user(user.id)
+    assert row.failed_logins == MAX_FAILURES and row.locked_until == LOCK_UNTIL
+    assert (await _begin(store, now=LOCK_UNTIL - timedelta(seconds=1))).refused == "account locked"
+
+    again = await _begin(store, now=LOCK_UNTIL)  # the lock has run out: counting starts again
+    assert again.admitted and not again.locks
+    row = await store.staff_user(user.id)
+    assert row.failed_logins == 1 and row.locked_until is None
+    await store.login_succeeded(user.id)  # the right password ends the run of failures
+    row = await store.staff_user(user.id)
+    assert row.failed_logins == 0 and row.locked_until is None
+
+
+async def test_a_right_password_inside_the_allowed_attempts_clears_the_lock(store: Store):
+    user = await store.add_staff_user(
+        username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
+    )
+    attempts = [await _begin(store) for _ in range(MAX_FAILURES)]
+    assert [a.locks for a in attempts] == [False] * (MAX_FAILURES - 1) + [True]
+    assert (await store.staff_user(user.id)).locked_until == LOCK_UNTIL
+    await store.login_succeeded(user.id)  # the fifth attempt's password was right
+    assert (await _begin(store)).admitted
+
+
+async def test_unknown_and_deactivated_accounts_are_refused_before_any_check(store: Store):
+    user = await store.add_staff_user(
+        username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
+    )
+    unknown = await _begin(store, "nobody")
+    assert unknown.user is None and unknown.refused == "unknown username"
+    await store.update_staff_user(user.id, active=False)
+    gone = await _begin(store)
+    assert gone.refused == "deactivated account" and not gone.admitted
+    assert (await store.staff_user(user.id)).failed_logins == 0
+
+
+async def _active_admins(store: Store) -> set[str]:
+    return {u.username for u in await store.staff_users() if u.active and u.role == ADMIN}
+
+
+async def test_two_admins_removing_each_other_at_once_leave_one(
+    store: Store, db_url: str, outbox: Outbox
+):
+    """Each admin, in their own app process, demotes or deactivates the other at the same
+    moment: one change wins, the other is refused, the practice keeps an active admin."""
+    ids = {}
+    for name in ("ana", "ben"):
+        user = await store.add_staff_user(
+            username=name, full_name=name, role=ADMIN, password_hash="x", at=T0
+        )
+        ids[name] = user.id
+    await store.add_staff_user(username="desk", full_name="Desk", role="staff",
+                               password_hash="x", at=T0)  # fmt: skip
+    changes = [
+        ({"role": "staff"}, {"role": "staff"}),
+        ({"active": False}, {"active": False}),
+        ({"role": "staff"}, {"active": False}),
+    ]
+    async with Store(db_url, outbox=outbox) as other:
+        for first, second in changes:
+            for user_id in ids.values():
+                await store.update_staff_user(user_id, role=ADMIN, active=True)
+            results = await asyncio.gather(
+                store.update_staff_user(ids["ben"], **first),
+                other.update_staff_user(ids["ana"], **second),
+                return_exceptions=True,
+            )
+            refused = [r for r in results if isinstance(r, LastAdmin)]
+            assert len(refused) == 1 and True in results, (first, second, results)
+            assert len(await _active_admins(store)) == 1, (first, second)
+    [last] = await _active_admins(store)
+    with pytest.raises(LastAdmin):  # and the one left cannot be removed on its own either
+        await store.update_staff_user(ids[last], role="staff")
+    other_id = ids["ben" if last == "ana" else "ana"]
+    assert await store.update_staff_user(other_id, role=ADMIN, active=True)
+    assert await _active_admins(store) == {"ana", "ben"}
 
 
 async def test_bookings_made_this_week_by_the_assistant_and_by_staff(store: Store):

@@ -164,3 +164,31 @@ async def test_receptionist_staff_add_creates_a_working_account(rig, db_url, tmp
     assert reset.exit_code == 0
     async with rig.client_for() as desk:
         assert (await post_login(desk, "desk", NEW_PASSWORD)).status_code == 303
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(rig, monkeypatch):
+    """Both pages have decided to make their change before either writes it (the two requests
+    meet at a barrier in front of the store), as happens when two admins click together."""
+    await add_user(rig.store, "boss", role="admin", full_name="Dr. Boss")
+    await add_user(rig.store, "second", role="admin", full_name="Second Admin")
+    boss, second = await user_id(rig, "boss"), await user_id(rig, "second")
+    together = asyncio.Barrier(2)
+    update = rig.store.update_staff_user
+
+    async def update_together(user_id: str, **values: object) -> bool:
+        async with asyncio.timeout(30):
+            await together.wait()
+        return await update(user_id, **values)
+
+    async with rig.client_for() as one, rig.client_for() as two:
+        csrf_one, csrf_two = await sign_in(one, "boss"), await sign_in(two, "second")
+        monkeypatch.setattr(rig.store, "update_staff_user", update_together)
+        answers = await asyncio.gather(
+            post(one, f"/accounts/{second}/role", csrf_one, role="staff"),
+            post(two, f"/accounts/{boss}/role", csrf_two, role="staff"),
+        )
+    assert sorted(r.status_code for r in answers) == [303, 400]
+    [refused] = [r for r in answers if r.status_code == 400]
+    assert "This is the last active admin: make another admin first." in refused.text
+    admins = [u for u in await rig.store.staff_users() if u.role == "admin" and u.active]
+    assert len(admins) == 1

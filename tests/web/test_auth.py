@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from receptionist.store.models import AuditEntry, StaffSession, StaffUser
 from receptionist.web.auth import SIGN_IN_REFUSED
+from receptionist.web.security import HEADERS
 from tests.web.conftest import (
     PASSWORD,
     Rig,
@@ -239,6 +240,23 @@ async def test_security_headers_on_every_kind_of_response(staff_client):
         assert headers["x-content-type-options"] == "nosniff"
         assert "strict-transport-security" not in headers
     assert responses[2].status_code == 404
+
+
+async def test_an_unexpected_error_is_a_bare_500_with_every_security_header(rig):
+    secret = "Ann Lee, born 1980-02-29"
+
+    async def explode() -> None:
+        raise RuntimeError(f"a bug while showing {secret}")
+
+    rig.app.add_api_route("/explode", explode)  # this test's app only
+    transport = httpx.ASGITransport(app=rig.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/explode")
+    assert response.status_code == 500
+    for name, value in HEADERS:
+        assert response.headers.get(name.decode()) == value.decode(), name
+    assert response.text == "Internal Server Error"  # no traceback, no exception text
+    assert secret not in response.text and "Traceback" not in response.text
 
 
 async def test_https_makes_cookies_secure_under_the_host_prefix(store, db_url, tmp_path, clock):

@@ -3,7 +3,8 @@ of who viewed or changed which patient's data and when.
 
 An admin cannot deactivate or demote themselves, and the last active admin cannot be removed,
 so the practice is never left without someone who can manage accounts (the command line's
-`receptionist staff add ... --role admin` remains the way back in).
+`receptionist staff add ... --role admin` remains the way back in). The store decides the second
+rule in the change's own transaction, so two admins removing each other at once leave one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from receptionist.store.models import ADMIN, NAME_LENGTH, STAFF_ROLES, StaffUser
-from receptionist.store.staff import StaffUserExists
+from receptionist.store.staff import LastAdmin, StaffUserExists
 from receptionist.web import forms
 from receptionist.web.auth import (
     AccountError,
@@ -32,6 +33,7 @@ from receptionist.web.guard import Admin, AdminChanging
 
 router = APIRouter()
 AUDIT_PAGE = 100
+LAST_ADMIN = "This is the last active admin: make another admin first."
 
 
 async def _page(
@@ -60,12 +62,19 @@ async def _target(web: Web, user_id: str) -> StaffUser:
     return user
 
 
-async def _keeps_an_admin(web: Web, staff: Staff, user: StaffUser) -> None:
-    """Refuses to take the admin role away from yourself or from the last active admin."""
+def _not_yourself(staff: Staff, user: StaffUser) -> None:
+    """Refuses to take the admin role away from yourself. (The last active admin is kept by
+    the store, in the same transaction as the change: `LastAdmin`.)"""
     if user.id == staff.id:
         raise AccountError("You cannot deactivate or demote your own account: ask another admin.")
-    if user.role == ADMIN and user.active and await web.store.count_active_admins() <= 1:
-        raise AccountError("This is the last active admin: make another admin first.")
+
+
+async def _change(web: Web, user: StaffUser, **values: object) -> None:
+    """Changes a role or the active flag; `AccountError` if that would leave no active admin."""
+    try:
+        await web.store.update_staff_user(user.id, **values)
+    except LastAdmin:
+        raise AccountError(LAST_ADMIN) from None
 
 
 @router.get("/accounts")
@@ -107,10 +116,10 @@ async def change_role(request: Request, staff: AdminChanging, user_id: str) -> R
     try:
         role = check_role(forms.field(form, "role"))
         if role != ADMIN:
-            await _keeps_an_admin(web, staff, user)
+            _not_yourself(staff, user)
+        await _change(web, user, role=role)
     except AccountError as exc:
         return await _page(request, web, status=400, error=str(exc))
-    await web.store.update_staff_user(user.id, role=role)
     await web.audit(staff, "role_changed", subject=f"user {user.id}", detail=f"role {role}")
     return _done("role_changed")
 
@@ -123,10 +132,10 @@ async def change_active(request: Request, staff: AdminChanging, user_id: str) ->
     active = forms.field(form, "active") == "yes"
     try:
         if not active:
-            await _keeps_an_admin(web, staff, user)
+            _not_yourself(staff, user)
+        await _change(web, user, active=active)
     except AccountError as exc:
         return await _page(request, web, status=400, error=str(exc))
-    await web.store.update_staff_user(user.id, active=active)
     if not active:
         await web.store.close_user_sessions(user.id)
     action = "account_activated" if active else "account_deactivated"

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from receptionist.store import StoreUnavailable
 from receptionist.web.auth import (
     SIGN_IN_REFUSED,
     check_credentials,
@@ -79,18 +80,25 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", ""))
     client = request.client.host if request.client else "unknown"
     now = web.now()
-    if web.throttle.blocked(client, now):
+    slot = web.throttle.reserve(client, now)  # before any await: parallel requests count too
+    if slot is None:
         minutes = max(1, round(web.throttle.retry_after(client, now).total_seconds() / 60))
         await web.audit(None, "sign_in_throttled", detail="too many failures from one address")
         message = (
             f"Too many failed sign-ins from this computer. Try again in about {minutes} minutes."
         )
         return _form(web, request, token=cookie, status=429, message=message, next=target)
-    result = await check_credentials(web.store, username, str(form.get("password", "")), now=now)
-    if result.user is None:
-        web.throttle.failed(client, now)
+    try:
+        result = await check_credentials(
+            web.store, username, str(form.get("password", "")), now=now
+        )
+    except StoreUnavailable:
+        web.throttle.release(client, slot)  # nothing was checked: the book did not answer
+        raise
+    if result.user is None:  # the slot stays taken: it is this failure
         await web.audit(None, "sign_in_failed", detail=result.why, user_id=result.account_id)
         return _form(web, request, token=cookie, status=401, message=SIGN_IN_REFUSED, next=target)
+    web.throttle.release(client, slot)
     earlier = request.cookies.get(session_cookie(web.settings))
     session = new_token()
     await web.store.open_staff_session(
