@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
+from receptionist.appointments import Offers, SlotGone, book_offered, find_open_times  # noqa: E402
 from receptionist.domain.practice import Practice, parse_practice  # noqa: E402
-from receptionist.domain.scheduling import Offers, SlotGone, book_offered, find_open_times  # noqa: E402
 from receptionist.store import Outbox, Store, upgrade  # noqa: E402
 from receptionist.store.models import Appointment, Patient  # noqa: E402
 

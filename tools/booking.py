@@ -14,10 +14,7 @@ from typing import Literal
 from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import ToolError
 
-from receptionist.call.state import CallState
-from receptionist.domain.calls import Outcome
-from receptionist.domain.identity import IdentityLocked, NoMoreRegistrations
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
     NotOffered,
     SchedulingError,
     SlotGone,
@@ -26,9 +23,12 @@ from receptionist.domain.scheduling import (
     is_late_cancellation,
     reschedule_to_offered,
 )
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
     find_open_times as find_times,
 )
+from receptionist.call.state import CallState
+from receptionist.domain.calls import Outcome
+from receptionist.domain.identity import IdentityLocked, NoMoreRegistrations
 from receptionist.domain.spoken import spoken_time
 from receptionist.domain.verification import Verdict, Verifier
 from receptionist.store import NotFound, StoreUnavailable

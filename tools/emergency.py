@@ -10,10 +10,10 @@ from typing import Literal
 
 from livekit.agents import RunContext, function_tool
 
+from receptionist.appointments import SchedulingError, find_open_times
 from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
 from receptionist.domain.phone import UNKNOWN
-from receptionist.domain.scheduling import SchedulingError, find_open_times
 from receptionist.store import StoreUnavailable
 from tools._args import clean_text, describe_options
 from tools.messages import save_message

@@ -36,6 +36,7 @@ from typing import Any
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
 
+from receptionist.appointments import is_late_cancellation
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.mailbox import wait_for_quiet
@@ -61,7 +62,6 @@ from receptionist.domain.reminders import (
     instead_of_dialling,
     line_for_sip,
 )
-from receptionist.domain.scheduling import is_late_cancellation
 from receptionist.domain.spoken import spoken_number, spoken_time
 from receptionist.logs import bind_call
 from receptionist.store import NotFound, Store, StoreError

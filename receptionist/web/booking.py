@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from receptionist.domain.practice import Practice
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
     BusyIndex,
     Offers,
     SchedulingError,
@@ -32,7 +31,8 @@ from receptionist.domain.scheduling import (
     find_open_times,
     reschedule_to_offered,
 )
-from receptionist.domain.scheduling.availability import localize_floor
+from receptionist.appointments.availability import localize_floor
+from receptionist.domain.practice import Practice
 from receptionist.store import Appointment, NotFound, Store
 from receptionist.store.models import BOOKED
 

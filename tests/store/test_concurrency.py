@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
     Offers,
     PatientLimit,
     SlotGone,

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receptionist.domain.practice import parse_practice
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
     Offers,
     PartOfDay,
     SchedulingError,
@@ -18,6 +17,7 @@ from receptionist.domain.scheduling import (
     localize,
     open_times,
 )
+from receptionist.domain.practice import parse_practice
 from receptionist.domain.spoken import spoken_time
 from receptionist.store import Busy
 

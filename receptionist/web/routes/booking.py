@@ -18,14 +18,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from receptionist.domain.phone import UNKNOWN, normalize
-from receptionist.domain.practice import Practice
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
     SchedulingError,
     check_patient_kind,
     is_late_cancellation,
     require_visit_type,
 )
+from receptionist.domain.phone import UNKNOWN, normalize
+from receptionist.domain.practice import Practice
 from receptionist.store import Appointment, Patient
 from receptionist.store.models import NAME_LENGTH
 from receptionist.web import booking, forms

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import datetime
 
-from receptionist.domain.practice import Practice, VisitType
-from receptionist.domain.scheduling.availability import find_open_times
-from receptionist.domain.scheduling.offers import Offers, Slot
-from receptionist.domain.scheduling.rules import (
+from receptionist.appointments.availability import find_open_times
+from receptionist.appointments.offers import Offers, Slot
+from receptionist.appointments.rules import (
     NotOffered,
     PatientLimit,
     WrongVisitType,
@@ -27,6 +26,7 @@ from receptionist.domain.scheduling.rules import (
     require_visit_type,
     too_soon,
 )
+from receptionist.domain.practice import Practice, VisitType
 from receptionist.store import Appointment, NotFound, PatientBusy, SlotTaken, Standing, Store
 
 

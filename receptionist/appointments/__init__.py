@@ -1,8 +1,8 @@
 """Scheduling: open times (`availability`), this call's offers (`offers`), the booking rules
-(`rules`) and booking or moving an offered time (`booking`). The code decides; the model chooses
+(`rules`) and booking or moving an offered time (`service`). The code decides; the model chooses
 among the options it was given."""
 
-from receptionist.domain.scheduling.availability import (
+from receptionist.appointments.availability import (
     MAX_OPTIONS,
     BusyIndex,
     PartOfDay,
@@ -12,9 +12,8 @@ from receptionist.domain.scheduling.availability import (
     localize,
     open_times,
 )
-from receptionist.domain.scheduling.booking import SlotGone, book_offered, reschedule_to_offered
-from receptionist.domain.scheduling.offers import Offers, Slot
-from receptionist.domain.scheduling.rules import (
+from receptionist.appointments.offers import Offers, Slot
+from receptionist.appointments.rules import (
     NotOffered,
     PatientLimit,
     SchedulingError,
@@ -23,6 +22,7 @@ from receptionist.domain.scheduling.rules import (
     is_late_cancellation,
     require_visit_type,
 )
+from receptionist.appointments.service import SlotGone, book_offered, reschedule_to_offered
 
 __all__ = [
     "MAX_OPTIONS",

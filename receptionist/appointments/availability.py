@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 from typing_extensions import Unpack
 
+from receptionist.appointments.offers import Slot
+from receptionist.appointments.rules import SchedulingError, require_visit_type
 from receptionist.domain.practice import Interval, Practice, Provider, VisitType
-from receptionist.domain.scheduling.offers import Slot
-from receptionist.domain.scheduling.rules import SchedulingError, require_visit_type
 from receptionist.store import Busy, Store
 
 MAX_OPTIONS = 3
