@@ -11,9 +11,9 @@ from datetime import date
 
 from livekit.agents.llm import ToolError
 
+from receptionist.appointments import Slot
 from receptionist.call.state import CallState
 from receptionist.domain.phone import UNKNOWN, normalize
-from receptionist.domain.scheduling import Slot
 from receptionist.domain.spoken import spoken_time
 from receptionist.domain.text import clean_free_text
 

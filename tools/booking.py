@@ -14,24 +14,13 @@ from typing import Literal
 from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import ToolError
 
+from receptionist.appointments import Appointments, Caller, Refused
 from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
 from receptionist.domain.identity import IdentityLocked, NoMoreRegistrations
-from receptionist.domain.scheduling import (
-    NotOffered,
-    SchedulingError,
-    SlotGone,
-    WrongVisitType,
-    book_offered,
-    is_late_cancellation,
-    reschedule_to_offered,
-)
-from receptionist.domain.scheduling import (
-    find_open_times as find_times,
-)
 from receptionist.domain.spoken import spoken_time
 from receptionist.domain.verification import Verdict, Verifier
-from receptionist.store import NotFound, StoreUnavailable
+from receptionist.store import StoreUnavailable
 from tools._args import (
     DB_DOWN,
     clean_name,
@@ -43,6 +32,7 @@ from tools._args import (
 from tools._args import (
     callback_number as callback_number_of,
 )
+from tools._refusals import refused
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +45,14 @@ LOCKED_ACROSS_CALLS = (
     "again, do not say whether any record exists, and discuss no appointment. Tell the caller "
     "politely that the team will call them back to help, and offer to take a message."
 )
-NOT_OFFERED = (
-    "That is not a time offered in this call. Call find_open_times and use one of its option ids."
-)
+
+
+def _appointments(state: CallState) -> Appointments:
+    return Appointments(state.store, state.practice)
+
+
+def _caller(state: CallState, patient_id: str, *, policy_heard: bool = False) -> Caller:
+    return Caller(patient_id, state.info.call_id, state.offers, policy_heard=policy_heard)
 
 
 def _visit_type(state: CallState, value: str) -> str:
@@ -100,9 +95,7 @@ async def find_open_times(
     # Once the caller is known, their own visits are left out: never offer a clashing time.
     moving = _appointment_id(state, appointment_ref) if appointment_ref.strip() else None
     try:
-        slots = await find_times(
-            state.practice,
-            state.store,
+        slots = await _appointments(state).find_times(
             visit_id,
             now=state.now(),
             patient_id=state.identity.patient_id,
@@ -112,8 +105,8 @@ async def find_open_times(
             part_of_day=part_of_day,
             provider_id=provider_id.strip() or None,
         )
-    except SchedulingError as exc:
-        raise ToolError(f"{exc}.") from None
+    except Refused as exc:
+        raise refused(state, exc.refusal) from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
     state.note("times_offered", f"{len(slots)} for {visit_id}")
@@ -238,28 +231,17 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
     """
     state = ctx.userdata
     practice = state.practice
-    patient_id = require_patient(state)
-    if state.offers.was_booked(option_id):
-        raise ToolError(
-            "That time is already booked in this call (see the earlier confirmation); do not book "
-            "it again. Confirm it to the caller, or call find_open_times for another visit."
-        )
-    slot = state.offers.get(option_id)
-    if slot is None:
-        raise ToolError(NOT_OFFERED)
-    ctx.disallow_interruptions()
+    caller = _caller(state, require_patient(state))
+    appointments = _appointments(state)
     try:
-        appointment = await book_offered(
-            practice,
-            state.store,
-            state.offers,
-            option_id,
-            patient_id=patient_id,
-            call_id=state.info.call_id,
-            now=state.now(),
-        )
-    except (SlotGone, SchedulingError, StoreUnavailable) as exc:
-        raise _refused(state, exc) from None
+        appointments.offered(caller, option_id)  # refused before interruptions are disabled
+        ctx.disallow_interruptions()
+        booked = await appointments.book(caller, option_id, now=state.now())
+    except Refused as exc:
+        raise refused(state, exc.refusal) from None
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    appointment, slot = booked.appointment, booked.slot
     state.record(Outcome.BOOKED)
     visit = practice.visit_type(appointment.visit_type)
     when = spoken_time(appointment.starts_at, practice.tz, state.local_now().date())
@@ -273,38 +255,6 @@ def _whose(state: CallState) -> str:
     """Whose record a result is about: the verified patient's first name."""
     patient = state.identity.patient
     return patient.first_name if patient else "the caller"
-
-
-def _refused(state: CallState, exc: Exception) -> ToolError:
-    """What the model is told when booking or moving an offered time did not happen."""
-    if isinstance(exc, SlotGone):
-        return ToolError(_taken(state, exc))
-    if isinstance(exc, NotOffered):
-        return ToolError(NOT_OFFERED)
-    if isinstance(exc, WrongVisitType):
-        return ToolError(
-            "That option is for a different visit type: call find_open_times with visit type "
-            f"{exc.visit_type!r} to move this appointment."
-        )
-    if isinstance(exc, StoreUnavailable):
-        return ToolError(DB_DOWN)
-    return ToolError(f"{exc}.")
-
-
-def _taken(state: CallState, gone: SlotGone) -> str:
-    if gone.reason == "too_soon":
-        cause = (
-            "That time is now too soon to book: this visit needs more notice than is left. "
-            "Nobody else took it; explain that"
-        )
-    else:
-        cause = "That time was just taken by someone else. Apologise"
-    if not gone.fresh:
-        return f"{cause}, and say nothing else is open soon; offer other dates or a message."
-    return (
-        f"{cause}, and offer these instead (never say the ids):\n"
-        f"{describe_options(state, gone.fresh)}"
-    )
 
 
 @function_tool
@@ -365,31 +315,23 @@ async def reschedule_appointment(
     """
     state = ctx.userdata
     practice = state.practice
-    patient_id = require_patient(state)
+    caller = _caller(state, require_patient(state))
     appointment_id = _appointment_id(state, appointment_ref)
     ctx.disallow_interruptions()
     try:
-        old, new = await reschedule_to_offered(
-            practice,
-            state.store,
-            state.offers,
-            option_id,
-            appointment_id=appointment_id,
-            patient_id=patient_id,
-            call_id=state.info.call_id,
-            now=state.now(),
-        )
-    except NotFound:
-        raise ToolError("That appointment is no longer booked. Call list_appointments.") from None
-    except (SlotGone, SchedulingError, StoreUnavailable) as exc:
-        raise _refused(state, exc) from None
+        moved = await _appointments(state).move(caller, appointment_id, option_id, now=state.now())
+    except Refused as exc:
+        raise refused(state, exc.refusal) from None
+    except StoreUnavailable:
+        raise ToolError(DB_DOWN) from None
+    old, new = moved.old, moved.new
     state.identity.forget(old.id)
     state.record(Outcome.RESCHEDULED)
     today = state.local_now().date()
     state.note("rescheduled", f"to {spoken_time(new.starts_at, practice.tz, today)}")
     note = ""
-    if is_late_cancellation(practice, old, state.now()) and practice.policies.cancellation:
-        note = f" Mention the policy: {practice.policies.cancellation}"
+    if moved.late and moved.policy:
+        note = f" Mention the policy: {moved.policy}"
     return (
         f"Moved from {spoken_time(old.starts_at, practice.tz, today)} to "
         f"{spoken_time(new.starts_at, practice.tz, today)} for {_whose(state)}. "
@@ -412,30 +354,24 @@ async def cancel_appointment(
     patient_id = require_patient(state)
     appointment_id = _appointment_id(state, appointment_ref)
     reply = _reply_id(ctx)
-    if caller_confirmed and not state.identity.policy_heard(appointment_id, reply):
-        raise ToolError(
-            "The caller has not heard the cancellation policy for this appointment yet. Call "
-            "cancel_appointment without caller_confirmed to get the policy, tell it to the "
-            "caller and wait for their answer; only then call again with caller_confirmed "
-            "true."
-        )
+    heard = state.identity.policy_heard(appointment_id, reply)
+    caller = _caller(state, patient_id, policy_heard=heard)
+    appointments = _appointments(state)
     try:
-        appointment = await state.store.get_appointment(appointment_id)
         if not caller_confirmed:
-            late = appointment is not None and is_late_cancellation(
-                practice, appointment, state.now()
-            )
-            policy = practice.policies.cancellation or "no cancellation fee"
-            lead = "This is short notice. " if late else ""
+            terms = await appointments.terms_for(appointment_id, now=state.now())
+            policy = terms.policy or "no cancellation fee"
+            lead = "This is short notice. " if terms.late else ""
             state.identity.policy_told(appointment_id, reply)
             return (
                 f"{lead}Tell the caller the policy: {policy} Ask if they still want to cancel or "
                 "would rather move it; if they confirm, call again with caller_confirmed true."
             )
+        appointments.may_cancel(caller)  # refused before interruptions are disabled
         ctx.disallow_interruptions()
-        cancelled = await state.store.cancel(appointment_id, patient_id=patient_id)
-    except NotFound:
-        raise ToolError("That appointment is no longer booked. Call list_appointments.") from None
+        cancelled = (await appointments.cancel(caller, appointment_id, now=state.now())).appointment
+    except Refused as exc:
+        raise refused(state, exc.refusal) from None
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
     state.identity.forget(appointment_id)

@@ -10,10 +10,10 @@ from typing import Literal
 
 from livekit.agents import RunContext, function_tool
 
+from receptionist.appointments import Appointments, Refused
 from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
 from receptionist.domain.phone import UNKNOWN
-from receptionist.domain.scheduling import SchedulingError, find_open_times
 from receptionist.store import StoreUnavailable
 from tools._args import clean_text, describe_options
 from tools.messages import save_message
@@ -92,14 +92,14 @@ async def report_emergency(
     options = ""
     if practice.emergency.visit_type:
         try:
-            slots = await find_open_times(
-                practice, state.store, practice.emergency.visit_type, now=state.now()
+            slots = await Appointments(state.store, practice).find_times(
+                practice.emergency.visit_type, now=state.now()
             )
             if slots:
                 options = "\nSoonest urgent visits (never say the ids):\n" + describe_options(
                     state, slots
                 )
-        except (SchedulingError, StoreUnavailable):
+        except (Refused, StoreUnavailable):
             pass
     staffed = practice.is_open(state.now()) or bool(practice.transfers.after_hours)
     if staffed and state.transfer_target:

@@ -36,6 +36,7 @@ from typing import Any
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
 
+from receptionist.appointments import Appointments, Refused, Reminder
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.mailbox import wait_for_quiet
@@ -61,10 +62,9 @@ from receptionist.domain.reminders import (
     instead_of_dialling,
     line_for_sip,
 )
-from receptionist.domain.scheduling import is_late_cancellation
 from receptionist.domain.spoken import spoken_number, spoken_time
 from receptionist.logs import bind_call
-from receptionist.store import NotFound, Store, StoreError
+from receptionist.store import Store, StoreError
 from receptionist.store.models import (
     REMINDER_CALL_BACK,
     REMINDER_CALLING,
@@ -220,18 +220,20 @@ class ReminderCall:
         return "Your appointment is confirmed. We look forward to seeing you. Goodbye!"
 
     async def cancel(self) -> str:
-        now = self.clock()
+        """Cancels the visit through the appointments service; the patient hears the policy when
+        it was late (the service decides), and a visit already gone is said so."""
+        actor = Reminder(self.patient.id, self.call_id)
         try:
-            cancelled = await self.store.cancel(self.appointment.id, patient_id=self.patient.id)
-        except NotFound:
+            cancelled = await Appointments(self.store, self.practice).cancel(
+                actor, self.appointment.id, now=self.clock()
+            )
+        except Refused:  # NOT_BOOKED: cancelled or moved since the reminder was claimed
             await self._choose(REMINDER_CANCELLED, reason="already not booked")
             return "That appointment is already cancelled. Thank you, goodbye!"
         await self._choose(REMINDER_CANCELLED)
         line = "Your appointment is cancelled."
-        if is_late_cancellation(self.practice, cancelled, now) and (
-            policy := self.practice.policies.cancellation
-        ):
-            line += f" Please note our policy: {policy}"
+        if cancelled.late and cancelled.policy:
+            line += f" Please note our policy: {cancelled.policy}"
         return line + " Call us whenever you would like to book again. Goodbye!"
 
     async def another_time(self) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypedDict
 
+from receptionist.appointments import Offers
 from receptionist.call.clips import ClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.keypad import Keypad
@@ -19,7 +20,6 @@ from receptionist.domain.calls import CallInfo, Outcome
 from receptionist.domain.identity import Identity
 from receptionist.domain.practice import Practice
 from receptionist.domain.replies import ReplyTime
-from receptionist.domain.scheduling import Offers
 from receptionist.store import Store
 from receptionist.store.models import new_id
 

@@ -137,7 +137,7 @@ def demo_data() -> None:
     async def load(
         store: Store, directory: PracticeDirectory
     ) -> tuple[list[tuple[str, date, datetime | None]], int]:
-        from receptionist.domain.scheduling import find_open_times
+        from receptionist.appointments import find_open_times
 
         practice = directory.default
         patients = [

@@ -8,16 +8,18 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
+    Appointments,
+    Caller,
     Offers,
-    PatientLimit,
-    SlotGone,
-    book_offered,
+    Reason,
+    Refused,
     find_open_times,
 )
 from receptionist.store import Outbox, Store
 from receptionist.store.models import BOOKED
 from tests.store.practice_fixture import test_practice as make_practice
+from tools._refusals import rule
 
 ATTEMPTS = 24
 NOW = datetime(2027, 3, 1, 7, 0)  # a Monday, before opening
@@ -44,28 +46,23 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp
     async def attempt(i: int):
         o, option_id = offers[i]
         try:
-            return await book_offered(
-                practice,
-                stores[i],
-                o,
-                option_id,
-                patient_id=patients[i],
-                call_id=f"CA_{i}",
-                now=now,
-            )
-        except SlotGone as gone:
+            caller = Caller(patients[i], f"CA_{i}", o)
+            return (
+                await Appointments(stores[i], practice).book(caller, option_id, now=now)
+            ).appointment
+        except Refused as gone:
             return gone
 
     try:
         results = await asyncio.gather(*(attempt(i) for i in range(ATTEMPTS)))
     finally:
         await asyncio.gather(*(s.close() for s in stores))
-    winners = [r for r in results if not isinstance(r, SlotGone)]
-    losers = [r for r in results if isinstance(r, SlotGone)]
+    winners = [r for r in results if not isinstance(r, Refused)]
+    losers = [r.refusal for r in results if isinstance(r, Refused)]
     assert len(winners) == 1, results
     assert len(losers) == ATTEMPTS - 1
     for gone in losers:
-        assert str(gone) == "that time was just taken"
+        assert gone.reason is Reason.TAKEN
         assert gone.fresh, "the caller must get fresh options"
         assert all(f.start != slot.start or f.provider_id != slot.provider_id for f in gone.fresh)
     booked = await setup.appointments_between("lakeside", slot.start, slot.end)
@@ -122,17 +119,11 @@ async def _book_all(practice, attempts):
 
     async def one(store, offers, option_id, patient_id, call_id):
         try:
-            await book_offered(
-                practice,
-                store,
-                offers,
-                option_id,
-                patient_id=patient_id,
-                call_id=call_id,
-                now=NOW.replace(tzinfo=practice.tz),
+            await Appointments(store, practice).book(
+                Caller(patient_id, call_id, offers), option_id, now=NOW.replace(tzinfo=practice.tz)
             )
-        except PatientLimit as refused:
-            return str(refused)
+        except Refused as refused:  # phrased as the model reads it
+            return f"{refused.reason}: {rule(refused.refusal)}"
         return None
 
     results = await asyncio.gather(*(one(*a) for a in attempts))
@@ -154,6 +145,7 @@ async def test_parallel_bookings_in_one_call_stop_at_the_per_call_cap(store: Sto
     )
     assert len(await _booked_for(store, ann.id)) == 3
     assert len(refusals) == 3
+    assert all(r.startswith("call_limit:") for r in refusals), refusals
     assert all("the most one call can book" in r for r in refusals), refusals
 
 
@@ -179,6 +171,7 @@ async def test_two_calls_from_one_new_patient_book_one_new_patient_exam(db_url: 
     await setup.close()
     assert [a.visit_type for a in booked] == ["new-exam"]
     assert len(refusals) == 3
+    assert all(r.startswith("second_new_patient_visit:") for r in refusals), refusals
     assert all("already has a new patient exam booked" in r for r in refusals), refusals
 
 
@@ -202,4 +195,5 @@ async def test_concurrent_bookings_stop_at_the_per_patient_cap(db_url: str, tmp_
     await setup.close()
     assert len(booked) == 2
     assert len(refusals) == 4
+    assert all(r.startswith("upcoming_limit:") for r in refusals), refusals
     assert all("2 upcoming visits" in r for r in refusals), refusals

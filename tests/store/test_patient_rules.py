@@ -10,8 +10,8 @@ from unittest.mock import patch
 
 import pytest
 
+from receptionist.appointments import find_open_times
 from receptionist.domain.identity import Identity
-from receptionist.domain.scheduling import find_open_times
 from receptionist.domain.verification import Verdict, Verifier
 from receptionist.store import Outbox, PatientBusy, SlotTaken, Store, name_key
 from receptionist.store.models import CALLBACK, NAME_LENGTH, SECURITY

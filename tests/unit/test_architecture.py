@@ -102,9 +102,12 @@ def test_what_a_call_loads_never_includes_operator_tooling():
         assert sorted(m for m in loaded if in_package(m, package)) == []
 
 
-def test_the_domain_and_the_store_do_not_import_livekit():
+LIVEKIT_FREE = ("receptionist.domain", "receptionist.appointments", "receptionist.store")
+
+
+def test_the_domain_the_appointments_and_the_store_do_not_import_livekit():
     for module in FILES:
-        if in_package(module, "receptionist.domain") or in_package(module, "receptionist.store"):
+        if any(in_package(module, package) for package in LIVEKIT_FREE):
             livekit = sorted(n for n in imports_of(module) if in_package(n, "livekit"))
             assert livekit == [], f"{module} imports {livekit}"
 
@@ -117,10 +120,25 @@ def test_the_receptionist_package_never_imports_the_tools_package():
 
 
 def test_lower_layers_never_import_higher_ones():
-    """domain/store -> call -> ops: a layer never reaches up."""
+    """domain/store -> appointments -> call, web -> ops: a layer never reaches up."""
     above = {
-        "receptionist.domain": ("receptionist.call", "receptionist.ops"),
-        "receptionist.store": ("receptionist.call", "receptionist.ops", "receptionist.domain"),
+        "receptionist.domain": (
+            "receptionist.call",
+            "receptionist.ops",
+            "receptionist.appointments",
+        ),
+        "receptionist.appointments": (
+            "receptionist.call",
+            "receptionist.web",
+            "receptionist.ops",
+            "receptionist.notify",
+        ),
+        "receptionist.store": (
+            "receptionist.call",
+            "receptionist.ops",
+            "receptionist.domain",
+            "receptionist.appointments",
+        ),
         "receptionist.call": ("receptionist.ops",),
     }
     for module in FILES:

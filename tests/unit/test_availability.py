@@ -3,23 +3,27 @@ across daylight-saving changes; at most three options, soonest first, spread acr
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receptionist.domain.practice import parse_practice
-from receptionist.domain.scheduling import (
+from receptionist.appointments import (
     Offers,
     PartOfDay,
-    SchedulingError,
+    Reason,
+    Refused,
     check_patient_kind,
     localize,
     open_times,
 )
+from receptionist.domain.practice import parse_practice
 from receptionist.domain.spoken import spoken_time
 from receptionist.store import Busy
+from tools._refusals import rule
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 PROFILE = {
@@ -157,16 +161,25 @@ def test_part_of_day_and_spacing_within_one_day():
     assert slots(date_from=MONDAY, date_to=MONDAY, part_of_day="evening") == []
 
 
+@contextmanager
+def refused(reason: Reason, match: str):
+    """The rules refuse with `reason`, and the model's coaching for it says `match`."""
+    with pytest.raises(Refused) as caught:
+        yield
+    assert caught.value.reason is reason
+    assert re.search(match, rule(caught.value.refusal)), rule(caught.value.refusal)
+
+
 def test_bad_requests_are_refused_with_what_to_do():
-    with pytest.raises(SchedulingError, match="in the past"):
+    with refused(Reason.DATE_PAST, "in the past"):
         slots(date_from=MONDAY - timedelta(10), date_to=MONDAY - timedelta(5))
-    with pytest.raises(SchedulingError, match="90 days ahead"):
+    with refused(Reason.BEYOND_HORIZON, "90 days ahead"):
         slots(date_from=MONDAY + timedelta(200))
-    with pytest.raises(SchedulingError, match="swap them"):
+    with refused(Reason.DATES_SWAPPED, "swap them"):
         slots(date_from=MONDAY + timedelta(5), date_to=MONDAY + timedelta(2))
-    with pytest.raises(SchedulingError, match="does not do exam"):
+    with refused(Reason.PROVIDER_CANNOT, "does not do exam"):
         slots(provider_id="hy")
-    with pytest.raises(SchedulingError, match="unknown provider 'dr-z'"):
+    with refused(Reason.UNKNOWN_PROVIDER, "unknown provider 'dr-z'"):
         slots(provider_id="dr-z")
     with pytest.raises(ValueError):
         slots(part_of_day="midnight")
@@ -179,9 +192,9 @@ def test_past_start_date_is_clamped_to_today():
 
 def test_patient_kind_rules():
     check_patient_kind(PRACTICE.visit_type("new"), is_new_patient=True)
-    with pytest.raises(SchedulingError, match="only for new patients"):
+    with refused(Reason.NEW_PATIENTS_ONLY, "only for new patients"):
         check_patient_kind(PRACTICE.visit_type("new"), is_new_patient=False)
-    with pytest.raises(SchedulingError, match="new patient exam first"):
+    with refused(Reason.EXISTING_PATIENTS_ONLY, "new patient exam first"):
         check_patient_kind(PRACTICE.visit_type("clean"), is_new_patient=True)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from receptionist.appointments import open_times
 from receptionist.domain.practice import Closure, Interval
-from receptionist.domain.scheduling import open_times
 from receptionist.domain.spoken import closures_ahead, now_at_practice
 from tests.unit.test_availability import MONDAY, PRACTICE, at, slots
 

@@ -2,10 +2,11 @@
 of the open times; open an appointment to move or cancel it.
 
 The addresses carry ids and dates only (`/book?patient=<id>&visit=checkup&date=...`): a name and a
-date of birth are looked up with a POST, never put in a URL. The rules are the agent's
-(`receptionist.web.booking`); every change and every look at a patient is audited. The look is
-audited where the page is drawn (`_book_page`, `_appointment_page`), so a page shown again after
-a refused booking, move or cancellation, or a form error, is in the log like any other view.
+date of birth are looked up with a POST, never put in a URL. The rules are the agent's (the
+`Appointments` service, with a `StaffMember` actor; `receptionist.web.booking` words its
+refusals); every change and every look at a patient is audited. The look is audited where the
+page is drawn (`_book_page`, `_appointment_page`), so a page shown again after a refused booking,
+move or cancellation, or a form error, is in the log like any other view.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from receptionist.domain.phone import UNKNOWN, normalize
-from receptionist.domain.practice import Practice
-from receptionist.domain.scheduling import (
-    SchedulingError,
+from receptionist.appointments import (
+    Appointments,
+    Posted,
+    Refused,
+    StaffMember,
     check_patient_kind,
     is_late_cancellation,
     require_visit_type,
 )
+from receptionist.domain.phone import UNKNOWN, normalize
+from receptionist.domain.practice import Practice
 from receptionist.store import Appointment, Patient
 from receptionist.store.models import NAME_LENGTH
 from receptionist.web import booking, forms
@@ -93,17 +97,11 @@ async def _book_page(
     if patient is not None and visit and day is not None and error is None:
         try:
             check_patient_kind(require_visit_type(practice, visit), is_new_patient=is_new)
-            times = await booking.offered_times(
-                as_called,
-                web.store,
-                visit,
-                day,
-                now=now,
-                provider_id=provider or None,
-                patient_id=patient.id,
+            times = await Appointments(web.store, as_called).times_on(
+                visit, day, now=now, provider_id=provider or None, patient_id=patient.id
             )
-        except SchedulingError as exc:
-            kind_problem = booking.staff_sentence(str(exc))
+        except Refused as exc:
+            kind_problem = booking.staff_words(exc.refusal)
     return web.pages.render(
         request,
         "book.html",
@@ -225,22 +223,14 @@ async def book(request: Request, staff: Changing) -> Response:
     visit = forms.field(form, "visit")
     provider = forms.field(form, "provider")
     try:
-        start = forms.moment(forms.field(form, "start"))
-        appointment = await booking.book(
-            await web.as_callers_meet_it(location),
-            web.store,
-            staff_id=staff.id,
-            patient_id=patient.id,
-            visit_id=visit,
-            provider_id=provider,
-            start=start,
-            now=web.now(),
-        )
+        posted = Posted(patient.id, visit, provider, forms.moment(forms.field(form, "start")))
+        service = Appointments(web.store, await web.as_callers_meet_it(location))
+        appointment = (await service.book(StaffMember(staff.id), posted, now=web.now())).appointment
     except forms.FormError as exc:
         return await _book_page(
             request, web, staff, location, patient=patient, visit=visit, error=str(exc), status=400
         )
-    except booking.BookingRefused as exc:
+    except Refused as exc:
         return await _book_page(
             request,
             web,
@@ -248,9 +238,9 @@ async def book(request: Request, staff: Changing) -> Response:
             location,
             patient=patient,
             visit=visit,
-            status=exc.status,
-            error=exc.message,
-            fresh=exc.fresh,
+            status=booking.status(exc.refusal),
+            error=booking.staff_words(exc.refusal),
+            fresh=list(exc.refusal.fresh),
         )
     await web.audit(
         staff,
@@ -292,9 +282,7 @@ async def _appointment_page(
     times = None
     if appointment.status == "booked" and day is not None and error is None:
         try:
-            times = await booking.offered_times(
-                await web.as_callers_meet_it(practice),
-                web.store,
+            times = await Appointments(web.store, await web.as_callers_meet_it(practice)).times_on(
                 appointment.visit_type,
                 day,
                 now=now,
@@ -302,8 +290,8 @@ async def _appointment_page(
                 patient_id=appointment.patient_id,
                 moving=appointment.id,
             )
-        except SchedulingError as exc:
-            error = str(exc)
+        except Refused as exc:
+            error = booking.staff_words(exc.refusal)
     call_record = None
     if appointment.call_id and appointment.booked_by is None:
         call_record = await web.store.call_record_id_for(appointment.call_id)
@@ -355,29 +343,28 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
     form = await request.form()
     appointment, location = await _appointment(web, appointment_id)
     try:
-        new = await booking.move(
-            await web.as_callers_meet_it(location),
-            web.store,
-            appointment,
-            staff_id=staff.id,
-            provider_id=forms.field(form, "provider"),
-            start=forms.moment(forms.field(form, "start")),
-            now=web.now(),
+        posted = Posted(
+            appointment.patient_id,
+            appointment.visit_type,
+            forms.field(form, "provider"),
+            forms.moment(forms.field(form, "start")),
         )
+        service = Appointments(web.store, await web.as_callers_meet_it(location))
+        new = (await service.move(StaffMember(staff.id), appointment.id, posted, now=web.now())).new
     except forms.FormError as exc:
         return await _appointment_page(
             request, web, staff, appointment, location, status=400, error=str(exc)
         )
-    except booking.BookingRefused as exc:
+    except Refused as exc:
         return await _appointment_page(
             request,
             web,
             staff,
             appointment,
             location,
-            status=exc.status,
-            error=exc.message,
-            fresh=exc.fresh,
+            status=booking.status(exc.refusal),
+            error=booking.staff_words(exc.refusal),
+            fresh=list(exc.refusal.fresh),
         )
     await web.audit(
         staff,
@@ -394,11 +381,21 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
 async def cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
     web = web_of(request)
     appointment, location = await _appointment(web, appointment_id)
+    service = Appointments(web.store, location)
+    by, whose = StaffMember(staff.id), appointment.patient_id
     try:
-        cancelled = await booking.cancel(web.store, appointment)
-    except booking.BookingRefused as exc:
+        cancelled = (
+            await service.cancel(by, appointment.id, now=web.now(), patient_id=whose)
+        ).appointment
+    except Refused as exc:
         return await _appointment_page(
-            request, web, staff, appointment, location, status=exc.status, error=exc.message
+            request,
+            web,
+            staff,
+            appointment,
+            location,
+            status=booking.status(exc.refusal),
+            error=booking.staff_words(exc.refusal),
         )
     await web.audit(
         staff,

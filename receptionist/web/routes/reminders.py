@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from receptionist.appointments.availability import localize_floor
 from receptionist.domain.practice import Practice
 from receptionist.domain.reminders import attempt_result
-from receptionist.domain.scheduling.availability import localize_floor
 from receptionist.store import Appointment, Patient
 from receptionist.store.models import (
     NAME_LENGTH,

@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from receptionist.appointments.availability import localize_floor
 from receptionist.domain.practice import Practice
-from receptionist.domain.scheduling.availability import localize_floor
 from receptionist.store import Appointment, Patient
 from receptionist.store.models import StaffUser
 from receptionist.web import forms

@@ -16,10 +16,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from receptionist.appointments.availability import localize_floor
 from receptionist.domain.calls import Outcome
 from receptionist.domain.closures import with_staff_closures
 from receptionist.domain.replies import stored_waits, summarise
-from receptionist.domain.scheduling.availability import localize_floor
 from receptionist.web.context import web_of
 from receptionist.web.guard import SignedIn
 from receptionist.web.routes.today import chosen_day

@@ -20,10 +20,12 @@ from zoneinfo import ZoneInfo
 
 from typing_extensions import Unpack
 
+from receptionist.appointments.book import Book
+from receptionist.appointments.offers import Slot
+from receptionist.appointments.refusals import Reason, Refusal, Refused
+from receptionist.appointments.rules import require_visit_type
 from receptionist.domain.practice import Interval, Practice, Provider, VisitType
-from receptionist.domain.scheduling.offers import Slot
-from receptionist.domain.scheduling.rules import SchedulingError, require_visit_type
-from receptionist.store import Busy, Store
+from receptionist.store import Busy
 
 MAX_OPTIONS = 3
 SEARCH_CHUNK_DAYS = 7  # busy intervals are fetched a week at a time: small queries, early stop
@@ -138,12 +140,16 @@ def eligible_providers(
     if provider_id:
         chosen = practice.provider(provider_id)
         if chosen is None:
-            names = ", ".join(f"{p.name} ({p.id})" for p in practice.providers)
-            raise SchedulingError(f"unknown provider {provider_id[:40]!r}; choose one of: {names}")
+            names = tuple(f"{p.name} ({p.id})" for p in practice.providers)
+            raise Refused(Refusal(Reason.UNKNOWN_PROVIDER, asked=provider_id[:40], choices=names))
         if chosen not in providers:
-            raise SchedulingError(
-                f"{chosen.name} does not do {visit.name} visits; leave the provider empty or "
-                f"choose one of: {', '.join(p.name for p in providers) or 'nobody'}"
+            raise Refused(
+                Refusal(
+                    Reason.PROVIDER_CANNOT,
+                    provider=chosen.name,
+                    visit=visit.name,
+                    choices=tuple(p.name for p in providers),
+                )
             )
         providers = [chosen]
     return providers
@@ -240,16 +246,12 @@ def search_window(
     horizon = today + timedelta(days=practice.booking.horizon_days)
     first = max(date_from or today, today)
     if date_to is not None and date_to < today:
-        raise SchedulingError(
-            f"{date_to.isoformat()} is in the past (today is {today.isoformat()}): "
-            "ask for a later date"
-        )
+        raise Refused(Refusal(Reason.DATE_PAST, day=date_to, today=today))
     if date_from is not None and date_to is not None and date_to < date_from:
-        raise SchedulingError("date_to is before date_from: swap them or give one date")
+        raise Refused(Refusal(Reason.DATES_SWAPPED))
     if first > horizon:
-        raise SchedulingError(
-            f"we book at most {practice.booking.horizon_days} days ahead (until "
-            f"{horizon.isoformat()}): ask for an earlier date"
+        raise Refused(
+            Refusal(Reason.BEYOND_HORIZON, count=practice.booking.horizon_days, day=horizon)
         )
     last = date_to or min(first + DEFAULT_RANGE, horizon)
     return first, min(last, horizon)
@@ -311,7 +313,7 @@ class Search:
 
 async def find_open_times(
     practice: Practice,
-    store: Store,
+    book: Book,
     visit_type_id: str,
     *,
     now: datetime,
@@ -330,7 +332,7 @@ async def find_open_times(
     provider_ids = [p.id for p in search.providers]
     own: list[Busy] = []
     if patient_id:
-        own = await store.patient_busy(
+        own = await book.patient_busy(
             patient_id,
             localize_floor(search.first, practice.tz),
             localize_floor(search.last + timedelta(days=1), practice.tz),
@@ -340,7 +342,7 @@ async def find_open_times(
     for chunk_first, chunk_last in search.chunks():
         window_start = localize_floor(chunk_first, practice.tz)
         window_end = localize_floor(chunk_last + timedelta(days=1), practice.tz)
-        busy = BusyIndex(await store.busy(provider_ids, window_start, window_end), own)
+        busy = BusyIndex(await book.busy(provider_ids, window_start, window_end), own)
         for day in days_between(chunk_first, chunk_last):
             found.append(search.on(day, busy))
             if sum(1 for d in found if d) >= search.limit:

@@ -1,0 +1,452 @@
+"""The appointments service: find times, book, move and cancel, for whoever acts.
+
+Every "may this happen?" is answered here, once, whoever asks:
+
+- **a caller** in a call (`Caller`: the verified patient, the call id, the call's `Offers`) books
+  only a time offered in this call, at most the practice's per call (bookings under way count: a
+  model may ask for several at once), and cancels only after hearing the policy;
+- **a staff member** (`StaffMember`: the user id, stamped as `booked_by` in the same write)
+  posts a time from a screen (`Posted`), re-checked against availability now, since it was
+  offered in an earlier request;
+- **a reminder call** (`Reminder`) cancels the visit it is about.
+
+Then, for all of them: the time still has the notice its visit type needs, the visit type suits
+the patient (new or existing, as the book records it), and, in the booking's own write with the
+patient serialised (`Book.book`), the patient's caps hold. The book refuses an overlap; a time
+lost that way (or to the clock) is refused with fresh options. A refusal is a `Refused` carrying
+a `Refusal` (data); the book being unreachable is `StoreUnavailable`, never a refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import overload
+
+from typing_extensions import Unpack
+
+from receptionist.appointments.availability import (
+    BusyIndex,
+    Search,
+    SearchOptions,
+    find_open_times,
+    localize_floor,
+)
+from receptionist.appointments.book import Book
+from receptionist.appointments.offers import Offers, Slot
+from receptionist.appointments.refusals import Reason, Refusal, Refused
+from receptionist.appointments.rules import (
+    check_call_limit,
+    check_patient_kind,
+    check_patient_limits,
+    is_late_cancellation,
+    require_visit_type,
+    too_soon,
+)
+from receptionist.domain.practice import Practice, VisitType
+from receptionist.store import Appointment, Standing
+from receptionist.store.errors import NotFound, PatientBusy, SlotTaken
+from receptionist.store.models import BOOKED
+
+# A staff screen shows a whole day's open times, not a caller's three.
+TIMES_ON_A_DAY = 40
+LATER_TIMES = 6
+
+# --- who acts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The verified (or registered) caller of a phone call: books only this call's offers.
+
+    `policy_heard`: whether the cancellation policy for the appointment at hand was given in an
+    earlier reply (the call's `Identity` knows); a cancel is refused until it was."""
+
+    patient_id: str
+    call_id: str
+    offers: Offers
+    policy_heard: bool = False
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A staff member in the staff app; `user_id` is stamped as the visit's `booked_by`."""
+
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder call the practice placed, acting for the patient it reached."""
+
+    patient_id: str
+    call_id: str = ""
+
+
+Actor = Caller | StaffMember | Reminder
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A time a staff screen posted back: for whom, what, with whom, when."""
+
+    patient_id: str
+    visit_type: str
+    provider_id: str
+    start: datetime
+
+
+# --- what happened ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Booked:
+    appointment: Appointment
+    slot: Slot
+
+
+@dataclass(frozen=True)
+class Moved:
+    """`late`: moving it now falls inside the cancellation notice (`policy` may apply)."""
+
+    old: Appointment
+    new: Appointment
+    late: bool
+    policy: str
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The terms of cancelling a visit now: late (inside the notice) or not, and the policy."""
+
+    late: bool
+    policy: str
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A cancelled visit, with the terms it was cancelled on."""
+
+    appointment: Appointment
+    late: bool
+    policy: str
+
+
+@dataclass
+class DayTimes:
+    """What a staff screen offers: a day's open times, or the next ones if the day has none."""
+
+    day: date
+    slots: list[Slot] = field(default_factory=list)
+    later: bool = False  # the slots are after `day` (nothing left on it)
+
+
+# --- the service --------------------------------------------------------------------------------
+
+
+class Appointments:
+    """One practice's appointments over a `Book`. Cheap: build one where it is needed."""
+
+    def __init__(self, book: Book, practice: Practice) -> None:
+        self._book = book
+        self.practice = practice
+
+    # --- finding times ---------------------------------------------------------------------------
+
+    async def find_times(
+        self,
+        visit_type: str,
+        *,
+        now: datetime,
+        patient_id: str | None = None,
+        moving: str | None = None,
+        **options: Unpack[SearchOptions],
+    ) -> list[Slot]:
+        """Up to three open times (`availability.find_open_times`), none clashing with the
+        patient's own visits once `patient_id` is known (`moving`: the visit being moved)."""
+        return await find_open_times(
+            self.practice,
+            self._book,
+            visit_type,
+            now=now,
+            patient_id=patient_id,
+            moving=moving,
+            **options,
+        )
+
+    async def times_on(
+        self,
+        visit_type: str,
+        day: date,
+        *,
+        now: datetime,
+        provider_id: str | None = None,
+        patient_id: str | None = None,
+        moving: str | None = None,
+    ) -> DayTimes:
+        """A staff screen's times: every open time on `day`, or the next few after it. `Refused`
+        when the day cannot be searched at all (past, beyond the horizon)."""
+        slots = await self.find_times(
+            visit_type,
+            now=now,
+            patient_id=patient_id,
+            moving=moving,
+            date_from=day,
+            date_to=day,
+            provider_id=provider_id,
+            limit=TIMES_ON_A_DAY,
+        )
+        if slots:
+            return DayTimes(day, slots)
+        try:
+            later = await self.find_times(
+                visit_type,
+                now=now,
+                patient_id=patient_id,
+                moving=moving,
+                date_from=day + timedelta(days=1),
+                provider_id=provider_id,
+                limit=LATER_TIMES,
+            )
+        except Refused:  # `day` is the last bookable day
+            later = []
+        return DayTimes(day, later, later=True)
+
+    async def still_open(
+        self, visit_type: str, provider_id: str, start: datetime, *, now: datetime
+    ) -> Slot | None:
+        """The slot at `start` with `provider_id` if the availability search would offer it now.
+        A clash with the patient's own visit passes here: the book refuses it with that reason
+        (`PatientBusy`), clearer than "no longer open"."""
+        tz = self.practice.tz
+        day = start.astimezone(tz).date()
+        search = Search.plan(
+            self.practice, visit_type, now=now, date_from=day, date_to=day, provider_id=provider_id
+        )
+        window = (localize_floor(day, tz), localize_floor(day + timedelta(days=1), tz))
+        busy = BusyIndex(await self._book.busy([provider_id], *window))
+        return next((s for s in search.on(day, busy) if s.start == start), None)
+
+    # --- booking and moving ----------------------------------------------------------------------
+
+    def offered(self, caller: Caller, option_id: str) -> Slot:
+        """The slot a caller chose, if this call offered it and has not booked it already. Ask
+        before committing (a tool disables interruptions only for a booking that may happen)."""
+        if caller.offers.was_booked(option_id):
+            raise Refused(Refusal(Reason.ALREADY_BOOKED, asked=option_id[:40]))
+        slot = caller.offers.get(option_id)
+        if slot is None:
+            raise Refused(Refusal(Reason.NOT_OFFERED, asked=option_id[:40]))
+        return slot
+
+    @overload
+    async def book(self, actor: Caller, choice: str, *, now: datetime) -> Booked: ...
+    @overload
+    async def book(self, actor: StaffMember, choice: Posted, *, now: datetime) -> Booked: ...
+
+    async def book(
+        self, actor: Caller | StaffMember, choice: str | Posted, *, now: datetime
+    ) -> Booked:
+        """Books the chosen time: a caller's offered option id, or a staff screen's posted time.
+        `Refused` if a rule or the book refuses (nothing is written then)."""
+        if isinstance(actor, Caller):
+            assert isinstance(choice, str)
+            slot = self.offered(actor, choice)
+            visit = require_visit_type(self.practice, slot.visit_type)
+            check_call_limit(self.practice, booked_in_call=actor.offers.claimed)
+            with actor.offers.booking():  # no await since the check: parallel calls count this one
+                return await self._write_booking(actor, choice, slot, visit, actor.patient_id, now)
+        assert isinstance(choice, Posted)
+        slot = await self._posted(choice, now=now)
+        visit = require_visit_type(self.practice, slot.visit_type)
+        return await self._write_booking(actor, "", slot, visit, choice.patient_id, now)
+
+    async def _write_booking(
+        self,
+        actor: Caller | StaffMember,
+        option_id: str,
+        slot: Slot,
+        visit: VisitType,
+        patient_id: str,
+        now: datetime,
+    ) -> Booked:
+        await self._check_notice(actor, option_id, slot, visit, patient_id, now)
+
+        def check(standing: Standing) -> None:
+            check_patient_limits(self.practice, visit, standing)
+
+        write = self._book.book(
+            practice_id=self.practice.id,
+            provider_id=slot.provider_id,
+            patient_id=patient_id,
+            visit_type=slot.visit_type,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            call_id=actor.call_id if isinstance(actor, Caller) else "",
+            booked_by=actor.user_id if isinstance(actor, StaffMember) else None,
+            check=check,
+            now=now,
+        )
+        appointment = await self._commit(write, actor, option_id, slot, patient_id, now)
+        return Booked(appointment, slot)
+
+    @overload
+    async def move(
+        self, actor: Caller, appointment_id: str, choice: str, *, now: datetime
+    ) -> Moved: ...
+    @overload
+    async def move(
+        self, actor: StaffMember, appointment_id: str, choice: Posted, *, now: datetime
+    ) -> Moved: ...
+
+    async def move(
+        self,
+        actor: Caller | StaffMember,
+        appointment_id: str,
+        choice: str | Posted,
+        *,
+        now: datetime,
+    ) -> Moved:
+        """Moves the patient's booked appointment to the chosen time (same visit type). A move
+        adds no visit, so the caps do not apply; the visit type must still suit the patient."""
+        posted = choice if isinstance(choice, Posted) else None
+        option_id = choice if isinstance(choice, str) else ""
+        if posted is not None:
+            patient_id = posted.patient_id
+        elif isinstance(actor, Caller):
+            patient_id = actor.patient_id
+        else:
+            raise TypeError("staff move a visit to a Posted time, not an option id")
+        old = await self._book.get_appointment(appointment_id)
+        if old is None or old.patient_id != patient_id or old.status != BOOKED:
+            raise Refused(Refusal(Reason.NOT_BOOKED))
+        if posted is None:
+            slot = actor.offers.get(option_id) if isinstance(actor, Caller) else None
+            if slot is None:
+                raise Refused(Refusal(Reason.NOT_OFFERED, asked=option_id[:40]))
+        else:
+            slot = await self._posted(posted, now=now, moving=appointment_id)
+        visit = require_visit_type(self.practice, slot.visit_type)
+        is_new = await self._book.is_new_patient(patient_id, now=now)
+        check_patient_kind(visit, is_new_patient=is_new)
+        await self._check_notice(actor, option_id, slot, visit, patient_id, now, appointment_id)
+        if slot.visit_type != old.visit_type:
+            raise Refused(Refusal(Reason.WRONG_VISIT_TYPE, visit_type=old.visit_type))
+        write = self._book.reschedule(
+            appointment_id,
+            patient_id=patient_id,
+            provider_id=slot.provider_id,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            call_id=actor.call_id if isinstance(actor, Caller) else "",
+            booked_by=actor.user_id if isinstance(actor, StaffMember) else None,
+        )
+        new = await self._commit(write, actor, option_id, slot, patient_id, now, appointment_id)
+        terms = self.terms(old, now=now)
+        return Moved(old, new, terms.late, terms.policy)
+
+    async def _posted(self, posted: Posted, *, now: datetime, moving: str | None = None) -> Slot:
+        """A staff screen's posted time, if availability would offer it now; else `Refused`
+        (`NO_LONGER_OPEN`) with the patient's other times on that day."""
+        slot = await self.still_open(posted.visit_type, posted.provider_id, posted.start, now=now)
+        if slot is None:
+            day = posted.start.astimezone(self.practice.tz).date()
+            try:
+                offered = await self.times_on(
+                    posted.visit_type, day, now=now, patient_id=posted.patient_id, moving=moving
+                )
+                fresh = tuple(offered.slots)
+            except Refused:  # the day is past or beyond the horizon: nothing to offer instead
+                fresh = ()
+            raise Refused(Refusal(Reason.NO_LONGER_OPEN, fresh=fresh))
+        return slot
+
+    async def _check_notice(
+        self,
+        actor: Caller | StaffMember,
+        option_id: str,
+        slot: Slot,
+        visit: VisitType,
+        patient_id: str,
+        now: datetime,
+        moving: str | None = None,
+    ) -> None:
+        """`TOO_SOON` (with fresh options) if the time no longer has enough notice."""
+        if too_soon(visit, slot.start, now):
+            if isinstance(actor, Caller):
+                actor.offers.discard(option_id)
+            fresh = await self._fresh(slot, now, patient_id, moving)
+            raise Refused(Refusal(Reason.TOO_SOON, fresh=fresh))
+
+    async def _fresh(
+        self, slot: Slot, now: datetime, patient_id: str, moving: str | None = None
+    ) -> tuple[Slot, ...]:
+        """Other times for the same visit from the same day on, none clashing with the patient's."""
+        found = await self.find_times(
+            slot.visit_type, now=now, date_from=slot.day, patient_id=patient_id, moving=moving
+        )
+        return tuple(found)
+
+    async def _commit(
+        self,
+        write: Awaitable[Appointment],
+        actor: Caller | StaffMember,
+        option_id: str,
+        slot: Slot,
+        patient_id: str,
+        now: datetime,
+        moving: str | None = None,
+    ) -> Appointment:
+        """Runs a booking write; a slot the book refuses as taken leaves the offers for good."""
+        try:
+            result = await write
+        except PatientBusy:
+            raise Refused(Refusal(Reason.PATIENT_BUSY)) from None
+        except SlotTaken:
+            if isinstance(actor, Caller):
+                actor.offers.discard(option_id)
+            fresh = await self._fresh(slot, now, patient_id, moving)
+            raise Refused(Refusal(Reason.TAKEN, fresh=fresh)) from None
+        except NotFound:  # moved or cancelled meanwhile
+            raise Refused(Refusal(Reason.NOT_BOOKED)) from None
+        if isinstance(actor, Caller):
+            actor.offers.mark_booked(option_id)
+        return result
+
+    # --- cancelling ------------------------------------------------------------------------------
+
+    def terms(self, appointment: Appointment, *, now: datetime) -> Terms:
+        """The late-cancellation policy for this visit, as of `now`: the one place it is decided."""
+        return Terms(
+            late=is_late_cancellation(self.practice, appointment, now),
+            policy=self.practice.policies.cancellation,
+        )
+
+    async def terms_for(self, appointment_id: str, *, now: datetime) -> Terms:
+        """`terms` for an appointment by id (not late when there is no such appointment)."""
+        appointment = await self._book.get_appointment(appointment_id)
+        if appointment is None:
+            return Terms(late=False, policy=self.practice.policies.cancellation)
+        return self.terms(appointment, now=now)
+
+    def may_cancel(self, actor: Actor) -> None:
+        """`POLICY_NOT_HEARD` if a caller has not heard the cancellation policy yet. Ask before
+        committing (a tool disables interruptions only for a cancellation that may happen)."""
+        if isinstance(actor, Caller) and not actor.policy_heard:
+            raise Refused(Refusal(Reason.POLICY_NOT_HEARD))
+
+    async def cancel(
+        self, actor: Actor, appointment_id: str, *, now: datetime, patient_id: str = ""
+    ) -> Cancelled:
+        """Cancels the patient's booked appointment (`patient_id`: whose, for staff; a caller or
+        a reminder call acts for its own patient). Its terms as of `now` come back with it."""
+        self.may_cancel(actor)
+        if not isinstance(actor, StaffMember):
+            patient_id = actor.patient_id
+        try:
+            cancelled = await self._book.cancel(appointment_id, patient_id=patient_id)
+        except NotFound:
+            raise Refused(Refusal(Reason.NOT_BOOKED)) from None
+        terms = self.terms(cancelled, now=now)
+        return Cancelled(cancelled, terms.late, terms.policy)
