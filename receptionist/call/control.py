@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from livekit import api
 
+from receptionist.call.sip import LiveKitClient
 from receptionist.domain.phone import mask
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class CallControl:
 
     def __init__(
         self,
-        client: Any,
+        client: LiveKitClient | None,  # None: no server to ask (console mode, `agent.py try`)
         *,
         room_name: str,
         participant_identity: str,
@@ -87,6 +88,7 @@ class CallControl:
         """Cold-transfers the caller. The caller leaves the room when this succeeds."""
         if refused := self.refusal(destination):
             return refused
+        assert self._client is not None  # refusal() refuses every transfer without one
         log.info("transferring call", extra={"destination": _safe(destination)})
         try:
             response = await self._client.sip.transfer_sip_participant(

@@ -28,25 +28,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from livekit import api, rtc
 from livekit.agents import AgentSession
 from livekit.agents.voice.background_audio import BackgroundAudioPlayer, BuiltinAudioClip
+from livekit.rtc.room import EventTypes
 
+from receptionist.call import sip
 from receptionist.call.ears import Ears
+from receptionist.call.sip import Dialled, LiveKitClient, Outgoing
 from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import Line, line_for_sip
 
 log = logging.getLogger("receptionist.call")
 
 SPEECH_TRACK = "roomio_audio"  # the name AgentSession's room output publishes the agent's voice as
 BRIEFING_TRACK = "briefing"  # the agent's voice for the staff member only
 STAFF_NAME = "staff"
-# Twirp codes of a bridge that rang out: the ringing timeout passed with no SIP status.
-RANG_OUT = ("canceled", "deadline_exceeded")
 # After an event that may make the bridge subscribe again: re-apply at once, then after each of
 # these pauses (seconds, about 3 s in all), then every GUARD_IDLE seconds. The bridge subscribes
 # right after it marks a leg active, and a subscription needs a signalling round trip before
@@ -59,28 +59,12 @@ UNPUBLISH_WAIT = 2.0  # seconds
 
 
 @dataclass(frozen=True)
-class StaffCall:
-    """The staff member's leg: who to dial, over which trunk, and for how long it may ring."""
+class StaffCall(Outgoing):
+    """The staff member's leg: who to dial, over which trunk, and for how long it may ring; in
+    the room as "staff", for an hour at most."""
 
-    identity: str
-    number: str  # what the trunk dials: +E.164, or a SIP URI's user part
-    trunk_id: str
-    caller_id: str
-    ringing_seconds: int
     max_seconds: int = 3600
-
-
-@dataclass(frozen=True)
-class Dialled:
-    """How the staff member's line answered."""
-
-    line: Line
-    sip_status: int | None = None
-    reason: str = ""
-
-    @property
-    def answered(self) -> bool:
-        return self.line is Line.ANSWERED
+    name: str = STAFF_NAME
 
 
 class Legs(Protocol):
@@ -126,30 +110,10 @@ def dialled_number(destination: str) -> str:
     return destination
 
 
-def staff_request(room: str, call: StaffCall) -> api.CreateSIPParticipantRequest:
-    """The staff leg: the practice's number as caller id, a ringing timeout, and the request
-    returns only once the staff member answered (or the call failed)."""
-    request = api.CreateSIPParticipantRequest(
-        sip_trunk_id=call.trunk_id,
-        sip_call_to=call.number,
-        sip_number=call.caller_id,
-        room_name=room,
-        participant_identity=call.identity,
-        participant_name=STAFF_NAME,
-        wait_until_answered=True,
-        play_dialtone=False,
-        play_ringtone=False,  # the caller hears hold, not the staff's ringing
-        krisp_enabled=False,
-    )
-    request.ringing_timeout.FromSeconds(call.ringing_seconds)
-    request.max_call_duration.FromSeconds(call.max_seconds)
-    return request
-
-
 class RoomLegs:
     """The caller's room with a staff leg added: hold, permissions, the guard, dial, join, end."""
 
-    def __init__(self, room: rtc.Room, client: Any, *, caller: str) -> None:
+    def __init__(self, room: rtc.Room, client: LiveKitClient, *, caller: str) -> None:
         self._room = room
         self._client = client
         self.caller = caller
@@ -158,21 +122,13 @@ class RoomLegs:
         self._briefing_track: rtc.LocalTrackPublication | None = None
         self._guard: LegGuard | None = None
         self._ears: list[Ears] = []
-        self._handlers: list[tuple[str, Callable[..., None]]] = []
+        self._handlers: list[tuple[EventTypes, Callable[..., None]]] = []
 
     # --- the trunk ---------------------------------------------------------------------------
 
     async def outbound_trunk(self, practice: Practice) -> str | None:
-        """The practice's trunk for transfers, else its reminders', else the one whose numbers
-        hold the practice's phone (as `receptionist reminders run` finds it)."""
-        named = practice.transfers.outbound_trunk or practice.reminders.outbound_trunk
-        if named or not practice.numbers:
-            return named or None
-        listed = await self._client.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())
-        for trunk in listed.items:
-            if practice.numbers[0] in list(trunk.numbers):
-                return trunk.sip_trunk_id
-        return None
+        """The trunk the staff are dialled over (receptionist/call/sip.py: `outbound_trunk`)."""
+        return await sip.outbound_trunk(self._client, practice, "transfers")
 
     # --- the agent's tracks ------------------------------------------------------------------
 
@@ -262,25 +218,15 @@ class RoomLegs:
     # --- the staff leg -----------------------------------------------------------------------
 
     async def dial(self, call: StaffCall) -> Dialled:
-        """Dials the staff member into this room; the legs are kept apart from the moment the
-        staff's participant joins (before it answers)."""
-        self._guard = LegGuard(self._room, self._client, self.caller, call.identity)
-        self._guard.start()
-        try:
-            await self._client.sip.create_sip_participant(
-                staff_request(self._room.name, call), timeout=call.ringing_seconds + 20
-            )
-        except api.TwirpError as exc:
-            status = getattr(exc, "sip_status_code", None)
-            rang_out = status is None and exc.code in RANG_OUT
-            line = Line.NO_ANSWER if rang_out else line_for_sip(status)
-            log.info("staff leg not answered", extra={"sip_status_code": status, "code": exc.code})
-            return Dialled(line, status, exc.code)
-        except Exception as exc:  # timeouts, connection errors: the caller must still be told
-            log.warning("staff leg could not be dialled (%s)", type(exc).__name__)
-            return Dialled(Line.FAILED, None, type(exc).__name__)
-        self._guard.poke()  # answered: the bridge subscribes the staff's leg to the room now
-        return Dialled(Line.ANSWERED, 200)
+        """Dials the staff member into this room (the caller hears hold, not their ringing); the
+        legs are kept apart from the moment the staff's participant joins (before it answers).
+        One try: a busy bridge is a failed line, and the caller is told at once."""
+        guard = self._guard = LegGuard(self._room, self._client, self.caller, call.identity)
+        guard.start()
+        dialled = await sip.dial(self._client, self._room.name, call, label="staff leg")
+        if dialled.answered:
+            guard.poke()  # the bridge subscribes the staff's leg to the room now
+        return dialled
 
     async def join(self, staff: str) -> None:
         """Connects the two phone legs: the guard stops and each leg subscribes to the other."""
@@ -364,7 +310,7 @@ class RoomLegs:
         await self.stop_hold()
         await self._retire_briefing()
 
-    def _on(self, event: str, handler: Callable[..., None]) -> None:
+    def _on(self, event: EventTypes, handler: Callable[..., None]) -> None:
         self._room.on(event, handler)
         self._handlers.append((event, handler))
 
@@ -379,14 +325,14 @@ class LegGuard:
     may subscribe again (a leg joins, publishes, changes call status, the room reconnects), then
     again on GUARD_SCHEDULE after it, then every GUARD_IDLE seconds."""
 
-    EVENTS = (
+    EVENTS: tuple[EventTypes, ...] = (
         "participant_connected",
         "track_published",
         "participant_attributes_changed",
         "reconnected",
     )
 
-    def __init__(self, room: rtc.Room, client: Any, caller: str, staff: str) -> None:
+    def __init__(self, room: rtc.Room, client: LiveKitClient, caller: str, staff: str) -> None:
         self._room = room
         self._client = client
         self._legs = (caller, staff)
@@ -449,7 +395,7 @@ class LegGuard:
 
 
 async def update_subscriptions(
-    client: Any, room: rtc.Room, listener: str, speaker: str, subscribe: bool
+    client: LiveKitClient, room: rtc.Room, listener: str, speaker: str, subscribe: bool
 ) -> None:
     """(Un)subscribes `listener` to `speaker`'s audio, when both are in the room."""
     people = room.remote_participants
@@ -464,7 +410,7 @@ async def update_subscriptions(
 
 
 async def _request_subscriptions(
-    client: Any, room: str, listener: str, sids: list[str], subscribe: bool
+    client: LiveKitClient, room: str, listener: str, sids: list[str], subscribe: bool
 ) -> None:
     if not sids:
         return
@@ -490,10 +436,10 @@ def _named(local: rtc.LocalParticipant, name: str) -> list[rtc.LocalTrackPublica
     return [p for p in local.track_publications.values() if p.name == name]
 
 
-_BACKGROUND: set[asyncio.Task[Any]] = set()
+_BACKGROUND: set[asyncio.Task[None]] = set()
 
 
-def _spawn(coro: Any) -> None:
+def _spawn(coro: Awaitable[None]) -> None:
     task = asyncio.ensure_future(coro)
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)

@@ -31,12 +31,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from livekit import api, rtc
+from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
 
 from receptionist.appointments import Appointments, Refused, Reminder
+from receptionist.call import sip
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.mailbox import wait_for_quiet
@@ -48,19 +49,19 @@ from receptionist.call.session import (
     noise_filter,
     todays_practice,
 )
+from receptionist.call.sip import LiveKitClient, Outgoing
 from receptionist.call.speech import speak
 from receptionist.call.state import CallState
 from receptionist.call.transfer import operator_escape
 from receptionist.domain.calls import CallInfo
+from receptionist.domain.lines import Line
 from receptionist.domain.phone import normalize
 from receptionist.domain.practice import Practice
 from receptionist.domain.reminders import (
-    Line,
     Next,
     ReminderJob,
     after_unanswered,
     instead_of_dialling,
-    line_for_sip,
 )
 from receptionist.domain.spoken import spoken_number, spoken_time
 from receptionist.logs import bind_call
@@ -80,15 +81,16 @@ from receptionist.store.models import (
     Patient,
 )
 
+if TYPE_CHECKING:
+    from livekit.agents.voice.amd import AMD
+
 log = logging.getLogger("receptionist.reminders")
 
 PATIENT = "patient"  # the SIP participant's identity: never the number
 MAX_CALL_SECONDS = 600
 PERSON, MACHINE, UNKNOWN_ANSWER = "person", "machine", "unknown"
-# Twirp codes of a bridge refusing to dial at all (no SIP status): asked again, this many times.
-BRIDGE_BUSY = ("unavailable", "resource_exhausted")
+# Tries in all when the SIP bridge refuses to dial at all (receptionist/call/sip.py: BRIDGE_BUSY).
 BRIDGE_BUSY_TRIES = 4
-RANG_OUT = ("canceled", "deadline_exceeded")  # livekit-sip: "sip request timed out"
 LINE_TIMEOUT = 30.0  # longest wait for one of our lines to play out (the visit line is long)
 KEYPAD = frozenset("0123456789*#")  # a DTMF event is exactly one of these; anything else is noise
 
@@ -378,66 +380,52 @@ class ReminderKeys:
             )
 
 
-def sip_request(call: ReminderCall, room: str) -> api.CreateSIPParticipantRequest:
-    """The outbound call: the practice's number as caller id, a ringing timeout, and the
-    request returns only once the patient's phone answered (or the call failed)."""
-    request = api.CreateSIPParticipantRequest(
-        sip_trunk_id=call.job.trunk_id,
-        sip_call_to=normalize(call.patient.phone, call.practice.region),
-        sip_number=call.practice.numbers[0],
-        room_name=room,
-        participant_identity=PATIENT,
-        participant_name="patient",
-        wait_until_answered=True,
-        play_dialtone=False,
-        krisp_enabled=False,
+def patient_leg(call: ReminderCall) -> Outgoing:
+    """The patient's leg: their number as the practice's region reads it, the practice's number
+    as caller id, the reminders' ringing time, and ten minutes at most."""
+    return Outgoing(
+        identity=PATIENT,
+        number=normalize(call.patient.phone, call.practice.region),
+        trunk_id=call.job.trunk_id,
+        caller_id=call.practice.numbers[0],
+        ringing_seconds=call.job.ringing_seconds,
+        max_seconds=MAX_CALL_SECONDS,
+        name="patient",
     )
-    request.ringing_timeout.FromSeconds(call.job.ringing_seconds)
-    request.max_call_duration.FromSeconds(MAX_CALL_SECONDS)
-    return request
 
 
-async def dial(client: Any, call: ReminderCall, room: str, *, busy_pause: float = 3.0) -> bool:
-    """Places the call; True once answered. A refusal is recorded on `call` (busy, ...).
+async def dial(
+    client: LiveKitClient, call: ReminderCall, room: str, *, busy_pause: float = sip.BUSY_PAUSE
+) -> bool:
+    """Places the call; True once answered. How the line answered is recorded on `call`.
 
     Each try first asks the book whether the call is still wanted (`ReminderCall.may_dial`): no
-    INVITE for a visit cancelled or moved, or a patient opted out, since the claim.
-    A bridge that turns the call away before dialling ("cpu exhausted": livekit-sip above its
-    CPU limit) is asked again a few times first: that is not the patient's line being busy."""
-    for tries_left in range(BRIDGE_BUSY_TRIES - 1, -1, -1):
-        if not await call.may_dial():
-            return False
-        try:
-            info = await client.sip.create_sip_participant(
-                sip_request(call, room), timeout=call.job.ringing_seconds + 20
-            )
-        except api.TwirpError as exc:
-            status = getattr(exc, "sip_status_code", None)
-            if status is None and exc.code in BRIDGE_BUSY and tries_left:
-                log.info("the SIP bridge is busy; dialling again", extra={"code": exc.code})
-                await asyncio.sleep(busy_pause)
-                continue
-            call.sip_status = status
-            # Rung out: the bridge ends the INVITE after the ringing timeout without a status.
-            rang_out = status is None and exc.code in RANG_OUT
-            call.line = Line.NO_ANSWER if rang_out else line_for_sip(status)
-            log.info(
-                "reminder call not answered", extra={"sip_status_code": status, "code": exc.code}
-            )
-            return False
-        except Exception as exc:  # timeouts, connection errors: failed, tried again later
-            call.line = Line.FAILED
-            log.warning("reminder call could not be placed (%s)", type(exc).__name__)
-            return False
-        call.line, call.sip_status = Line.ANSWERED, 200
-        call.call_id = getattr(info, "sip_call_id", "") or ""
-        if call.call_id:
-            bind_call(call.call_id)
-        return True
-    return False
+    INVITE for a visit cancelled or moved, or a patient opted out, since the claim (may_dial
+    records why). A bridge that turns the call away before dialling ("cpu exhausted": livekit-sip
+    above its CPU limit) is asked again a few times first: that is not the patient's line being
+    busy."""
+    dialled = await sip.dial(
+        client,
+        room,
+        patient_leg(call),
+        label="reminder call",
+        logger=log,
+        wanted=call.may_dial,
+        tries=BRIDGE_BUSY_TRIES,
+        busy_pause=busy_pause,
+    )
+    if dialled.line is Line.NOT_DIALLED:
+        return False
+    call.line, call.sip_status = dialled.line, dialled.sip_status
+    if not dialled.answered:
+        return False
+    call.call_id = dialled.call_id
+    if call.call_id:
+        bind_call(call.call_id)
+    return True
 
 
-async def answered_by(session: AgentSession, detector: Any) -> str:
+async def answered_by(session: AgentSession, detector: AMD) -> str:
     """person, machine or unknown: LiveKit's AMD verdict on the greeting (no verdict: unknown,
     treated as a person: a person who says nothing still gets the question)."""
     try:

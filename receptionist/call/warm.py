@@ -35,11 +35,12 @@ from livekit.agents import AgentSession
 
 from receptionist.call.briefing import ASK_AGAIN, StaffAnswer, briefing, read_answer, read_key
 from receptionist.call.control import TransferResult
-from receptionist.call.legs import Dialled, Legs, StaffCall, dialled_number
+from receptionist.call.legs import Legs, StaffCall, dialled_number
+from receptionist.call.sip import Dialled
 from receptionist.call.speech import speak
 from receptionist.call.state import CallState
+from receptionist.domain.lines import Line
 from receptionist.domain.practice import TransferMode
-from receptionist.domain.reminders import Line
 
 log = logging.getLogger("receptionist.call")
 
@@ -185,8 +186,8 @@ class WarmTransfer:
         phases = asyncio.create_task(self._hold_dial_brief(trunk))
         caller_left = self.legs.left(self.legs.caller)
         limit = self.state.practice.transfers.hold_limit_seconds
-        first = asyncio.FIRST_COMPLETED
-        await asyncio.wait({phases, caller_left}, timeout=limit, return_when=first)
+        racing: set[asyncio.Future[Any]] = {phases, caller_left}  # Any: an Ending and a None
+        await asyncio.wait(racing, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         if phases.done():
             return phases.result()
         phases.cancel()
@@ -243,6 +244,7 @@ class WarmTransfer:
         keys = self.legs.keys(self.staff)
         words = self.legs.words(self.staff, self.session)
         gone = self.legs.left(self.staff)
+        playing: asyncio.Task[None] | None
         playing = self._to_staff(briefing(self.state, self.reason), BRIEFING_TIMEOUT)
         self.state.note("warm_transfer", "staff briefed")
         asks = 0

@@ -16,6 +16,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+# Re-exported: Line lived here before warm transfers shared it (its home is domain/lines.py).
+from receptionist.domain.lines import Line as Line
 from receptionist.domain.phone import UNKNOWN
 from receptionist.domain.practice import Practice
 from receptionist.store.models import (
@@ -145,34 +147,6 @@ def due_now(practice: Practice, candidates: list[Candidate], now: datetime) -> l
 
 
 # --- after a call ------------------------------------------------------------------------------
-
-
-class Line(StrEnum):
-    """How the line answered an attempt (what the SIP call did)."""
-
-    ANSWERED = "answered"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    FAILED = "failed"
-    NOT_DIALLED = "not_dialled"  # the book said, just before dialling, not to call
-
-
-# SIP final responses to an INVITE, as the attempt's line.
-_BUSY = {486, 600}
-_NO_ANSWER = {408, 480, 487}
-
-
-def line_for_sip(status: int | None) -> Line:
-    """The line for a SIP status the bridge reported (None: the call never got a status)."""
-    if status is None:
-        return Line.FAILED
-    if 200 <= status < 300:
-        return Line.ANSWERED
-    if status in _BUSY:
-        return Line.BUSY
-    if status in _NO_ANSWER:
-        return Line.NO_ANSWER
-    return Line.FAILED
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
@@ -39,6 +39,9 @@ from receptionist.domain.reminders import (
 from receptionist.store import Store
 from receptionist.store.reminders import ReminderCandidate, Wanted
 
+if TYPE_CHECKING:
+    from livekit.api import LiveKitAPI
+
 log = logging.getLogger("receptionist.reminders")
 
 # How long a claimed reminder stays `calling` before another runner may take it again (its job is
@@ -51,7 +54,7 @@ app = typer.Typer(help="Reminder calls before appointments: run them, see how th
 class Dispatcher(Protocol):
     """Where claimed reminders go: LiveKit's agent dispatch API (or a test's recorder)."""
 
-    async def outbound_trunk(self, number: str) -> str | None: ...
+    async def outbound_trunk(self, practice: Practice) -> str | None: ...
 
     async def dispatch(self, job: ReminderJob) -> str: ...
 
@@ -59,19 +62,16 @@ class Dispatcher(Protocol):
 class LiveKitDispatcher:
     """Creates one agent dispatch per reminder call, into a room named after the attempt."""
 
-    def __init__(self, lk, agent_name: str) -> None:  # noqa: ANN001 (livekit.api.LiveKitAPI)
+    def __init__(self, lk: LiveKitAPI, agent_name: str) -> None:
         self._lk = lk
         self.agent_name = agent_name
 
-    async def outbound_trunk(self, number: str) -> str | None:
-        """The outbound trunk whose numbers include `number` (the practice's caller id)."""
-        from livekit import api
+    async def outbound_trunk(self, practice: Practice) -> str | None:
+        """The trunk the practice's reminder calls go over, chosen as a call chooses it
+        (receptionist/call/sip.py: `outbound_trunk`)."""
+        from receptionist.call import sip  # loads LiveKit: only a run that dispatches needs it
 
-        listed = await self._lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())
-        for trunk in listed.items:
-            if number in list(trunk.numbers):
-                return trunk.sip_trunk_id
-        return None
+        return await sip.outbound_trunk(self._lk, practice, "reminders")
 
     async def dispatch(self, job: ReminderJob) -> str:
         from livekit import api
@@ -142,18 +142,18 @@ async def run_practice(
     for decision in decisions:
         c = decision.candidate
         want = Wanted(c.appointment_id, c.patient_id, c.attempts)
-        if decision.due:
+        if (skip := decision.skip) is None:  # due
             wanted.append(want)
             continue
-        run.skipped[decision.skip] += 1
-        if decision.skip is Skip.NO_NUMBER and not dry_run and c.attempts == 0:
-            await store.skip_reminder(practice.id, want, reason=decision.skip.value, now=now)
+        run.skipped[skip] += 1
+        if skip is Skip.NO_NUMBER and not dry_run and c.attempts == 0:
+            await store.skip_reminder(practice.id, want, reason=skip.value, now=now)
     if dry_run:
         run.due = [w.appointment_id for w in wanted]
         return run
     if not wanted:
         return run
-    trunk = reminders.outbound_trunk or await dispatcher.outbound_trunk(practice.numbers[0])
+    trunk = await dispatcher.outbound_trunk(practice)
     if not trunk:
         run.problem = (
             f"no outbound trunk carries {practice.id}'s number: run `receptionist sip setup` "
@@ -229,7 +229,7 @@ async def run_all(
 class _DryRun:
     """A dispatcher for `--dry-run`: never asked (a dry run claims nothing)."""
 
-    async def outbound_trunk(self, number: str) -> str | None:
+    async def outbound_trunk(self, practice: Practice) -> str | None:
         return None
 
     async def dispatch(self, job: ReminderJob) -> str:

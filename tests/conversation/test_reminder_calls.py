@@ -30,8 +30,9 @@ from receptionist.call.outbound import (
 from receptionist.call.providers import Providers
 from receptionist.call.session import attach_call_handling, build_session
 from receptionist.domain.calls import CallInfo
+from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import Line, ReminderJob
+from receptionist.domain.reminders import ReminderJob
 from receptionist.settings import load_settings
 from receptionist.store import Store
 from receptionist.store.models import (

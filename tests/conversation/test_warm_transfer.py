@@ -19,8 +19,8 @@ from receptionist.call.legs import dialled_number
 from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
 from receptionist.domain.identity import VerifiedPatient
+from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice, TransferMode
-from receptionist.domain.reminders import Line
 from tests.support.harness import example_practice, receptionist_call, sip_error
 from tests.support.scripted_llm import Call, Fail, Say, ScriptedLLM
 from tests.support.warm import CALLER, TRUNK, FakeLegs, Staff

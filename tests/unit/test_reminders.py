@@ -11,13 +11,11 @@ import pytest
 from receptionist.domain.practice import Closure, PracticeError, parse_practice
 from receptionist.domain.reminders import (
     Candidate,
-    Line,
     Skip,
     after_unanswered,
     calling_closed,
     decide,
     due_now,
-    line_for_sip,
 )
 from receptionist.store.models import REMINDER_GAVE_UP, REMINDER_PENDING
 from tests.unit.test_practice import BASE
@@ -210,24 +208,6 @@ def test_the_due_come_first_soonest_visit_first():
 
 
 # --- after a call ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "line"),
-    [
-        (200, Line.ANSWERED),
-        (486, Line.BUSY),
-        (600, Line.BUSY),
-        (408, Line.NO_ANSWER),
-        (480, Line.NO_ANSWER),
-        (487, Line.NO_ANSWER),
-        (404, Line.FAILED),
-        (503, Line.FAILED),
-        (None, Line.FAILED),
-    ],
-)
-def test_sip_statuses_read_as_lines(status, line):
-    assert line_for_sip(status) is line
 
 
 def test_unanswered_calls_are_retried_after_the_spacing_then_given_up():

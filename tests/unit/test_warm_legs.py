@@ -13,10 +13,11 @@ import pytest
 from livekit import api, rtc
 
 from receptionist.call import legs as legs_module
-from receptionist.call.legs import LegGuard, RoomLegs, StaffCall, staff_request
+from receptionist.call import sip
+from receptionist.call.legs import LegGuard, RoomLegs, StaffCall
 from receptionist.call.session import caller_keys
+from receptionist.domain.lines import Line
 from receptionist.domain.practice import TransferMode, parse_practice
-from receptionist.domain.reminders import Line
 from tests.unit.test_practice import BASE
 
 CALLER, STAFF = "sip_caller", "staff-1"
@@ -239,8 +240,9 @@ async def test_the_outbound_trunk_is_the_named_one_or_the_one_holding_the_practi
 
 
 def test_the_staff_request_bounds_ringing_and_the_call():
-    request = staff_request("call-test", CALL)
+    request = sip.request("call-test", CALL)
     assert request.room_name == "call-test" and request.sip_number == "+14145550100"
+    assert request.participant_name == "staff" and not request.play_ringtone
     assert request.ringing_timeout.seconds == 20 and request.max_call_duration.seconds == 3600
 
 
