@@ -13,7 +13,9 @@ in the form LiveKit accepts (`WARN`, not `WARNING`).
 
 from __future__ import annotations
 
+import functools
 import sys
+from typing import TypedDict
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["try"]:
@@ -80,24 +82,35 @@ def prewarm(proc: JobProcess) -> None:
     )
 
 
-def call_load(server: AgentServer) -> float:
+def call_load(server: AgentServer, *, max_calls: int) -> float:
     """Load as a share of MAX_CALLS, for hosts where CPU load is a poor measure of capacity."""
-    return min(len(server.active_jobs) / settings.max_calls, 1.0)
+    return min(len(server.active_jobs) / max_calls, 1.0)
+
+
+class IdleProcesses(TypedDict, total=False):
+    """IDLE_PROCESSES, handed to LiveKit only when set: unset, LiveKit's own default applies
+    (which differs between `dev` and `start`)."""
+
+    num_idle_processes: int
+
+
+idle: IdleProcesses = (
+    {} if settings.idle_processes is None else {"num_idle_processes": settings.idle_processes}
+)
 
 
 server = AgentServer(
     setup_fnc=prewarm,  # a module-level function: job processes receive it by reference
-    load_fnc=call_load if settings.max_calls else None,
+    # LiveKit hands the server to a load function that has parameters (this one: server, max_calls).
+    load_fnc=functools.partial(call_load, max_calls=settings.max_calls)
+    if settings.max_calls
+    else None,
     load_threshold=settings.load_threshold,
     shutdown_process_timeout=90.0,  # room for the rescue path: apology clip + transfer ringing
     initialize_process_timeout=settings.initialize_process_timeout,
     preload_modules=PRELOAD if settings.preload_app else None,
     log_level=settings.log_level,
-    **(
-        {"num_idle_processes": settings.idle_processes}
-        if settings.idle_processes is not None
-        else {}
-    ),
+    **idle,
 )
 # LiveKit sets up the worker's log handlers when it starts; job processes forward their records
 # to them (adding the room name, which carries the caller's number), so redact there too.

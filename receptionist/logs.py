@@ -113,9 +113,9 @@ def install(level: str = "INFO") -> None:
     """Puts the redacting filter on every root handler (adding a JSON handler if there is none)."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonLineFormatter())
-        root.addHandler(handler)
+        json_lines = logging.StreamHandler(sys.stderr)
+        json_lines.setFormatter(JsonLineFormatter())
+        root.addHandler(json_lines)
         root.setLevel(level)
     for handler in root.handlers:
         if not any(isinstance(f, CallContextFilter) for f in handler.filters):

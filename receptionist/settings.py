@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from receptionist.paths import REPO_ROOT
@@ -221,8 +222,11 @@ def describe_missing(names: list[str]) -> list[str]:
     ]
 
 
-def load_settings(mode: str | None = None, **overrides: object) -> Settings:
-    """Reads and validates settings; raises `SettingsError` naming each problem and its fix."""
+def load_settings(mode: str | None = None, **overrides: Any) -> Settings:
+    """Reads and validates settings; raises `SettingsError` naming each problem and its fix.
+
+    `overrides` are field values (and pydantic-settings' `_env_file`) of whatever type a caller
+    has: `Settings` validates them, so they are `Any` here rather than each field's type."""
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -255,7 +259,7 @@ def _unreadable_env_file(overrides: dict[str, object], exc: Exception) -> str:
     )
 
 
-def _explain(error: dict) -> str:
+def _explain(error: ErrorDetails) -> str:
     name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
     reason = error["msg"].removeprefix("Value error, ")  # pydantic's wrapping of our own checks
     return f"{name} is invalid: {reason}. Fix it in .env or the environment (see .env.example)."

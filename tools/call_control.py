@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from livekit.agents import RunContext, function_tool
+from livekit.agents import RunContext, function_tool, llm
 from livekit.agents.beta.tools import EndCallTool
 
 from receptionist.call import transfer
@@ -76,4 +76,4 @@ def end_call_tool() -> EndCallTool:
     )
 
 
-CALL_CONTROL_TOOLS = [transfer_to_staff, start_keypad_entry]
+CALL_CONTROL_TOOLS: list[llm.Tool] = [transfer_to_staff, start_keypad_entry]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentSession
@@ -80,7 +79,9 @@ class Ears:
         """The staff's audio track, once the agent has subscribed to it."""
         arrived: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
 
-        def on_track(track: rtc.Track, _: Any, participant: rtc.RemoteParticipant) -> None:
+        def on_track(
+            track: rtc.Track, _: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
+        ) -> None:
             mine = participant.identity == self._identity
             if mine and track.kind == rtc.TrackKind.KIND_AUDIO and not arrived.done():
                 arrived.set_result(track)
@@ -96,7 +97,7 @@ class Ears:
             self._room.off("track_subscribed", on_track)
 
 
-async def _feed(audio: rtc.AudioStream, stream: Any) -> None:
+async def _feed(audio: rtc.AudioStream, stream: agents_stt.RecognizeStream) -> None:
     async for event in audio:
         stream.push_frame(event.frame)
     stream.end_input()

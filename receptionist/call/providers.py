@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from livekit.agents import inference, llm, stt, tts
+from livekit.agents import NOT_GIVEN, TurnHandlingOptions, inference, llm, stt, tts
+from livekit.agents.voice.turn import TurnDetectionMode
 from livekit.plugins import deepgram, openai
 
 from receptionist.settings import Settings
@@ -32,12 +32,14 @@ DENTAL_KEYTERMS = [
 
 @dataclass
 class Providers:
-    """What a session speaks and listens with. `turn_detection` None means the local detector."""
+    """What a session speaks and listens with. `turn_detection` None means the local detector;
+    `stt` and `tts` None mean a typed conversation (`console --text` without a Deepgram key,
+    `agent.py try`): nothing is heard or said aloud."""
 
-    stt: stt.STT
+    stt: stt.STT | None
     llm: llm.LLM
-    tts: tts.TTS
-    turn_detection: Any = None
+    tts: tts.TTS | None
+    turn_detection: TurnDetectionMode | None = None
 
 
 def build_providers(settings: Settings, keyterms: list[str] | None = None) -> Providers:
@@ -64,9 +66,12 @@ def build_stt(settings: Settings, keyterms: list[str]) -> stt.STT:
 
     def make(model: str) -> stt.STT:
         # Keyterm prompting exists only on Nova-3 models; other models reject the option.
-        extra = {"keyterm": terms} if model.startswith("nova-3") else {}
         return deepgram.STT(
-            model=model, language=settings.stt_language, smart_format=True, api_key=key, **extra
+            model=model,
+            language=settings.stt_language,
+            smart_format=True,
+            api_key=key,
+            keyterm=terms if model.startswith("nova-3") else NOT_GIVEN,
         )
 
     primary = make(settings.stt_model)
@@ -107,7 +112,7 @@ def _tts(settings: Settings, provider: str, voice: str) -> tts.TTS:
     )
 
 
-def turn_handling(settings: Settings, providers: Providers) -> dict[str, Any]:
+def turn_handling(settings: Settings, providers: Providers) -> TurnHandlingOptions:
     """Turn-taking options: local end-of-turn model, VAD interruptions, patient endpointing.
 
     The local `v1-mini` detector is pinned because the default switches to a Cloud model in

@@ -12,9 +12,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from receptionist.call.heartbeat import HEARTBEAT_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from livekit import rtc
 
 RECOVERY_KEY = "recovery"
 MAX_METADATA = 4096
@@ -56,7 +59,7 @@ class Recovery:
             return None
         return datetime.fromtimestamp(self.call_started_ms / 1000, tz=UTC)
 
-    def lost_agent_alive(self, participants: Iterable[Any]) -> bool:
+    def lost_agent_alive(self, participants: Iterable[rtc.Participant]) -> bool:
         """Whether the agent given up on is still here with a heartbeat that moved on since the
         watcher's last look: it was only slow, and a second agent must not talk over it."""
         for participant in participants:

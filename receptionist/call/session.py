@@ -14,15 +14,19 @@ from typing import Any
 
 from livekit import rtc
 from livekit.agents import (
+    NOT_GIVEN,
     Agent,
     AgentSession,
     ConversationItemAddedEvent,
     JobContext,
     cli,
     get_job_context,
+    llm,
     room_io,
 )
+from livekit.agents.vad import VAD
 from livekit.agents.voice.agent_session import SessionConnectOptions
+from livekit.agents.voice.room_io.types import NoiseCancellationParams, NoiseCancellationSelector
 from rich.text import Text
 
 from receptionist.call import records
@@ -60,6 +64,9 @@ TYPING_SILENCE_TIMEOUT = 3600.0
 # provider plugins and fallback adapters) the session gives up and the rescue path takes over.
 CONNECT_OPTIONS = SessionConnectOptions(max_unrecoverable_errors=1)
 
+# One call's tools, as the framework's Agent takes them: function tools and toolsets (EndCallTool).
+AgentTools = Sequence[llm.Tool | llm.Toolset]
+
 
 class Receptionist(Agent):
     """The practice's automated receptionist. Greets from code so the first words come fast.
@@ -70,7 +77,7 @@ class Receptionist(Agent):
     already on the line, so it says they were cut off instead of the opening line.
     """
 
-    def __init__(self, practice: Practice, tools: Sequence[Any], *, resumed: bool = False) -> None:
+    def __init__(self, practice: Practice, tools: AgentTools, *, resumed: bool = False) -> None:
         super().__init__(instructions=render_instructions(practice), tools=list(tools))
         self.practice = practice
         self.resumed = resumed
@@ -84,12 +91,14 @@ class Receptionist(Agent):
 
 
 def build_session(
-    settings: Settings, providers: Providers, state: CallState, vad: Any
+    settings: Settings, providers: Providers, state: CallState, vad: VAD | None
 ) -> AgentSession[CallState]:
+    """The session for one call. A provider that is None is left out (a typed conversation);
+    `vad` None turns the framework's default VAD off rather than loading another."""
     return AgentSession[CallState](
-        stt=providers.stt,
+        stt=NOT_GIVEN if providers.stt is None else providers.stt,
         llm=providers.llm,
-        tts=providers.tts,
+        tts=NOT_GIVEN if providers.tts is None else providers.tts,
         vad=vad,
         turn_handling=turn_handling(settings, providers),
         userdata=state,
@@ -145,7 +154,7 @@ def show_greeting_in_console(session: AgentSession[CallState]) -> None:
     session.on("conversation_item_added", on_item)
 
 
-def noise_filter(settings: Settings) -> Callable[[Any], Any] | None:
+def noise_filter(settings: Settings) -> NoiseCancellationSelector | None:
     """BVCTelephony for phone callers, BVC for others; only where it can run (LiveKit Cloud)."""
     if not settings.agent_cancels_noise:
         return None
@@ -154,7 +163,7 @@ def noise_filter(settings: Settings) -> Callable[[Any], Any] | None:
     # server refuses with an error on every call.
     from livekit.plugins import noise_cancellation
 
-    def choose(params: Any) -> Any:
+    def choose(params: NoiseCancellationParams) -> rtc.NoiseCancellationOptions:
         if params.participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP:
             return noise_cancellation.BVCTelephony()
         return noise_cancellation.BVC()
@@ -223,8 +232,8 @@ class Worker:
     settings: Settings
     practices: PracticeDirectory
     store: Store
-    vad: Any
-    tools: Callable[[], Sequence[Any]]  # a fresh set per call (the end-call tool has state)
+    vad: VAD  # silero.VAD, loaded once per process
+    tools: Callable[[], AgentTools]  # a fresh set per call (the end-call tool has state)
 
 
 async def todays_practice(store: Store, practice: Practice, now: datetime) -> Practice:

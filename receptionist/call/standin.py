@@ -22,7 +22,12 @@ from datetime import date
 from typing import Any
 
 from livekit.agents import llm
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
+from livekit.agents.types import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    NOT_GIVEN,
+    APIConnectOptions,
+    NotGivenOr,
+)
 
 from receptionist.call.standin_words import (
     Intent,
@@ -508,9 +513,9 @@ class StandInLLM(llm.LLM):
         chat_ctx: llm.ChatContext,
         tools: list[llm.Tool] | None = None,
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: Any = NOT_GIVEN,
-        tool_choice: Any = NOT_GIVEN,
-        extra_kwargs: Any = NOT_GIVEN,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,  # the framework's own type
     ) -> llm.LLMStream:
         step = self.next_step(chat_ctx)
         return _StandInStream(
@@ -529,8 +534,16 @@ class StandInLLM(llm.LLM):
 
 
 class _StandInStream(llm.LLMStream):
-    def __init__(self, owner: StandInLLM, *, step: Step, **kwargs: Any) -> None:
-        super().__init__(owner, **kwargs)
+    def __init__(
+        self,
+        owner: StandInLLM,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool],
+        conn_options: APIConnectOptions,
+        step: Step,
+    ) -> None:
+        super().__init__(owner, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
         self._step = step
 
     async def _run(self) -> None:

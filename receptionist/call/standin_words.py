@@ -11,7 +11,7 @@ one instead of guessing. Pure functions: no LiveKit, no tools.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -268,6 +268,17 @@ class _Reading:
     def narrow(self, test: Callable[[Offered], bool]) -> None:
         self.narrowed.append(self.where(test))
 
+    def said(self, pattern: str, flags: Iterable[bool]) -> None:
+        """Wherever `pattern` is said, the caller means an offer flagged True (one flag per
+        offer, in order). Flags rather than a test: the callers loop, and a lambda made in a loop
+        binds the loop's value only through a default argument, which mypy cannot type."""
+        fits = frozenset(i for i, flag in enumerate(flags) if flag)
+        self.take(pattern, lambda _: self.narrowed.append(fits))
+
+    def picks(self, pattern: str, number: int) -> None:
+        """Wherever `pattern` is said, the caller picks option `number`."""
+        self.take(pattern, lambda _: self.option(number))
+
     def option(self, number: int) -> None:
         if 1 <= number <= len(self.offers):
             self.ordinal.add(number - 1)
@@ -318,25 +329,28 @@ class _Reading:
         take(r"\b(\d{1,2}) ?o'?clock\b", lambda m: self.at(int(m[1]), 0))
         take(r"\b(?:noon|midday)\b", lambda m: self.at(12, 0, "p"))
         take(r"\bat (\d{1,2})\b", lambda m: self.at(int(m[1]), None))
+        offers = self.offers
         for period, hours in _PERIODS.items():
-            take(rf"\b{period}\b", lambda m, hours=hours: self.narrow(lambda o: o.hour in hours))
+            self.said(rf"\b{period}\b", [o.hour in hours for o in offers])
         # Days and people.
         for name, index in _WEEKDAYS.items():
-            take(rf"\b{name}s?\b", lambda m, i=index: self.narrow(lambda o: o.weekday == i))
+            self.said(rf"\b{name}s?\b", [o.weekday == index for o in offers])
         for word in ("today", "tomorrow"):
-            take(rf"\b{word}\b", lambda m, w=word: self.narrow(lambda o: o.relative == w))
-        for name in sorted(set().union(*(offer.provider for offer in self.offers))):
-            take(rf"\b{name}\b", lambda m, n=name: self.narrow(lambda o: n in o.provider))
+            self.said(rf"\b{word}\b", [o.relative == word for o in offers])
+        for name in sorted(set().union(*(offer.provider for offer in offers))):
+            self.said(rf"\b{name}\b", [name in o.provider for o in offers])
         # Positions in the list.
         for index, word in enumerate(_ORDINAL_WORDS):
-            take(rf"\b{word}\b", lambda m, number=index + 1: self.option(number))
+            self.picks(rf"\b{word}\b", index + 1)
         take(r"\b(?:earliest|soonest)\b", lambda m: self.option(1))
         take(r"\b(?:last|latest|final)\b", lambda m: self.option(len(self.offers)))
         # What is left: a bare number is a clock time if an offer is at that hour; with nothing
         # else said it may also be an option number ("3" of three, with a 3 PM offered: ask).
         alone = not self.narrowed and not self.ordinal
         for number in (int(n) for n in re.findall(r"\b(\d{1,2})\b", self.words)):
-            fits = self.where(lambda o, n=number: o.hour is not None and o.hour % 12 == n % 12)
+            fits = frozenset(
+                i for i, o in enumerate(offers) if o.hour is not None and o.hour % 12 == number % 12
+            )
             if alone and 1 <= number <= len(self.offers):
                 fits |= {number - 1}
             if fits:

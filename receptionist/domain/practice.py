@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from receptionist.domain.phone import mask, normalize
 from receptionist.paths import REPO_ROOT
@@ -804,7 +805,7 @@ class PracticeDirectory:
         if problems:
             raise PracticeError("practice directory", problems)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Practice]:
         return iter(self.practices)
 
     def __len__(self) -> int:
@@ -942,7 +943,7 @@ def _read_toml(path: Path) -> dict:
         ) from None
 
 
-def _explain(error: dict, table: str) -> str:
+def _explain(error: ErrorDetails, table: str) -> str:
     field = table + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from receptionist.store.engine import writer
+from receptionist.store.engine import rows_changed, writer
 from receptionist.store.models import CallRecovery, new_id
 
 RETRY_AFTER = timedelta(seconds=30)
@@ -72,7 +72,7 @@ class RecoveryClaims:
             .on_conflict_do_nothing(index_elements=["room_sid", "lost_agent"])
         )
         async with self._sessions() as s, s.begin():
-            if (await s.execute(statement)).rowcount == 1:
+            if rows_changed(await s.execute(statement)) == 1:
                 return Claim(row_id, 1)
         return await self._take_over(room_sid, lost_agent, now=now)
 
@@ -95,7 +95,7 @@ class RecoveryClaims:
                 .where(CallRecovery.id == held.id, CallRecovery.attempts == seen)
                 .values(attempts=attempt, claimed_by=self.watcher, claimed_at=now)
             )
-            if moved.rowcount == 1:
+            if rows_changed(moved) == 1:
                 return Claim(held.id, attempt)
         return None
 

@@ -41,7 +41,7 @@ def render_clips(
     ] = Engine.ESPEAK,
 ) -> None:
     """Re-render the apology clips played when the speech pipeline fails (no TTS at call time)."""
-    from receptionist.call import clips
+    from receptionist.ops import clips
 
     settings = staff.settings_or_exit() if engine == Engine.TTS else None
     for name, text in clips.CLIP_TEXT.items():

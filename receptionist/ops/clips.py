@@ -11,6 +11,7 @@ import wave
 from pathlib import Path
 
 from livekit import rtc
+from livekit.agents import tts
 
 from receptionist.call.clips import CLIPS_DIR, SAMPLE_RATE
 
@@ -44,7 +45,9 @@ def render_with_espeak(name: str, text: str, out_dir: Path = CLIPS_DIR) -> Path:
     return target
 
 
-async def render_with_tts(name: str, text: str, tts_engine, out_dir: Path = CLIPS_DIR) -> Path:
+async def render_with_tts(
+    name: str, text: str, tts_engine: tts.TTS, out_dir: Path = CLIPS_DIR
+) -> Path:
     """Renders a clip with the configured cloud TTS, for a voice that matches the agent's."""
     target = out_dir / f"{name}.wav"
     frame = await tts_engine.synthesize(text).collect()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -85,7 +86,7 @@ def status(
     for column in ("status", *CHANNELS, "total"):
         table.add_column(literal(column))
     for name in NOTIFICATION_STATUSES:
-        by_channel = counts.get(name, {})
+        by_channel: Mapping[str, int] = counts.get(name, {})
         cells = [by_channel.get(channel, 0) for channel in CHANNELS]
         table.add_row(*(literal(c) for c in (name.replace("_", " "), *cells, sum(cells))))
     console.print(table)

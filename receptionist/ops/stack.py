@@ -187,7 +187,11 @@ class LocalStack:
         }
 
     def spawn(
-        self, name: str, argv: Sequence[str], env: dict[str, str] | None = None, **kw: object
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.Popen[bytes]:
         """Starts a helper process (e.g. the agent worker) next to the stack, logging to a file.
 
@@ -200,7 +204,7 @@ class LocalStack:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,
-            **kw,  # type: ignore[arg-type]
+            cwd=cwd,
         )
         log.close()
         self._procs.append((name, proc))

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -75,10 +75,14 @@ def _context() -> tuple[Settings, PracticeDirectory]:
         fail(str(exc), code=2)
 
 
-def with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[Any]]) -> Any:
+T = TypeVar("T")
+
+
+def with_store(fn: Callable[[Store, PracticeDirectory], Awaitable[T]]) -> T:
+    """Runs `fn` on the book and the practices the settings name; a problem exits with its fix."""
     settings, directory = _context()
 
-    async def run() -> Any:
+    async def run() -> T:
         await check_schema(settings.database_url)
         store = open_store(settings)
         try:
@@ -107,7 +111,7 @@ def _add_row(table: Table, *cells: object) -> None:
     table.add_row(*(literal(cell) for cell in cells))
 
 
-def _show(table: Table, rows: list[Any], empty: str) -> None:
+def _show(table: Table, rows: Sequence[object], empty: str) -> None:
     if rows:
         console.print(table)
     else:

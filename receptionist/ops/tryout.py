@@ -35,7 +35,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from livekit.agents import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 from livekit.agents.testing import fake_job_context
@@ -43,6 +42,7 @@ from livekit.agents.testing import fake_job_context
 from receptionist.call.control import CallControl
 from receptionist.call.providers import Providers
 from receptionist.call.session import (
+    AgentTools,
     Receptionist,
     attach_call_handling,
     build_session,
@@ -60,7 +60,7 @@ from receptionist.store.engine import DatabaseUrlError, normalize_url, sqlite_fi
 
 ReadLine = Callable[[], Awaitable[str | None]]
 Show = Callable[[str], None]
-Tools = Callable[[], Sequence[Any]]  # one call's tools (tools.receptionist_tools)
+Tools = Callable[[], AgentTools]  # one call's tools (tools.receptionist_tools)
 # The try-out's own folder: its book and its outbox, never DATABASE_URL's (see the docstring).
 DEFAULT_FOLDER = REPO_ROOT / "var" / "tryout"
 FOLDER_MODE = 0o700  # the book holds (made-up) patient data: owner-only, like the real one
@@ -301,7 +301,12 @@ def terminal_reader(show: Show) -> ReadLine:
 
         def work() -> None:
             line = read()
-            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(line))
+
+            def deliver() -> None:
+                if not future.done():  # cancelled meanwhile (Ctrl-C)
+                    future.set_result(line)
+
+            loop.call_soon_threadsafe(deliver)
 
         threading.Thread(target=work, daemon=True).start()
         return await future

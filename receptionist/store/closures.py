@@ -9,6 +9,7 @@ from typing import Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from receptionist.store.engine import rows_changed
 from receptionist.store.models import StaffClosure, new_id, utcnow
 
 
@@ -64,4 +65,4 @@ class Closures:
                 .where(StaffClosure.id == closure_id, StaffClosure.removed_at.is_(None))
                 .values(removed_at=at)
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))

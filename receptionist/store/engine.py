@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -166,3 +166,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def writer(engine: AsyncEngine) -> AsyncEngine:
     """The same engine with write transactions that take SQLite's write lock up front."""
     return engine.execution_options(sqlite_begin="IMMEDIATE")
+
+
+def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE changed (the driver's rowcount).
+
+    `Session.execute` returns a CursorResult for these statements but is typed as returning any
+    Result (SQLAlchemy issue 9185), so the count is read here, in one place, after checking."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no rowcount: not an INSERT/UPDATE/DELETE")
+    return result.rowcount

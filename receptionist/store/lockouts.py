@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from receptionist.store.engine import rows_changed
 from receptionist.store.models import IdentityFailure, new_id
 
 UNKNOWN = "unknown"
@@ -78,7 +79,7 @@ class IdentityFailures:
             by_name = await s.scalar(
                 select(func.count()).where(*recent, IdentityFailure.name_key == name_key)
             )
-            by_number = 0
+            by_number: int | None = 0
             if caller != UNKNOWN:
                 by_number = await s.scalar(
                     select(func.count()).where(*recent, IdentityFailure.caller == caller)
@@ -127,7 +128,7 @@ class IdentityFailures:
                     IdentityFailure.practice_id == practice_id, or_(*conditions)
                 )
             )
-            return int(result.rowcount or 0)
+            return rows_changed(result)
 
 
 def _aware(value: datetime | str) -> datetime:

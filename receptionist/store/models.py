@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     Time,
     UniqueConstraint,
@@ -96,6 +98,9 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # DeclarativeBase types `__table__` as any FromClause; every model here maps one plain Table
+    # (no inheritance, no mapping onto a select), which the Core inserts and `_coerce` rely on.
+    __table__: ClassVar[Table]
 
 
 class Patient(Base):

@@ -24,6 +24,7 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
     GAVE_UP,
     NOTIFICATION_STATUSES,
@@ -133,7 +134,7 @@ class NotificationQueue:
                 .where(_held(notification_id, attempt))
                 .values(status=SENT, sent_at=at, lease_until=None, last_error="")
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     async def mark_notification_failed(
         self: _Sessions,
@@ -154,7 +155,7 @@ class NotificationQueue:
             result = await s.execute(
                 update(Notification).where(_held(notification_id, attempt)).values(**values)
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     async def give_up_stale_notifications(
         self: _Sessions, *, now: datetime, created_before: datetime, max_attempts: int

@@ -36,6 +36,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
     BOOKED,
     REMINDER_CALLING,
@@ -168,7 +169,7 @@ async def settle_reminders(
         .where(which, Reminder.status.in_(UNFINISHED))
         .values(status=status, reason=reason[:REASON_LENGTH], lease_until=None, updated_at=now)
     )
-    return int(result.rowcount or 0)
+    return rows_changed(result)
 
 
 async def settle_visit_reminder(
@@ -280,7 +281,7 @@ class ReminderBook:
                         updated_at=now,
                     )
                 )
-                if moved.rowcount != 1:
+                if rows_changed(moved) != 1:
                     continue
                 s.add(
                     ReminderAttempt(
@@ -318,7 +319,7 @@ class ReminderBook:
                 )
                 .values(status=REMINDER_SKIPPED, reason=reason[:REASON_LENGTH], updated_at=now)
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     async def reminder_dispatched(
         self: _Sessions, reminder_id: str, *, attempt: int, dispatch_id: str
@@ -414,7 +415,7 @@ class ReminderBook:
                 )
                 .values(choice=status[:16])
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     async def finish_reminder_attempt(
         self: _Sessions,
@@ -459,7 +460,7 @@ class ReminderBook:
             result = await s.execute(
                 update(Reminder).where(held, Reminder.status == REMINDER_CALLING).values(**values)
             )
-            if result.rowcount:
+            if rows_changed(result):
                 if status != REMINDER_PENDING:
                     await s.execute(
                         update(ReminderAttempt)
@@ -503,7 +504,7 @@ class ReminderBook:
             .on_conflict_do_nothing(index_elements=["practice_id", "patient_id"])
         )
         async with self._session(write=True) as s:
-            added = bool((await s.execute(statement)).rowcount)
+            added = bool(rows_changed(await s.execute(statement)))
             patients = _patients(practice_id, patient_id)
             await settle_reminders(
                 s, patients, status=REMINDER_OPTED_OUT, reason=OPTED_OUT, now=now
@@ -531,7 +532,7 @@ class ReminderBook:
                 )
                 .values(status=REMINDER_PENDING, reason="", updated_at=utcnow())
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     async def is_opted_out(self: _Sessions, practice_id: str, patient_id: str) -> bool:
         async with self._session(write=False) as s:
@@ -641,7 +642,7 @@ def _new_row(practice_id: str, want: Wanted, now: datetime) -> dict[str, object]
     }
 
 
-def _insert_ignoring(dialect: str, row: dict[str, object]):  # noqa: ANN202 (dialect insert)
+def _insert_ignoring(dialect: str, row: dict[str, object]) -> postgresql.Insert | sqlite.Insert:
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         dialect_insert(Reminder)

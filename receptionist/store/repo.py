@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from receptionist.store.closures import Closures
-from receptionist.store.engine import make_engine, safe_url, writer
+from receptionist.store.engine import make_engine, rows_changed, safe_url, writer
 from receptionist.store.errors import (
     NotFound,
     PatientBusy,
@@ -64,7 +64,7 @@ MAX_APPOINTMENT = timedelta(hours=8)  # enforced by the database (migration 0002
 NOTIFICATION_IDS = uuid.UUID("0d9a5c3e-7f0b-4b8e-9a59-3f1d2b6c7e10")
 KEY_DIGEST_LENGTH = 16  # hex digits of SHA-256 ending a name key too long for its column
 
-TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__table__}  # type: ignore[dict-item]
+TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__table__}
 
 
 def name_key(full_name: str) -> str:
@@ -415,18 +415,20 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         row = _coerce(table, values)
         async with self._session(write=True) as s:
             result = await s.execute(self._insert_ignoring_duplicates(table, row))
-            inserted = bool(result.rowcount)
+            inserted = bool(rows_changed(result))
             if inserted and kind == "message":
                 for target in notify:
                     await s.execute(
                         self._insert_ignoring_duplicates(
-                            Notification.__table__,  # type: ignore[arg-type]
+                            Notification.__table__,
                             _notification_row(row, target),
                         )
                     )
             return inserted
 
-    def _insert_ignoring_duplicates(self, table: Table, row: dict[str, Any]) -> Any:
+    def _insert_ignoring_duplicates(
+        self, table: Table, row: dict[str, Any]
+    ) -> postgresql.Insert | sqlite.Insert:
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return dialect_insert(table).values(**row).on_conflict_do_nothing(index_elements=["id"])
 
@@ -515,7 +517,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
                 .where(Message.id == message_id, Message.handled_at.is_(None))
                 .values(handled_at=utcnow())
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     async def recent_calls(
         self, practice_id: str | None = None, limit: int = 20

@@ -7,6 +7,7 @@ run is kinder to everyone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -58,7 +59,7 @@ async def downgrade(url: str, revision: str) -> str:
     return await _migrate(url, command.downgrade, revision)
 
 
-async def _migrate(url: str, action, revision: str) -> str:
+async def _migrate(url: str, action: Callable[[Config, str], None], revision: str) -> str:
     _prepare_sqlite_dir(url)
     config = alembic_config(url)
     engine = make_engine(url)

@@ -22,11 +22,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
     ADMIN,
     SECURITY,
@@ -92,7 +105,7 @@ class WeekCall:
     usage: dict | None  # the figures the session reported, reply times among them
 
 
-def _priority() -> Any:
+def _priority() -> ColumnElement[int]:
     """Urgent and security messages first, then "soon", then routine (the callback order)."""
     return case(
         (Message.kind == SECURITY, 0),
@@ -174,7 +187,7 @@ class StaffStore:
             result = await s.execute(
                 update(StaffUser).where(StaffUser.id == user_id).values(**values)
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     async def begin_sign_in(
         self: _Sessions,
@@ -209,7 +222,7 @@ class StaffStore:
             .execution_options(synchronize_session=False)
         )
         async with self._session(write=True) as s:
-            admitted = bool((await s.execute(admit)).rowcount)
+            admitted = bool(rows_changed(await s.execute(admit)))
             # Read in the same transaction: the row is ours (locked) until it commits.
             user = await s.scalar(
                 select(StaffUser)
@@ -288,7 +301,7 @@ class StaffStore:
         """Signs an account out everywhere (deactivated, password reset, role changed)."""
         async with self._session(write=True) as s:
             result = await s.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
-            return int(result.rowcount or 0)
+            return rows_changed(result)
 
     async def close_idle_sessions(self: _Sessions, *, seen_before: datetime) -> int:
         """Deletes sessions idle since before `seen_before` (housekeeping at sign-in)."""
@@ -296,7 +309,7 @@ class StaffStore:
             result = await s.execute(
                 delete(StaffSession).where(StaffSession.last_seen_at < seen_before)
             )
-            return int(result.rowcount or 0)
+            return rows_changed(result)
 
     # --- audit log --------------------------------------------------------------------------
 
@@ -312,7 +325,7 @@ class StaffStore:
     ) -> int:
         """Records who did what: one row per distinct patient concerned (so "who saw this
         patient?" is one indexed query), or one row without a patient. Returns rows written."""
-        patients = list(dict.fromkeys(p for p in patient_ids if p)) or [None]
+        patients: list[str | None] = list(dict.fromkeys(p for p in patient_ids if p)) or [None]
         common = {
             "at": at,
             "user_id": user_id,
@@ -399,7 +412,7 @@ class StaffStore:
                 .where(Message.id == message_id, Message.handled_at.is_(None))
                 .values(handled_at=at, handled_by=user_id, handled_note=note)
             )
-            return bool(result.rowcount)
+            return bool(rows_changed(result))
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -417,7 +430,7 @@ class StaffStore:
         range, merged here: `practice_id IN (a, b)` would read every call of every location and
         sort them all to show one page."""
 
-        def newest(practice_id: str) -> Any:
+        def newest(practice_id: str) -> Select[CallRecord]:
             query = (
                 select(CallRecord)
                 .options(defer(CallRecord.transcript))

@@ -4,9 +4,11 @@ import array
 import shutil
 
 import pytest
+from typer.testing import CliRunner
 
 from receptionist.call import clips as playback
 from receptionist.ops import clips
+from receptionist.ops.cli import app
 
 
 def rms(frames) -> float:
@@ -32,3 +34,22 @@ def test_render_with_espeak_writes_a_playable_clip(tmp_path):
     path = clips.render_with_espeak("hello", "Hello from the dental office.", out_dir=tmp_path)
     assert rms(playback.read_frames(path)) > 300
     assert [p.name for p in tmp_path.iterdir()] == ["hello.wav"]
+
+
+@pytest.mark.skipif(
+    not shutil.which("espeak-ng") or not shutil.which("sox"), reason="espeak-ng/sox"
+)
+def test_render_clips_command_renders_every_clip(monkeypatch, tmp_path):
+    """`receptionist render-clips` writes each clip (here into tmp_path, not the shipped ones).
+    It once looked the clips up in the playback module and stopped with AttributeError."""
+    render = clips.render_with_espeak
+    monkeypatch.setattr(
+        clips, "render_with_espeak", lambda name, text: render(name, text, out_dir=tmp_path)
+    )
+    result = CliRunner().invoke(app, ["render-clips"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"{n}.wav" for n in sorted(clips.CLIP_TEXT)
+    ]
+    for name in clips.CLIP_TEXT:
+        assert rms(playback.read_frames(tmp_path / f"{name}.wav")) > 300

@@ -217,7 +217,9 @@ def _noise_findings(existing: Existing, agent: AgentSide) -> list[Finding]:
     """Krisp on the trunk/rule while the agent runs BVC: two NC stages clip the first words."""
     if not agent.cancels_noise:
         return []
-    objects = [(_trunk_label(t), t) for t in existing.inbound]
+    objects: list[tuple[str, api.SIPInboundTrunkInfo | api.SIPDispatchRuleInfo]] = [
+        (_trunk_label(t), t) for t in existing.inbound
+    ]
     objects += [(_rule_label(r), r) for r in existing.rules]
     return [
         Finding(

@@ -14,9 +14,9 @@ the agent name, and calls then ring out with no agent (see shared/docs/telephony
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from livekit import api
 
@@ -26,6 +26,10 @@ from receptionist.settings import Settings
 Action = Literal["create", "update", "unchanged"]
 Kind = Literal["inbound trunk", "dispatch rule", "outbound trunk"]
 NEW_TRUNK = "(the inbound trunk)"
+# One of the objects setup manages, as the LiveKit API returns and takes them (protobuf messages).
+SIPObject = TypeVar(
+    "SIPObject", api.SIPInboundTrunkInfo, api.SIPDispatchRuleInfo, api.SIPOutboundTrunkInfo
+)
 
 
 class ProvisioningError(Exception):
@@ -279,7 +283,7 @@ def outbound_changes(
     return changes
 
 
-def _by_name(objects: Iterable, name: str) -> list:
+def _by_name(objects: Iterable[SIPObject], name: str) -> list[SIPObject]:
     return [o for o in objects if o.name == name]
 
 
@@ -300,12 +304,14 @@ def rule_pin(rule: api.SIPDispatchRuleInfo) -> str | None:
     return None if kind is None else getattr(rule.rule, kind).pin
 
 
-def _object_id(obj: object) -> str:
-    return getattr(obj, "sip_dispatch_rule_id", "") or getattr(obj, "sip_trunk_id", "")
+def _object_id(obj: SIPObject) -> str:
+    if isinstance(obj, api.SIPDispatchRuleInfo):
+        return obj.sip_dispatch_rule_id
+    return obj.sip_trunk_id
 
 
-def _adopted(obj: object) -> str:
-    return f"{obj.name or '(unnamed)'!r} [{_object_id(obj)}]"  # type: ignore[attr-defined]
+def _adopted(obj: SIPObject) -> str:
+    return f"{obj.name or '(unnamed)'!r} [{_object_id(obj)}]"
 
 
 def _trunks_to_adopt(
@@ -339,8 +345,12 @@ def _rules_to_adopt(
 
 
 def _step(
-    kind: Kind, name: str, found: list, changes_of, adopted: bool = False
-) -> tuple[Step, object | None]:
+    kind: Kind,
+    name: str,
+    found: list[SIPObject],
+    changes_of: Callable[[SIPObject], list[FieldChange]],
+    adopted: bool = False,
+) -> tuple[Step, SIPObject | None]:
     """A create step when nothing was found, else update/unchanged for the first match."""
     if not found:
         return Step(kind, name, "create"), None
@@ -356,7 +366,7 @@ def _step(
     ), current
 
 
-def _adoption_note(kind: str, step: Step, why: str, others: list) -> str:
+def _adoption_note(kind: str, step: Step, why: str, others: list[SIPObject]) -> str:
     note = (
         f"adopted existing {kind} {step.adopted}: {why}; setup updates it in place (same id, "
         f"renamed {step.name!r}) instead of creating a second one next to it (which the server "
@@ -420,13 +430,13 @@ def plan(desired: Desired, existing: Existing) -> Plan:
                 f"{len(found)} {kind} are named {found[0].name!r}; setup manages the first and "
                 "leaves the others: delete the extras once the managed one is verified"
             )
-    if desired.outbound is not None:
-        outs = _by_name(existing.outbound, desired.outbound.name)
+    if (outbound := desired.outbound) is not None:
+        outs = _by_name(existing.outbound, outbound.name)
         out_step, _ = _step(
             "outbound trunk",
-            desired.outbound.name,
+            outbound.name,
             outs,
-            lambda cur: outbound_changes(cur, desired.outbound),
+            lambda cur: outbound_changes(cur, outbound),
         )
         steps.append(out_step)
     return Plan(steps=steps, notes=notes)
@@ -443,7 +453,7 @@ async def fetch_existing(lk: api.LiveKitAPI) -> Existing:
     return Existing(list(inbound.items), list(rules.items), list(outbound.items))
 
 
-def _merged(current, want, fields: Iterable[str]):
+def _merged(current: SIPObject, want: SIPObject, fields: Iterable[str]) -> SIPObject:
     """`current` with the managed `fields` taken from `want`: unmanaged fields are kept as is."""
     merged = type(current)()
     merged.CopyFrom(current)
@@ -552,11 +562,12 @@ def verification_problems(desired: Desired, existing: Existing, agent_name: str)
         for s in after.steps
         if s.action != "unchanged"
     ]
-    by_id = {_object_id(o): o for o in (*existing.rules, *existing.inbound)}
-    rule = by_id.get(after.steps[1].object_id)
+    rules = {r.sip_dispatch_rule_id: r for r in existing.rules}
+    trunks = {t.sip_trunk_id: t for t in existing.inbound}
+    rule = rules.get(after.steps[1].object_id)
     if rule is not None and agent_name not in agent_names(rule):
         problems.append(f"dispatch rule {desired.rule.name!r} does not dispatch {agent_name!r}")
-    trunk = by_id.get(after.steps[0].object_id)
+    trunk = trunks.get(after.steps[0].object_id)
     if trunk is not None and not (trunk.auth_username or trunk.allowed_addresses):
         problems.append(f"inbound trunk {desired.inbound.name!r} has no authentication")
     return problems
