@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from livekit.agents import RunContext, function_tool
+from livekit.agents import RunContext, function_tool, llm
 from livekit.agents.llm import ToolError
 
 from receptionist.appointments import Appointments, Caller, Refused
@@ -383,7 +383,7 @@ async def cancel_appointment(
     )
 
 
-BOOKING_TOOLS = [
+BOOKING_TOOLS: list[llm.Tool] = [
     find_open_times,
     verify_patient,
     register_patient,
