@@ -2,7 +2,10 @@
 
 A filter on every root handler stamps each record with the current call's id and masks anything
 that looks like a phone number (all but the last four digits) or a date, in the message and in
-string extras. Transcripts are never passed to a logger in the first place. Control and format
+string extras, and in the text of an exception a record carries (a traceback ends with the
+exception's message, which may quote what a caller said or a stored value: an unexpected error
+in the staff app is logged by uvicorn with its traceback). Transcripts are never passed to a
+logger in the first place. Control and format
 characters (terminal escape sequences, bidi overrides) in those strings are written out as
 escapes, so nothing that reaches a log can act on the terminal that shows it.
 """
@@ -81,7 +84,15 @@ class CallContextFilter(logging.Filter):
                 record.__dict__[key] = "[redacted]"  # the framework's transcript fields
             elif isinstance(value, str) and key not in _RESERVED:
                 record.__dict__[key] = visible(value if key in _SAFE_EXTRAS else redact(value))
+        if record.exc_info and not record.exc_text:
+            # Formatters print `exc_text` when it is set instead of formatting `exc_info` again.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -104,7 +115,9 @@ class JsonLineFormatter(logging.Formatter):
                 if k not in _RESERVED and not k.startswith("_")
             }
         )
-        if record.exc_info:
+        if record.exc_text:
+            entry["exc_info"] = record.exc_text
+        elif record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 
 from receptionist.logs import CallContextFilter, JsonLineFormatter, current_call_id, redact
 
@@ -93,3 +94,24 @@ def test_uuids_stay_whole_while_numbers_beside_them_are_masked():
     assert f"reminder-{reminder}-1" in line
     assert "4145550123" not in line and "2030-03-04" not in line
     assert redact(reminder.upper()) == reminder.upper()
+
+
+def test_the_message_at_the_end_of_a_logged_traceback_is_redacted():
+    """uvicorn logs an unexpected error in the staff app with its traceback, whose last line is
+    the exception's message: a number or a birth date in it must not reach the log."""
+    try:
+        raise ValueError("no patient +14144007103 born 1985-03-14")
+    except ValueError:
+        record = logging.getLogger("uvicorn.error").makeRecord(
+            "uvicorn.error",
+            logging.ERROR,
+            __file__,
+            1,
+            "Exception in ASGI application",
+            None,
+            sys.exc_info(),
+        )
+    CallContextFilter().filter(record)
+    for text in (JsonLineFormatter().format(record), logging.Formatter().format(record)):
+        assert "4144007103" not in text and "1985" not in text
+        assert "ValueError" in text and "***7103" in text
