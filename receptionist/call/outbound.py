@@ -67,18 +67,10 @@ from receptionist.domain.spoken import spoken_number, spoken_time
 from receptionist.logs import bind_call
 from receptionist.store import Store, StoreError
 from receptionist.store.models import (
-    REMINDER_CALL_BACK,
-    REMINDER_CALLING,
-    REMINDER_CANCELLED,
-    REMINDER_CONFIRMED,
-    REMINDER_LEFT_MESSAGE,
-    REMINDER_MOVED,
-    REMINDER_OPTED_OUT,
-    REMINDER_STAFF,
-    REMINDER_WRONG_NUMBER,
-    RESCHEDULED,
     Appointment,
+    AppointmentStatus,
     Patient,
+    ReminderStatus,
 )
 
 if TYPE_CHECKING:
@@ -218,7 +210,7 @@ class ReminderCall:
         return self.visit_line()
 
     async def confirm(self) -> str:
-        await self._choose(REMINDER_CONFIRMED)
+        await self._choose(ReminderStatus.CONFIRMED)
         return "Your appointment is confirmed. We look forward to seeing you. Goodbye!"
 
     async def cancel(self) -> str:
@@ -230,9 +222,9 @@ class ReminderCall:
                 actor, self.appointment.id, now=self.clock()
             )
         except Refused:  # NOT_BOOKED: cancelled or moved since the reminder was claimed
-            await self._choose(REMINDER_CANCELLED, reason="already not booked")
+            await self._choose(ReminderStatus.CANCELLED, reason="already not booked")
             return "That appointment is already cancelled. Thank you, goodbye!"
-        await self._choose(REMINDER_CANCELLED)
+        await self._choose(ReminderStatus.CANCELLED)
         line = "Your appointment is cancelled."
         if cancelled.late and cancelled.policy:
             line += f" Please note our policy: {cancelled.policy}"
@@ -240,27 +232,27 @@ class ReminderCall:
 
     async def another_time(self) -> None:
         """The patient wants another time: the staff call back unless the call moves it."""
-        self.status = REMINDER_CALL_BACK  # recorded when the call ends (moved, if it was)
+        self.status = ReminderStatus.CALL_BACK  # recorded when the call ends (moved, if it was)
 
     async def opt_out(self) -> str:
         now = self.clock()
         await self.store.opt_out(
             self.practice.id, self.patient.id, now=now, source="call", call_id=self.call_id
         )
-        await self._choose(REMINDER_OPTED_OUT)
+        await self._choose(ReminderStatus.OPTED_OUT)
         return "Understood. We won't call you with reminders again. Goodbye!"
 
     async def not_the_patient(self, *, wrong_number: bool) -> None:
         self.stage = Stage.DONE
         if wrong_number:
-            await self._choose(REMINDER_WRONG_NUMBER)
+            await self._choose(ReminderStatus.WRONG_NUMBER)
 
     async def left_message(self) -> None:
-        await self._choose(REMINDER_LEFT_MESSAGE)
+        await self._choose(ReminderStatus.LEFT_MESSAGE)
 
     async def handed_to_staff(self) -> None:
         if not self.status:
-            await self._choose(REMINDER_STAFF)
+            await self._choose(ReminderStatus.STAFF)
 
     async def _choose(self, status: str, reason: str = "") -> None:
         self.status = status
@@ -286,9 +278,13 @@ class ReminderCall:
 
     async def _record(self) -> None:
         now = self.clock()
-        if self.status == REMINDER_CALL_BACK:
+        if self.status == ReminderStatus.CALL_BACK:
             moved = await self.store.get_appointment(self.appointment.id)
-            status = REMINDER_MOVED if moved and moved.status == RESCHEDULED else REMINDER_CALL_BACK
+            status = (
+                ReminderStatus.MOVED
+                if moved and moved.status == AppointmentStatus.RESCHEDULED
+                else ReminderStatus.CALL_BACK
+            )
             await self._choose(status)
         line = self.line or Line.FAILED
         if (instead := self.instead) is not None:  # not dialled: a settled reminder stays so
@@ -485,7 +481,7 @@ async def run_reminder_call(
         found is None
         or base is None
         or found[0].attempts != job.attempt
-        or found[0].status != REMINDER_CALLING
+        or found[0].status != ReminderStatus.CALLING
     ):
         log.warning("this job no longer holds its reminder: no call placed")
         ctx.shutdown(reason="reminder not held")

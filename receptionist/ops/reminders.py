@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 import typer
 
 from receptionist.domain.closures import practice_today
+from receptionist.domain.lines import Line
 from receptionist.domain.phone import normalize
 from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.domain.reminders import (
@@ -182,7 +183,7 @@ async def run_practice(
                 claim.reminder_id,
                 attempt=claim.attempt,
                 now=now,
-                line="failed",
+                line=Line.FAILED,
                 status=following.status,
                 retry_at=following.retry_at,
                 reason=following.reason,
