@@ -1,7 +1,7 @@
 """Reminder calls in the book: candidates, claims, attempts, choices and opt-outs.
 
 A mixin of `Store`. The runner (`receptionist reminders run`) reads the candidates, lets the domain
-(receptionist/domain/reminders.py) decide who is due, and claims those here. A claim sets
+(receptionist/reminders/rules.py) decide who is due, and claims those here. A claim sets
 `calling`, a lease and `attempts + 1` in one write transaction and inserts the attempt's row, so two
 runners (two processes, two hosts) never call the same patient twice:
 
@@ -141,7 +141,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 class DialCheck:
     """What the book says, just before a reminder call is dialled, about its reminder, its visit
     and its patient (`ReminderBook.dial_check`); the domain decides from it whether to dial
-    (receptionist/domain/reminders.py `instead_of_dialling`)."""
+    (receptionist/reminders/rules.py `instead_of_dialling`)."""
 
     status: str  # the reminder's
     attempts: int  # the claim's fence: the job's attempt still holds it while equal (and calling)

@@ -19,11 +19,9 @@ from receptionist.call.lifecycle import CallLifecycle
 from receptionist.call.outbound import (
     MACHINE,
     PERSON,
-    ReminderCall,
     ReminderCaller,
     ReminderCallState,
     ReminderKeys,
-    Stage,
     converse,
     dial,
 )
@@ -32,7 +30,8 @@ from receptionist.call.session import attach_call_handling, build_session
 from receptionist.domain.calls import CallInfo
 from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import ReminderJob
+from receptionist.reminders.call import ReminderCall, Stage
+from receptionist.reminders.rules import ReminderJob
 from receptionist.settings import load_settings
 from receptionist.store import Store
 from receptionist.store.models import AppointmentStatus, ReminderStatus

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from receptionist.domain.reminders import ReminderJob
 from receptionist.ops.stack import LocalStack, StackConfig
 from receptionist.paths import REPO_ROOT
+from receptionist.reminders.rules import ReminderJob
 from receptionist.store import Outbox, Store, upgrade
 from receptionist.store.models import ReminderStatus
 from tests.e2e.conftest import python_in_stack

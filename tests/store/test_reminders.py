@@ -11,15 +11,11 @@ import pytest
 from livekit import api
 from sqlalchemy import insert, update
 
-from receptionist.call.outbound import ReminderCall, dial
-from receptionist.domain.reminders import TIME_CHANGED, ReminderJob, instead_of_dialling
+from receptionist.call.outbound import dial
+from receptionist.reminders.call import ReminderCall
+from receptionist.reminders.rules import TIME_CHANGED, ReminderJob, instead_of_dialling
 from receptionist.store import Outbox, Store
-from receptionist.store.models import (
-    Appointment,
-    AppointmentStatus,
-    ReminderOptOut,
-    ReminderStatus,
-)
+from receptionist.store.models import Appointment, AppointmentStatus, ReminderOptOut, ReminderStatus
 from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED, Wanted
 from tests.support.harness import example_practice
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from receptionist.domain.reminders import NOT_HELD, TIME_CHANGED, Next, instead_of_dialling
+from receptionist.reminders.rules import NOT_HELD, TIME_CHANGED, Next, instead_of_dialling
 from receptionist.store.models import AppointmentStatus, ReminderStatus
 from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED, DialCheck
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from receptionist.domain.practice import Closure, PracticeError, parse_practice
-from receptionist.domain.reminders import (
+from receptionist.reminders.rules import (
     Candidate,
     Skip,
     after_unanswered,

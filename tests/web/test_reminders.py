@@ -14,11 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from receptionist.store.models import (
-    AuditEntry,
-    ReminderOptOut,
-    ReminderStatus,
-)
+from receptionist.store.models import AuditEntry, ReminderOptOut, ReminderStatus
 from receptionist.store.reminders import Wanted
 from tests.web.conftest import Clock, Rig
 

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from receptionist.appointments.availability import localize_floor
 from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import attempt_result
+from receptionist.reminders.rules import attempt_result
 from receptionist.store import Appointment, Patient
 from receptionist.store.models import NAME_LENGTH, ReminderStatus
 from receptionist.store.reminders import ReminderResult, SkippedReminder

@@ -1,8 +1,8 @@
 """Reminder calls: who is due a call now, why anyone else is not, and what follows each call.
 
 Pure rules over the practice's `[practice.reminders]` section (receptionist/domain/practice.py):
-no database, no LiveKit. The runner (receptionist/ops/reminders.py) reads the candidates from the
-book, asks `decide` about each, claims the due ones (receptionist/store/reminders.py) and
+no database, no LiveKit. The runner (receptionist/reminders/runner.py) reads the candidates from
+the book, asks `decide` about each, claims the due ones (receptionist/store/reminders.py) and
 dispatches the calls; the call's job asks `instead_of_dialling` just before it dials (the visit
 may have been cancelled or moved, or the patient opted out, since the claim) and
 `after_unanswered` when the line was busy, rang out or failed.
@@ -16,14 +16,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-# Re-exported: Line lived here before warm transfers shared it (its home is domain/lines.py).
-from receptionist.domain.lines import Line as Line
+from receptionist.domain.lines import Line
 from receptionist.domain.phone import UNKNOWN
 from receptionist.domain.practice import Practice
-from receptionist.store.models import (
-    AppointmentStatus,
-    ReminderStatus,
-)
+from receptionist.store.models import AppointmentStatus, ReminderStatus
 from receptionist.store.reminders import OPTED_OUT, UNFINISHED, VISIT_CANCELLED, VISIT_MOVED
 
 if TYPE_CHECKING:
