@@ -120,7 +120,7 @@ server.on("worker_started", lambda: logs.install(settings.log_level))
 @server.rtc_session(agent_name=settings.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
     logs.install(settings.log_level)
-    from receptionist.domain.reminders import ReminderJob
+    from receptionist.reminders.rules import ReminderJob
 
     if job := ReminderJob.from_metadata(ctx.job.metadata):  # dispatched by `reminders run`
         from receptionist.call.outbound import run_reminder_call

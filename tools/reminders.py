@@ -1,8 +1,8 @@
 """Tools for a reminder call the practice placed (receptionist/call/outbound.py): the patient is
 on the line, someone else answered, and what the patient wants done with the visit.
 
-Thin: each lands on the call's `ReminderCall`, the same methods the keypad uses. The visit is
-never described before the patient is on the line.
+Thin: each lands on the call's `ReminderCall` (receptionist/reminders/call.py), the same methods
+the keypad uses. The visit is never described before the patient is on the line.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any, Literal
 from livekit.agents import RunContext, function_tool
 from livekit.agents.llm import ToolError
 
-from receptionist.call.outbound import ReminderCall, ReminderCallState, Stage
+from receptionist.call.outbound import ReminderCallState
+from receptionist.reminders.call import ReminderCall, Stage
 from receptionist.store import StoreUnavailable
 from tools._args import DB_DOWN
 from tools.booking import find_open_times, reschedule_appointment, verify_patient

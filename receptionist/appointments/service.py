@@ -47,7 +47,7 @@ from receptionist.appointments.rules import (
 from receptionist.domain.practice import Practice, VisitType
 from receptionist.store import Appointment, Standing
 from receptionist.store.errors import NotFound, PatientBusy, SlotTaken
-from receptionist.store.models import BOOKED
+from receptionist.store.models import AppointmentStatus
 
 # A staff screen shows a whole day's open times, not a caller's three.
 TIMES_ON_A_DAY = 40
@@ -319,7 +319,7 @@ class Appointments:
         else:
             raise TypeError("staff move a visit to a Posted time, not an option id")
         old = await self._book.get_appointment(appointment_id)
-        if old is None or old.patient_id != patient_id or old.status != BOOKED:
+        if old is None or old.patient_id != patient_id or old.status != AppointmentStatus.BOOKED:
             raise Refused(Refusal(Reason.NOT_BOOKED))
         if posted is None:
             slot = actor.offers.get(option_id) if isinstance(actor, Caller) else None

@@ -15,10 +15,12 @@ A job whose dispatch metadata names a reminder (`ReminderJob`, dispatched by
 4. a machine: AMD waits for the greeting to end (the beep), the agent leaves a message with no
    health details (the practice, "about your appointment", a number to call back) and hangs up;
 5. a person (or no verdict): the agent asks for the patient by first name; then states the visit
-   and takes 1 confirm / 2 cancel / 3 another time / 0 staff, by keypad (decided here, in code)
-   or by voice (the model calls tools/reminders.py, which land on the same methods);
+   and takes 1 confirm / 2 cancel / 3 another time / 0 staff, by keypad (read here, in code)
+   or by voice (the model calls tools/reminders.py), both landing on the same `ReminderCall`
+   methods (receptionist/reminders/call.py: what each answer does, without LiveKit);
 6. what happened is recorded on the attempt (line, SIP status, person or machine, choice), and
-   the reminder moves on (confirmed, cancelled, retried later, given up, ...).
+   the reminder moves on (confirmed, cancelled, retried later, given up, ...):
+   `ReminderCall.finish`.
 
 No phone number or name is logged; the room is named after the reminder's id and attempt.
 """
@@ -30,13 +32,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
 
-from receptionist.appointments import Appointments, Refused, Reminder
 from receptionist.call import sip
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
@@ -56,30 +56,11 @@ from receptionist.call.transfer import operator_escape
 from receptionist.domain.calls import CallInfo
 from receptionist.domain.lines import Line
 from receptionist.domain.phone import normalize
-from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import (
-    Next,
-    ReminderJob,
-    after_unanswered,
-    instead_of_dialling,
-)
-from receptionist.domain.spoken import spoken_number, spoken_time
 from receptionist.logs import bind_call
-from receptionist.store import Store, StoreError
-from receptionist.store.models import (
-    REMINDER_CALL_BACK,
-    REMINDER_CALLING,
-    REMINDER_CANCELLED,
-    REMINDER_CONFIRMED,
-    REMINDER_LEFT_MESSAGE,
-    REMINDER_MOVED,
-    REMINDER_OPTED_OUT,
-    REMINDER_STAFF,
-    REMINDER_WRONG_NUMBER,
-    RESCHEDULED,
-    Appointment,
-    Patient,
-)
+from receptionist.reminders.call import ReminderCall, Stage
+from receptionist.reminders.rules import ReminderJob
+from receptionist.store import StoreError
+from receptionist.store.models import ReminderStatus
 
 if TYPE_CHECKING:
     from livekit.agents.voice.amd import AMD
@@ -112,214 +93,11 @@ its patients, {first_name}. Speak briefly and warmly; one or two sentences at a 
 """
 
 
-class Stage(StrEnum):
-    IDENTITY = "identity"  # asked for the patient by first name
-    CHOICE = "choice"  # the patient is on the line and has heard the appointment
-    DONE = "done"
-
-
 @dataclass
 class ReminderCallState(CallState):
     """A call's state (what every tool reads), plus the reminder this call is about."""
 
     reminder: ReminderCall | None = None
-
-
-class ReminderCall:
-    """One reminder call's progress: the visit, who answered, and what the patient chose.
-
-    The keypad handler and the tools both act through these methods, so a keypress and the
-    spoken answer do exactly the same thing."""
-
-    def __init__(
-        self,
-        job: ReminderJob,
-        practice: Practice,
-        appointment: Appointment,
-        patient: Patient,
-        store: Store,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.job = job
-        self.practice = practice
-        self.appointment = appointment
-        self.patient = patient
-        self.store = store
-        self.clock = clock
-        self.stage = Stage.IDENTITY
-        self.status = ""  # the reminder status this call chose ("" while nothing is chosen)
-        self.line: Line | None = None
-        self.sip_status: int | None = None
-        self.answered_by = ""
-        self.call_id = ""
-        self.instead: Next | None = None  # what the reminder became when the call was not dialled
-        self._finishing: asyncio.Future[None] | None = None
-
-    # --- what is said --------------------------------------------------------------------
-
-    @property
-    def first_name(self) -> str:
-        return (self.patient.full_name.split() or ["there"])[0]
-
-    def opening(self) -> str:
-        return (
-            f"Hello, this is the assistant from {self.practice.name}, calling for "
-            f"{self.first_name}. Am I speaking with {self.first_name}? Say yes, or press 1."
-        )
-
-    def visit_line(self) -> str:
-        visit = self.practice.visit_type(self.appointment.visit_type)
-        what = visit.name if visit else "appointment"
-        local_today = self.clock().astimezone(self.practice.tz).date()
-        when = spoken_time(self.appointment.starts_at, self.practice.tz, local_today)
-        return (
-            f"Thank you, {self.first_name}. This is a reminder of your {what} {when}. "
-            "To confirm it, say yes or press 1. To cancel it, press 2. For another time, press 3. "
-            "To speak with our team, press 0."
-        )
-
-    def voicemail(self) -> str:
-        """The message left on a machine: no name, no visit type, nothing about health."""
-        number = spoken_number(
-            self.practice.reminders.callback_number or self.practice.numbers[0],
-            self.practice.region,
-        )
-        return (
-            f"Hello, this is {self.practice.name} calling about your upcoming appointment. "
-            f"Please call us back at {number}. Thank you, goodbye."
-        )
-
-    # --- before dialling -----------------------------------------------------------------
-
-    async def may_dial(self) -> bool:
-        """Whether the book still wants this call, read just before dialling: the visit may have
-        been cancelled or moved, or the patient opted out, since the runner claimed it. If not,
-        `finish` records the attempt as not dialled, with what the reminder became and why."""
-        try:
-            check = await self.store.dial_check(self.job.reminder_id)
-        except StoreError as exc:  # the book cannot say: no call now, tried again later
-            log.warning("reminder not checked before dialling (%s)", type(exc).__name__)
-            self.line = Line.FAILED
-            return False
-        self.instead = instead_of_dialling(
-            check, attempt=self.job.attempt, starts_at=self.appointment.starts_at, now=self.clock()
-        )
-        if self.instead is None:
-            return True
-        self.line = Line.NOT_DIALLED
-        log.info("reminder call not placed", extra={"status": self.instead.status})
-        return False
-
-    # --- what the patient does -----------------------------------------------------------
-
-    def patient_confirmed_identity(self) -> str:
-        self.stage = Stage.CHOICE
-        return self.visit_line()
-
-    async def confirm(self) -> str:
-        await self._choose(REMINDER_CONFIRMED)
-        return "Your appointment is confirmed. We look forward to seeing you. Goodbye!"
-
-    async def cancel(self) -> str:
-        """Cancels the visit through the appointments service; the patient hears the policy when
-        it was late (the service decides), and a visit already gone is said so."""
-        actor = Reminder(self.patient.id, self.call_id)
-        try:
-            cancelled = await Appointments(self.store, self.practice).cancel(
-                actor, self.appointment.id, now=self.clock()
-            )
-        except Refused:  # NOT_BOOKED: cancelled or moved since the reminder was claimed
-            await self._choose(REMINDER_CANCELLED, reason="already not booked")
-            return "That appointment is already cancelled. Thank you, goodbye!"
-        await self._choose(REMINDER_CANCELLED)
-        line = "Your appointment is cancelled."
-        if cancelled.late and cancelled.policy:
-            line += f" Please note our policy: {cancelled.policy}"
-        return line + " Call us whenever you would like to book again. Goodbye!"
-
-    async def another_time(self) -> None:
-        """The patient wants another time: the staff call back unless the call moves it."""
-        self.status = REMINDER_CALL_BACK  # recorded when the call ends (moved, if it was)
-
-    async def opt_out(self) -> str:
-        now = self.clock()
-        await self.store.opt_out(
-            self.practice.id, self.patient.id, now=now, source="call", call_id=self.call_id
-        )
-        await self._choose(REMINDER_OPTED_OUT)
-        return "Understood. We won't call you with reminders again. Goodbye!"
-
-    async def not_the_patient(self, *, wrong_number: bool) -> None:
-        self.stage = Stage.DONE
-        if wrong_number:
-            await self._choose(REMINDER_WRONG_NUMBER)
-
-    async def left_message(self) -> None:
-        await self._choose(REMINDER_LEFT_MESSAGE)
-
-    async def handed_to_staff(self) -> None:
-        if not self.status:
-            await self._choose(REMINDER_STAFF)
-
-    async def _choose(self, status: str, reason: str = "") -> None:
-        self.status = status
-        self.stage = Stage.DONE
-        held = await self.store.reminder_choice(
-            self.job.reminder_id,
-            attempt=self.job.attempt,
-            status=status,
-            now=self.clock(),
-            reason=reason,
-        )
-        if not held:
-            log.warning("reminder claimed again meanwhile: this call's choice not recorded")
-
-    # --- how the call ended --------------------------------------------------------------
-
-    async def finish(self) -> None:
-        """Records how the attempt went (once): the line, who answered, and where the reminder
-        goes when nothing was chosen (tried again after the spacing, or given up)."""
-        if self._finishing is None:  # once, however many paths end the call
-            self._finishing = asyncio.ensure_future(self._record())
-        await asyncio.shield(self._finishing)
-
-    async def _record(self) -> None:
-        now = self.clock()
-        if self.status == REMINDER_CALL_BACK:
-            moved = await self.store.get_appointment(self.appointment.id)
-            status = REMINDER_MOVED if moved and moved.status == RESCHEDULED else REMINDER_CALL_BACK
-            await self._choose(status)
-        line = self.line or Line.FAILED
-        if (instead := self.instead) is not None:  # not dialled: a settled reminder stays so
-            status, retry_at, reason = instead.status, instead.retry_at, instead.reason
-        elif self.status:
-            status, retry_at, reason = self.status, None, ""
-        else:
-            why = {
-                Line.ANSWERED: "answered, nothing chosen",
-                Line.BUSY: "busy",
-                Line.NO_ANSWER: "no answer",
-                Line.FAILED: "call failed",
-            }[line]
-            following = after_unanswered(self.practice, attempts=self.job.attempt, now=now, why=why)
-            status, retry_at, reason = following.status, following.retry_at, following.reason
-        await self.store.finish_reminder_attempt(
-            self.job.reminder_id,
-            attempt=self.job.attempt,
-            now=now,
-            line=line.value,
-            answered_by=self.answered_by,
-            sip_status=self.sip_status,
-            call_id=self.call_id,
-            status=status,
-            retry_at=retry_at,
-            reason=reason,
-        )
-        log.info(
-            "reminder attempt recorded",
-            extra={"line": line.value, "answered_by": self.answered_by, "status": status},
-        )
 
 
 class ReminderCaller(Agent):
@@ -485,7 +263,7 @@ async def run_reminder_call(
         found is None
         or base is None
         or found[0].attempts != job.attempt
-        or found[0].status != REMINDER_CALLING
+        or found[0].status != ReminderStatus.CALLING
     ):
         log.warning("this job no longer holds its reminder: no call placed")
         ctx.shutdown(reason="reminder not held")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import ClassVar
 
 from sqlalchemy import (
@@ -36,10 +37,16 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-BOOKED = "booked"
-CANCELLED = "cancelled"
-RESCHEDULED = "rescheduled"  # moved: a new appointment row carries the new time
-APPOINTMENT_STATUSES = (BOOKED, CANCELLED, RESCHEDULED)
+
+class AppointmentStatus(StrEnum):
+    """An appointment's status (the value is what the row keeps)."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"  # moved: a new appointment row carries the new time
+
+
+APPOINTMENT_STATUSES = tuple(s.value for s in AppointmentStatus)
 MESSAGE_URGENCIES = ("routine", "soon", "urgent")
 CALLBACK = "callback"  # a caller asked to be called back
 SECURITY = "security"  # for the staff: repeated failed identity checks, a lock-out
@@ -141,7 +148,7 @@ class Appointment(Base):
     visit_type: Mapped[str] = mapped_column(String(40))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default=BOOKED)
+    status: Mapped[str] = mapped_column(String(12), default=AppointmentStatus.BOOKED)
     call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     replaces_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     # The staff member who booked it from the staff app; empty when a call booked it.
@@ -322,19 +329,25 @@ class CallRecovery(Base):
 
 
 # --- reminder calls (migration 0008) -----------------------------------------------------------
-# A reminder's status: waiting for a call (pending), being called (calling), or finished with what
-# the patient chose or why the calls stopped.
-REMINDER_PENDING, REMINDER_CALLING = "pending", "calling"
-REMINDER_CONFIRMED, REMINDER_CANCELLED = "confirmed", "cancelled"
-REMINDER_MOVED = "moved"  # booked another time on the call (the new visit counts as confirmed)
-REMINDER_CALL_BACK = "call_back"  # wants another time, none booked: the staff call back
-REMINDER_STAFF = "staff"  # handed to a person on the call
-REMINDER_LEFT_MESSAGE = "left_message"  # a voicemail was left
-REMINDER_OPTED_OUT = "opted_out"  # "stop calling me": never called again
-REMINDER_WRONG_NUMBER = "wrong_number"
-REMINDER_GAVE_UP = "gave_up"  # attempts used up (busy, no answer, failed)
-REMINDER_SKIPPED = "skipped"  # cannot be called (no usable number): the reason is kept
-REMINDER_OPEN = (REMINDER_PENDING, REMINDER_CALLING)
+
+
+class ReminderStatus(StrEnum):
+    """A reminder's status: waiting for a call (pending), being called (calling), or finished with
+    what the patient chose or why the calls stopped. The value is what the row keeps (and what an
+    attempt's `choice` keeps)."""
+
+    PENDING = "pending"
+    CALLING = "calling"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    MOVED = "moved"  # booked another time on the call (the new visit counts as confirmed)
+    CALL_BACK = "call_back"  # wants another time, none booked: the staff call back
+    STAFF = "staff"  # handed to a person on the call
+    LEFT_MESSAGE = "left_message"  # a voicemail was left
+    OPTED_OUT = "opted_out"  # "stop calling me": never called again
+    WRONG_NUMBER = "wrong_number"
+    GAVE_UP = "gave_up"  # attempts used up (busy, no answer, failed)
+    SKIPPED = "skipped"  # cannot be called (no usable number): the reason is kept
 
 
 class Reminder(Base):
@@ -351,7 +364,7 @@ class Reminder(Base):
     practice_id: Mapped[str] = mapped_column(String(40))
     appointment_id: Mapped[str] = mapped_column(String(36), unique=True)
     patient_id: Mapped[str] = mapped_column(String(36), index=True)
-    status: Mapped[str] = mapped_column(String(16), default=REMINDER_PENDING)
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,7 +1,7 @@
 """Reminder calls in the book: candidates, claims, attempts, choices and opt-outs.
 
 A mixin of `Store`. The runner (`receptionist reminders run`) reads the candidates, lets the domain
-(receptionist/domain/reminders.py) decide who is due, and claims those here. A claim sets
+(receptionist/reminders/rules.py) decide who is due, and claims those here. A claim sets
 `calling`, a lease and `attempts + 1` in one write transaction and inserts the attempt's row, so two
 runners (two processes, two hosts) never call the same patient twice:
 
@@ -38,19 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
-    BOOKED,
-    REMINDER_CALLING,
-    REMINDER_CANCELLED,
-    REMINDER_CONFIRMED,
-    REMINDER_MOVED,
-    REMINDER_OPTED_OUT,
-    REMINDER_PENDING,
-    REMINDER_SKIPPED,
     Appointment,
+    AppointmentStatus,
     Patient,
     Reminder,
     ReminderAttempt,
     ReminderOptOut,
+    ReminderStatus,
     new_id,
     utcnow,
 )
@@ -58,10 +52,10 @@ from receptionist.store.models import (
 REASON_LENGTH = 120  # reminders.reason
 # Statuses a claim may start from: waiting, skipped earlier (the number may be fixed since), or a
 # call whose job died (lease run out).
-CLAIMABLE = (REMINDER_PENDING, REMINDER_SKIPPED)
+CLAIMABLE = (ReminderStatus.PENDING, ReminderStatus.SKIPPED)
 # Not finished yet: what a cancel, move or opt-out settles (a claimed one included: its job then no
 # longer holds it, and checks that just before dialling).
-UNFINISHED = (*CLAIMABLE, REMINDER_CALLING)
+UNFINISHED = (*CLAIMABLE, ReminderStatus.CALLING)
 # Why a reminder ended without its call (the reason staff read next to its status). A choice made
 # on the reminder call itself replaces the reason.
 VISIT_CANCELLED = "the visit was cancelled, so no reminder call is needed"
@@ -132,7 +126,7 @@ def _practice_lock_key(practice_id: str) -> int:
 def _in_flight(practice_id: str, now: datetime) -> ColumnElement[bool]:
     return and_(
         Reminder.practice_id == practice_id,
-        Reminder.status == REMINDER_CALLING,
+        Reminder.status == ReminderStatus.CALLING,
         Reminder.lease_until > now,
     )
 
@@ -140,7 +134,7 @@ def _in_flight(practice_id: str, now: datetime) -> ColumnElement[bool]:
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         Reminder.status.in_(CLAIMABLE),
-        and_(Reminder.status == REMINDER_CALLING, Reminder.lease_until <= now),
+        and_(Reminder.status == ReminderStatus.CALLING, Reminder.lease_until <= now),
     )
 
 
@@ -148,7 +142,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 class DialCheck:
     """What the book says, just before a reminder call is dialled, about its reminder, its visit
     and its patient (`ReminderBook.dial_check`); the domain decides from it whether to dial
-    (receptionist/domain/reminders.py `instead_of_dialling`)."""
+    (receptionist/reminders/rules.py `instead_of_dialling`)."""
 
     status: str  # the reminder's
     attempts: int  # the claim's fence: the job's attempt still holds it while equal (and calling)
@@ -181,7 +175,7 @@ async def settle_visit_reminder(
     return await settle_reminders(
         s,
         Reminder.appointment_id == appointment_id,
-        status=REMINDER_MOVED if moved else REMINDER_CANCELLED,
+        status=ReminderStatus.MOVED if moved else ReminderStatus.CANCELLED,
         reason=VISIT_MOVED if moved else VISIT_CANCELLED,
         now=now,
     )
@@ -207,7 +201,7 @@ class ReminderBook:
             )
             .where(
                 Appointment.practice_id == practice_id,
-                Appointment.status == BOOKED,
+                Appointment.status == AppointmentStatus.BOOKED,
                 Appointment.starts_at >= start,
                 Appointment.starts_at < end,
             )
@@ -273,7 +267,7 @@ class ReminderBook:
                         _claimable(now),
                     )
                     .values(
-                        status=REMINDER_CALLING,
+                        status=ReminderStatus.CALLING,
                         attempts=attempt,
                         lease_until=now + lease,
                         last_attempt_at=now,
@@ -317,7 +311,9 @@ class ReminderBook:
                     Reminder.status.in_(CLAIMABLE),
                     Reminder.attempts == 0,
                 )
-                .values(status=REMINDER_SKIPPED, reason=reason[:REASON_LENGTH], updated_at=now)
+                .values(
+                    status=ReminderStatus.SKIPPED, reason=reason[:REASON_LENGTH], updated_at=now
+                )
             )
             return bool(rows_changed(result))
 
@@ -400,7 +396,7 @@ class ReminderBook:
             "updated_at": now,
             "reason": reason[:REASON_LENGTH],
         }
-        if status == REMINDER_CONFIRMED:
+        if status == ReminderStatus.CONFIRMED:
             values["confirmed_at"] = now
         async with self._session(write=True) as s:
             result = await s.execute(
@@ -458,10 +454,12 @@ class ReminderBook:
             )
             held = and_(Reminder.id == reminder_id, Reminder.attempts == attempt)
             result = await s.execute(
-                update(Reminder).where(held, Reminder.status == REMINDER_CALLING).values(**values)
+                update(Reminder)
+                .where(held, Reminder.status == ReminderStatus.CALLING)
+                .values(**values)
             )
             if rows_changed(result):
-                if status != REMINDER_PENDING:
+                if status != ReminderStatus.PENDING:
                     await s.execute(
                         update(ReminderAttempt)
                         .where(
@@ -507,7 +505,7 @@ class ReminderBook:
             added = bool(rows_changed(await s.execute(statement)))
             patients = _patients(practice_id, patient_id)
             await settle_reminders(
-                s, patients, status=REMINDER_OPTED_OUT, reason=OPTED_OUT, now=now
+                s, patients, status=ReminderStatus.OPTED_OUT, reason=OPTED_OUT, now=now
             )
             return added
 
@@ -527,10 +525,10 @@ class ReminderBook:
                 update(Reminder)
                 .where(
                     _patients(practice_id, patient_id),
-                    Reminder.status == REMINDER_OPTED_OUT,
+                    Reminder.status == ReminderStatus.OPTED_OUT,
                     Reminder.reason == OPTED_OUT,
                 )
-                .values(status=REMINDER_PENDING, reason="", updated_at=utcnow())
+                .values(status=ReminderStatus.PENDING, reason="", updated_at=utcnow())
             )
             return bool(rows_changed(result))
 
@@ -601,7 +599,7 @@ class ReminderBook:
             .outerjoin(Patient, Patient.id == Reminder.patient_id)
             .where(
                 Reminder.practice_id == practice_id,
-                Reminder.status == REMINDER_SKIPPED,
+                Reminder.status == ReminderStatus.SKIPPED,
                 Reminder.created_at < end,
                 Reminder.updated_at >= start,
             )
@@ -632,7 +630,7 @@ def _new_row(practice_id: str, want: Wanted, now: datetime) -> dict[str, object]
         "practice_id": practice_id,
         "appointment_id": want.appointment_id,
         "patient_id": want.patient_id,
-        "status": REMINDER_PENDING,
+        "status": ReminderStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "dispatch_id": "",

@@ -38,13 +38,11 @@ from receptionist.store.errors import (
 )
 from receptionist.store.lockouts import IdentityFailures
 from receptionist.store.models import (
-    BOOKED,
     CALLBACK,
-    CANCELLED,
     NAME_LENGTH,
     PENDING,
-    RESCHEDULED,
     Appointment,
+    AppointmentStatus,
     CallRecord,
     Message,
     Notification,
@@ -228,7 +226,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
             return []
         query = select(Appointment.provider_id, Appointment.starts_at, Appointment.ends_at).where(
             Appointment.provider_id.in_(ids),
-            Appointment.status == BOOKED,
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.starts_at < end,
             # Appointments last at most MAX_APPOINTMENT (migration 0002), so this lower bound
             # loses nothing and turns the search into an index range scan, not a scan of history.
@@ -248,7 +246,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         visit being moved, whose time is free for its replacement."""
         query = select(Appointment.provider_id, Appointment.starts_at, Appointment.ends_at).where(
             Appointment.patient_id == patient_id,
-            Appointment.status == BOOKED,
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.starts_at < end,
             Appointment.starts_at > start - MAX_APPOINTMENT,  # as in `busy`: an index range
             Appointment.ends_at > start,
@@ -292,7 +290,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
             visit_type=visit_type,
             starts_at=starts_at,
             ends_at=ends_at,
-            status=BOOKED,
+            status=AppointmentStatus.BOOKED,
             call_id=call_id,
             booked_by=booked_by,
             created_at=utcnow(),
@@ -321,7 +319,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
                 select(Appointment)
                 .where(
                     Appointment.patient_id == patient_id,
-                    Appointment.status == BOOKED,
+                    Appointment.status == AppointmentStatus.BOOKED,
                     Appointment.starts_at >= after,
                 )
                 .order_by(Appointment.starts_at)
@@ -333,7 +331,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         reminder, if not finished, ends `cancelled` in the same transaction: no call about it."""
         async with self._session(write=True) as s:
             appointment = await _own_booked(s, appointment_id, patient_id)
-            appointment.status = CANCELLED
+            appointment.status = AppointmentStatus.CANCELLED
             appointment.cancelled_at = utcnow()
             await settle_visit_reminder(
                 s, appointment_id, moved=False, now=appointment.cancelled_at
@@ -357,7 +355,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         new row gets its own when it comes into the reminder window."""
         async with self._session(write=True) as s:
             old = await _own_booked(s, appointment_id, patient_id)
-            old.status = RESCHEDULED
+            old.status = AppointmentStatus.RESCHEDULED
             old.cancelled_at = utcnow()
             await s.flush()
             await settle_visit_reminder(s, old.id, moved=True, now=old.cancelled_at)
@@ -369,7 +367,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
                 visit_type=old.visit_type,
                 starts_at=starts_at,
                 ends_at=ends_at,
-                status=BOOKED,
+                status=AppointmentStatus.BOOKED,
                 call_id=call_id,
                 replaces_id=old.id,
                 booked_by=booked_by,
@@ -391,7 +389,7 @@ class Store(IdentityFailures, Closures, NotificationQueue, StaffStore, ReminderB
         if practice_id:
             conditions.append(Appointment.practice_id == practice_id)
         if not include_inactive:
-            conditions.append(Appointment.status == BOOKED)
+            conditions.append(Appointment.status == AppointmentStatus.BOOKED)
         async with self._session(write=False) as s:
             rows = await s.execute(
                 select(Appointment, Patient)
@@ -576,7 +574,7 @@ async def _own_booked(s: AsyncSession, appointment_id: str, patient_id: str) -> 
         select(Appointment).where(
             Appointment.id == appointment_id,
             Appointment.patient_id == patient_id,
-            Appointment.status == BOOKED,
+            Appointment.status == AppointmentStatus.BOOKED,
         )
     )
     if appointment is None:
@@ -590,7 +588,7 @@ async def _seen(s: AsyncSession, patient_id: str, now: datetime) -> bool:
         select(Appointment.id)
         .where(
             Appointment.patient_id == patient_id,
-            Appointment.status == BOOKED,
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.starts_at <= now,
         )
         .limit(1)
@@ -604,7 +602,7 @@ async def _upcoming(
     of_type = func.sum(case((Appointment.visit_type == visit_type, 1), else_=0))
     query = select(func.count(), of_type).where(
         Appointment.patient_id == patient_id,
-        Appointment.status == BOOKED,
+        Appointment.status == AppointmentStatus.BOOKED,
         Appointment.starts_at >= after,
     )
     total, typed = (await s.execute(query)).one()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from receptionist.call.records import finish_call
 from receptionist.domain.calls import Outcome
-from receptionist.store.models import BOOKED, CANCELLED, RESCHEDULED
+from receptionist.store.models import AppointmentStatus
 from tests.conversation.book_support import (
     ANN,
     BOB,
@@ -63,7 +63,9 @@ async def test_reschedule_moves_the_callers_own_appointment(tmp_path):
         assert not is_error and "Moved from" in output
         [new] = await active_appointments(store, ANN)
         previous = await store.get_appointment(old.id)
-    assert previous.status == RESCHEDULED and new.status == BOOKED
+    assert (
+        previous.status == AppointmentStatus.RESCHEDULED and new.status == AppointmentStatus.BOOKED
+    )
     assert new.replaces_id == old.id and new.starts_at > ANN_VISIT
     assert new.starts_at.astimezone(call.state.practice.tz).hour >= 12
     assert call.state.outcomes == [Outcome.RESCHEDULED]
@@ -88,11 +90,13 @@ async def test_cancel_states_the_policy_then_cancels_on_confirmation(tmp_path):
         result = await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel my appointment.")
         [(policy, _)] = tool_results(result, "cancel_appointment")
         assert "24 hours" in policy and "caller_confirmed" in policy
-        assert (await store.get_appointment(old.id)).status == BOOKED  # not before confirmation
+        assert (
+            await store.get_appointment(old.id)
+        ).status == AppointmentStatus.BOOKED  # not before confirmation
         result = await call.session.run(user_input="Yes, cancel it.")
         [(done, is_error)] = tool_results(result, "cancel_appointment")
         assert not is_error and "Cancelled" in done
-        assert (await store.get_appointment(old.id)).status == CANCELLED
+        assert (await store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
         assert await active_appointments(store, ANN) == []
     assert call.state.outcomes == [Outcome.CANCELLED]
 
@@ -117,7 +121,7 @@ async def test_a_call_that_cancels_a_visit_another_call_booked_names_her_in_its_
         old = await book_directly(store, ANN, ANN_VISIT, call_id="SCL_earlier")
         await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel my appointment.")
         await call.session.run(user_input="Yes, cancel it.")
-        assert (await store.get_appointment(old.id)).status == CANCELLED
+        assert (await store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
         await finish_call(call.state, None)  # the record, as the lifecycle writes it at the end
         [record] = await store.recent_calls()
         assert record.patient_ids == [old.patient_id]
@@ -142,7 +146,7 @@ async def test_late_cancellation_is_flagged_as_short_notice(tmp_path):
         result = await call.session.run(user_input="Ann Lee, 1980-02-29, cancel tomorrow's visit.")
         [(policy, _)] = tool_results(result, "cancel_appointment")
         assert policy.startswith("This is short notice")
-        assert (await store.get_appointment(old.id)).status == BOOKED
+        assert (await store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_refs_are_never_reused_after_a_move(tmp_path):
@@ -186,8 +190,8 @@ async def test_refs_are_never_reused_after_a_move(tmp_path):
         await call.session.run(user_input="Cancel the December 8 one.")
         await call.session.run(user_input="Yes.")
         [moved_visit] = [a for a in await active_appointments(store, ANN) if a.id != second.id]
-    assert (await store.get_appointment(second.id)).status == CANCELLED
-    assert moved_visit.replaces_id == first.id and moved_visit.status == BOOKED
+    assert (await store.get_appointment(second.id)).status == AppointmentStatus.CANCELLED
+    assert moved_visit.replaces_id == first.id and moved_visit.status == AppointmentStatus.BOOKED
 
 
 async def test_a_confirmed_cancel_without_the_policy_is_refused(tmp_path):
@@ -219,11 +223,11 @@ async def test_a_confirmed_cancel_without_the_policy_is_refused(tmp_path):
         )
         assert skipped_error and "policy" in skipped and "caller_confirmed" in skipped
         assert not policy_error and "24 hours" in policy
-        assert (await store.get_appointment(old.id)).status == BOOKED
+        assert (await store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
         result = await call.session.run(user_input="Yes, cancel it.")
         outputs = tool_results(result, "cancel_appointment")
         assert any(not err and "Cancelled" in out for out, err in outputs)
-        assert (await store.get_appointment(old.id)).status == CANCELLED
+        assert (await store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
     assert call.state.outcomes == [Outcome.CANCELLED]
 
 
@@ -271,5 +275,5 @@ async def test_moving_a_visit_offers_times_its_own_time_would_block(tmp_path):
         [(output, is_error)] = tool_results(result, "reschedule_appointment")
         assert not is_error and "Moved from" in output
         [new] = await active_appointments(store, BOB)
-    assert (await store.get_appointment(old.id)).status == RESCHEDULED
+    assert (await store.get_appointment(old.id)).status == AppointmentStatus.RESCHEDULED
     assert (new.provider_id, new.starts_at) == ("dr-lindqvist", filling_at)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from receptionist.store.models import BOOKED, SECURITY
+from receptionist.store.models import SECURITY, AppointmentStatus
 from tests.conversation.book_support import (
     ANN,
     active_appointments,
@@ -96,7 +96,7 @@ async def test_a_failed_check_for_another_person_ends_the_earlier_verification(t
         [(cancelled, cancel_error)] = tool_results(result, "cancel_appointment")
         assert list_error and "December" not in listed
         assert cancel_error and "Cancelled" not in cancelled
-        assert (await store.get_appointment(mine.id)).status == BOOKED
+        assert (await store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from receptionist.store.models import BOOKED
+from receptionist.store.models import AppointmentStatus
 from tests.conversation.book_support import ANN, BOB, book_directly, practice_book, tool_results
 from tests.support.harness import receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
@@ -75,7 +75,7 @@ async def test_caller_id_is_not_identity(tmp_path):
         [(output, is_error)] = tool_results(result, "cancel_appointment")
         assert is_error and "verify_patient" in output
         _nothing_disclosed(result)
-        assert (await store.get_appointment(mine.id)).status == BOOKED
+        assert (await store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_guessing_dates_of_birth_locks_identity_checks(tmp_path):
@@ -102,7 +102,7 @@ async def test_guessing_dates_of_birth_locks_identity_checks(tmp_path):
         [(locked, is_error)] = tool_results(result, "verify_patient")
         assert is_error and "locked" in locked
         _nothing_disclosed(result)
-        assert (await store.get_appointment(mine.id)).status == BOOKED
+        assert (await store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 
@@ -127,7 +127,7 @@ async def test_verified_caller_cannot_touch_someone_elses_appointment(tmp_path):
         assert cancel_error and "Unknown appointment reference" in cancel
         assert move_error and "list_appointments" in move
         _nothing_disclosed(result, someone_verified=True)  # Bob, not Ann
-        assert (await store.get_appointment(anns.id)).status == BOOKED
+        assert (await store.get_appointment(anns.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_staff_impersonation_and_injected_instructions_change_nothing(tmp_path):
@@ -148,7 +148,7 @@ async def test_staff_impersonation_and_injected_instructions_change_nothing(tmp_
             assert all(is_error for _, is_error in tool_results(result, "list_appointments"))
             assert all(is_error for _, is_error in tool_results(result, "cancel_appointment"))
             _nothing_disclosed(result)
-        assert (await store.get_appointment(anns.id)).status == BOOKED
+        assert (await store.get_appointment(anns.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_switching_identity_forgets_the_previous_callers_references(tmp_path):
@@ -170,7 +170,7 @@ async def test_switching_identity_forgets_the_previous_callers_references(tmp_pa
             )
             [(output, is_error)] = tool_results(result, "cancel_appointment")
         assert is_error and "list_appointments" in output
-        assert (await store.get_appointment(anns.id)).status == BOOKED
+        assert (await store.get_appointment(anns.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_parallel_guesses_in_one_turn_cannot_outrun_the_lockout(tmp_path):
@@ -194,7 +194,7 @@ async def test_parallel_guesses_in_one_turn_cannot_outrun_the_lockout(tmp_path):
         assert len(outputs) == len(guesses)
         assert sum(1 for o, err in outputs if err and "locked" in o) >= len(guesses) - 3
         _nothing_disclosed(result)
-        assert (await store.get_appointment(mine.id)).status == BOOKED
+        assert (await store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 
@@ -221,7 +221,7 @@ async def test_registration_is_refused_once_identity_checks_are_locked(tmp_path)
         assert is_error and "locked" in output
         _nothing_disclosed(result)
         assert await store.count("patient") == before
-        assert (await store.get_appointment(mine.id)).status == BOOKED
+        assert (await store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 
@@ -259,7 +259,7 @@ async def test_registering_with_guessed_details_is_a_counted_identity_attempt(tm
         _nothing_disclosed(first)
         _nothing_disclosed(result)
         assert await store.count("patient") == before  # no junk "Ann Lee" records
-        assert (await store.get_appointment(mine.id)).status == BOOKED
+        assert (await store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 

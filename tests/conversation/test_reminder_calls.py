@@ -19,11 +19,9 @@ from receptionist.call.lifecycle import CallLifecycle
 from receptionist.call.outbound import (
     MACHINE,
     PERSON,
-    ReminderCall,
     ReminderCaller,
     ReminderCallState,
     ReminderKeys,
-    Stage,
     converse,
     dial,
 )
@@ -32,20 +30,11 @@ from receptionist.call.session import attach_call_handling, build_session
 from receptionist.domain.calls import CallInfo
 from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import ReminderJob
+from receptionist.reminders.call import ReminderCall, Stage
+from receptionist.reminders.rules import ReminderJob
 from receptionist.settings import load_settings
 from receptionist.store import Store
-from receptionist.store.models import (
-    CANCELLED,
-    REMINDER_CALL_BACK,
-    REMINDER_CANCELLED,
-    REMINDER_CONFIRMED,
-    REMINDER_LEFT_MESSAGE,
-    REMINDER_MOVED,
-    REMINDER_OPTED_OUT,
-    REMINDER_PENDING,
-    REMINDER_WRONG_NUMBER,
-)
+from receptionist.store.models import AppointmentStatus, ReminderStatus
 from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED, Wanted
 from tests.conversation.book_support import ANN, book_directly, practice_book, tool_results
 from tests.support.harness import RecordingClips, RecordingLiveKitAPI, example_practice, sip_error
@@ -157,14 +146,14 @@ async def test_pressing_1_then_1_confirms_the_visit_and_ends_the_call(tmp_path):
         run.keys.press("1")
         await run.keys.drain()
         reminder, appointment = await run.reminder()
-        assert reminder.status == REMINDER_CONFIRMED and reminder.confirmed_at == NOW
+        assert reminder.status == ReminderStatus.CONFIRMED and reminder.confirmed_at == NOW
         assert appointment.status == "booked"
     attempt = await run.attempt()
     assert (attempt.line, attempt.answered_by, attempt.sip_status, attempt.choice) == (
         "answered",
         PERSON,
         200,
-        REMINDER_CONFIRMED,
+        ReminderStatus.CONFIRMED,
     )
     assert run.api.deleted_rooms == [run.call.job.room]  # the lifecycle hung up: BYE
 
@@ -178,7 +167,10 @@ async def test_pressing_2_cancels_under_the_practice_policy(tmp_path):
         reminder, appointment = await run.reminder()
         said = [m.text_content for m in run.session.history.items if m.type == "message"]
     assert "Please note our policy: A late cancellation fee." in said[-1]
-    assert appointment.status == CANCELLED and reminder.status == REMINDER_CANCELLED
+    assert (
+        appointment.status == AppointmentStatus.CANCELLED
+        and reminder.status == ReminderStatus.CANCELLED
+    )
 
 
 async def test_the_keypad_decides_nothing_before_the_patient_is_on_the_line(tmp_path):
@@ -206,9 +198,12 @@ async def test_a_key_that_is_not_one_digit_does_nothing_to_the_visit(tmp_path, t
         await run.keys.drain()
         reminder, appointment = await run.reminder()
     if then == "1":
-        assert (reminder.status, appointment.status) == (REMINDER_CONFIRMED, "booked")
+        assert (reminder.status, appointment.status) == (ReminderStatus.CONFIRMED, "booked")
     else:
-        assert (reminder.status, appointment.status) == (REMINDER_CANCELLED, CANCELLED)
+        assert (reminder.status, appointment.status) == (
+            ReminderStatus.CANCELLED,
+            AppointmentStatus.CANCELLED,
+        )
 
 
 # --- by voice ---------------------------------------------------------------------------------
@@ -231,7 +226,7 @@ async def test_confirm_by_voice(tmp_path):
         [(output, is_error)] = tool_results(result, "reminder_answer")
         assert not is_error and "confirmed" in output
         reminder, _ = await run.reminder()
-        assert reminder.status == REMINDER_CONFIRMED
+        assert reminder.status == ReminderStatus.CONFIRMED
 
 
 async def test_nothing_about_the_visit_before_the_patient_is_on_the_line(tmp_path):
@@ -251,7 +246,7 @@ async def test_stop_calling_me_opts_out_for_good(tmp_path):
     async with reminder_call(tmp_path, script) as run:
         await run.session.run(user_input="Stop calling me.")
         reminder, appointment = await run.reminder()
-        assert reminder.status == REMINDER_OPTED_OUT and appointment.status == "booked"
+        assert reminder.status == ReminderStatus.OPTED_OUT and appointment.status == "booked"
         assert await run.store.is_opted_out(run.call.practice.id, run.call.patient.id)
 
 
@@ -264,7 +259,7 @@ async def test_a_wrong_number_hears_nothing_about_the_patient_and_is_not_called_
         [(output, is_error)] = tool_results(result, "not_the_patient")
         assert not is_error and "say nothing about any appointment" in output
         reminder, _ = await run.reminder()
-        assert reminder.status == REMINDER_WRONG_NUMBER
+        assert reminder.status == ReminderStatus.WRONG_NUMBER
 
 
 async def test_the_patient_not_home_is_tried_again_later(tmp_path):
@@ -272,7 +267,7 @@ async def test_the_patient_not_home_is_tried_again_later(tmp_path):
     async with reminder_call(tmp_path, script) as run:
         await run.session.run(user_input="Ann's at work.")
     reminder, _ = await run.reminder()
-    assert reminder.status == REMINDER_PENDING
+    assert reminder.status == ReminderStatus.PENDING
     assert reminder.next_attempt_at == NOW + run.call.practice.reminders.retry_after
 
 
@@ -291,7 +286,7 @@ async def test_another_time_leaves_it_to_the_team_unless_moved(tmp_path):
         [(output, _)] = tool_results(result, "reminder_answer")
         assert "verify_patient" in output
     reminder, appointment = await run.reminder()
-    assert reminder.status == REMINDER_CALL_BACK and appointment.status == "booked"
+    assert reminder.status == ReminderStatus.CALL_BACK and appointment.status == "booked"
 
 
 # --- machines and unanswered lines --------------------------------------------------------------
@@ -303,9 +298,9 @@ async def test_a_voicemail_gets_a_message_without_health_details(tmp_path):
         assert "Lakeside" in message and "(414) 555-0100" in message
         assert "Ann" not in message and "check" not in message.lower()
         reminder, _ = await run.reminder()
-        assert reminder.status == REMINDER_LEFT_MESSAGE
+        assert reminder.status == ReminderStatus.LEFT_MESSAGE
     attempt = await run.attempt()
-    assert attempt.answered_by == MACHINE and attempt.choice == REMINDER_LEFT_MESSAGE
+    assert attempt.answered_by == MACHINE and attempt.choice == ReminderStatus.LEFT_MESSAGE
 
 
 async def test_busy_is_retried_after_the_spacing(tmp_path):
@@ -326,7 +321,7 @@ async def test_busy_is_retried_after_the_spacing(tmp_path):
         assert run.call.line is Line.BUSY and run.call.sip_status == 486
         run.call.answered_by = ""
     reminder, _ = await run.reminder()
-    assert reminder.status == REMINDER_PENDING
+    assert reminder.status == ReminderStatus.PENDING
     assert reminder.next_attempt_at == NOW + run.call.practice.reminders.retry_after
     attempt = await run.attempt()
     assert (attempt.line, attempt.sip_status) == ("busy", 486)
@@ -364,15 +359,15 @@ CHANGES = {
     # on an inbound call (tools/booking.py), in the staff app, or the staff's opt-out list
     "cancelled": (
         lambda run: run.store.cancel(run.call.appointment.id, patient_id=run.call.patient.id),
-        REMINDER_CANCELLED,
+        ReminderStatus.CANCELLED,
         VISIT_CANCELLED,
     ),
-    "moved": (_move, REMINDER_MOVED, VISIT_MOVED),
+    "moved": (_move, ReminderStatus.MOVED, VISIT_MOVED),
     "opted out": (
         lambda run: run.store.opt_out(
             run.call.practice.id, run.call.patient.id, now=NOW, source="staff"
         ),
-        REMINDER_OPTED_OUT,
+        ReminderStatus.OPTED_OUT,
         OPTED_OUT,
     ),
 }

@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from receptionist.domain.reminders import ReminderJob
 from receptionist.ops.stack import LocalStack, StackConfig
 from receptionist.paths import REPO_ROOT
+from receptionist.reminders.rules import ReminderJob
 from receptionist.store import Outbox, Store, upgrade
-from receptionist.store.models import REMINDER_CALLING
+from receptionist.store.models import ReminderStatus
 from tests.e2e.conftest import python_in_stack
 
 STACK = StackConfig(name="rcp-rem", address="10.79.0.1", run_dir=REPO_ROOT / ".stack")
@@ -193,7 +193,7 @@ def test_two_runners_dispatch_each_due_reminder_once_to_the_agent(stack, book, t
 
     reminders = asyncio.run(_reminders(book, tmp_path, visits))
     assert sorted(reminders) == sorted(visits)
-    assert {(r.status, r.attempts) for r in reminders.values()} == {(REMINDER_CALLING, 1)}
+    assert {(r.status, r.attempts) for r in reminders.values()} == {(ReminderStatus.CALLING, 1)}
     rooms = [f"reminder-{r.id}-1" for r in reminders.values()]
     seen = json.loads(python_in_stack(stack, env, DISPATCHES, *rooms))
     for reminder in reminders.values():

@@ -17,7 +17,7 @@ from receptionist.appointments import (
     find_open_times,
 )
 from receptionist.store import Outbox, Store
-from receptionist.store.models import BOOKED
+from receptionist.store.models import AppointmentStatus
 from tests.store.practice_fixture import test_practice as make_practice
 from tools._refusals import rule
 
@@ -66,7 +66,9 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp
         assert gone.fresh, "the caller must get fresh options"
         assert all(f.start != slot.start or f.provider_id != slot.provider_id for f in gone.fresh)
     booked = await setup.appointments_between("lakeside", slot.start, slot.end)
-    assert [(a.status, a.patient_id) for a, _ in booked] == [(BOOKED, winners[0].patient_id)]
+    assert [(a.status, a.patient_id) for a, _ in booked] == [
+        (AppointmentStatus.BOOKED, winners[0].patient_id)
+    ]
     await setup.close()
 
 

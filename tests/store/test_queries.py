@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from receptionist.store import NotFound, SlotTaken, Store, name_key
-from receptionist.store.models import BOOKED, CANCELLED, RESCHEDULED
+from receptionist.store.models import AppointmentStatus
 
 T0 = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
 DOB = date(1980, 2, 29)
@@ -108,14 +108,14 @@ async def test_database_itself_refuses_overlap_on_raw_insert_and_update(store: S
                 {"s": params["s"], "e": params["e"], "id": second.id},
             )
         await conn.rollback()
-    assert (await store.get_appointment(first.id)).status == BOOKED
+    assert (await store.get_appointment(first.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_cancelled_time_can_be_booked_again(store: Store):
     pid = await _patient(store)
     appointment = await _book(store, pid, T0)
     cancelled = await store.cancel(appointment.id, patient_id=pid)
-    assert cancelled.status == CANCELLED and cancelled.cancelled_at is not None
+    assert cancelled.status == AppointmentStatus.CANCELLED and cancelled.cancelled_at is not None
     await _book(store, pid, T0)
     with pytest.raises(NotFound):
         await store.cancel(appointment.id, patient_id=pid)  # already cancelled
@@ -135,7 +135,7 @@ async def test_cannot_cancel_someone_elses_appointment(store: Store):
             starts_at=T0 + timedelta(days=1),
             ends_at=T0 + timedelta(days=1, hours=1),
         )
-    assert (await store.get_appointment(appointment.id)).status == BOOKED
+    assert (await store.get_appointment(appointment.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_upcoming_for_patient_lists_own_booked_future_soonest_first(store: Store):
@@ -165,8 +165,8 @@ async def test_reschedule_moves_in_one_transaction(store: Store):
         ends_at=T0 + timedelta(minutes=90),
         call_id="CA_2",
     )
-    assert moved.replaces_id == mine.id and moved.status == BOOKED
-    assert (await store.get_appointment(mine.id)).status == RESCHEDULED
+    assert moved.replaces_id == mine.id and moved.status == AppointmentStatus.BOOKED
+    assert (await store.get_appointment(mine.id)).status == AppointmentStatus.RESCHEDULED
     # Onto Bob's time: refused, and nothing changes.
     with pytest.raises(SlotTaken):
         await store.reschedule(
@@ -176,7 +176,7 @@ async def test_reschedule_moves_in_one_transaction(store: Store):
             starts_at=T0 + timedelta(hours=3),
             ends_at=T0 + timedelta(hours=4),
         )
-    assert (await store.get_appointment(moved.id)).status == BOOKED
+    assert (await store.get_appointment(moved.id)).status == AppointmentStatus.BOOKED
     assert [a.id for a in await store.upcoming_for_patient(ann, after=T0 - timedelta(days=1))] == [
         moved.id
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from receptionist.store import Store
-from receptionist.store.models import REMINDER_CONFIRMED
+from receptionist.store.models import ReminderStatus
 from receptionist.store.reminders import Wanted
 
 NOW = datetime(2027, 3, 1, 16, 0, tzinfo=UTC)  # Monday 10:00 in Chicago
@@ -62,7 +62,7 @@ async def test_the_days_attempts_and_the_opt_outs_are_bounded(store: Store):
     claims = await store.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=5)
     for claim in claims:
         await store.reminder_choice(
-            claim.reminder_id, attempt=1, status=REMINDER_CONFIRMED, now=NOW
+            claim.reminder_id, attempt=1, status=ReminderStatus.CONFIRMED, now=NOW
         )
     assert len(await store.reminder_results("lakeside", start=NOW, end=NOW + DAY)) == 3
     assert len(await store.reminder_results("lakeside", start=NOW, end=NOW + DAY, limit=2)) == 2

@@ -11,23 +11,11 @@ import pytest
 from livekit import api
 from sqlalchemy import insert, update
 
-from receptionist.call.outbound import ReminderCall, dial
-from receptionist.domain.reminders import TIME_CHANGED, ReminderJob, instead_of_dialling
+from receptionist.call.outbound import dial
+from receptionist.reminders.call import ReminderCall
+from receptionist.reminders.rules import TIME_CHANGED, ReminderJob, instead_of_dialling
 from receptionist.store import Outbox, Store
-from receptionist.store.models import (
-    CANCELLED,
-    REMINDER_CALLING,
-    REMINDER_CANCELLED,
-    REMINDER_CONFIRMED,
-    REMINDER_GAVE_UP,
-    REMINDER_MOVED,
-    REMINDER_OPTED_OUT,
-    REMINDER_PENDING,
-    REMINDER_SKIPPED,
-    RESCHEDULED,
-    Appointment,
-    ReminderOptOut,
-)
+from receptionist.store.models import Appointment, AppointmentStatus, ReminderOptOut, ReminderStatus
 from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED, Wanted
 from tests.support.harness import example_practice
 
@@ -91,7 +79,7 @@ async def test_a_claim_takes_at_most_the_cap_and_counts_calls_in_flight(store: S
         now=NOW,
         line="busy",
         sip_status=486,
-        status=REMINDER_PENDING,
+        status=ReminderStatus.PENDING,
         retry_at=NOW + timedelta(hours=2),
     )
     again = await store.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=3)
@@ -107,7 +95,7 @@ async def test_a_runner_that_read_an_old_row_claims_nothing(store: Store):
         attempt=1,
         now=NOW,
         line="no_answer",
-        status=REMINDER_PENDING,
+        status=ReminderStatus.PENDING,
         retry_at=NOW,
     )
     later = NOW + timedelta(hours=2)
@@ -136,10 +124,10 @@ async def test_a_call_whose_job_died_is_claimed_again_after_its_lease(store: Sto
     assert again.attempt == 2
     # The dead job's late report changes nothing: attempt 1 no longer holds the reminder.
     assert not await store.reminder_choice(
-        claim.reminder_id, attempt=1, status=REMINDER_CONFIRMED, now=after
+        claim.reminder_id, attempt=1, status=ReminderStatus.CONFIRMED, now=after
     )
     reminder, _, _ = await store.reminder_job(claim.reminder_id)
-    assert reminder.status == REMINDER_CALLING and reminder.confirmed_at is None
+    assert reminder.status == ReminderStatus.CALLING and reminder.confirmed_at is None
 
 
 async def test_a_choice_finishes_the_reminder_and_the_call_report_keeps_it(store: Store):
@@ -147,7 +135,7 @@ async def test_a_choice_finishes_the_reminder_and_the_call_report_keeps_it(store
     [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
     await store.reminder_dispatched(claim.reminder_id, attempt=1, dispatch_id="AD_1")
     assert await store.reminder_choice(
-        claim.reminder_id, attempt=1, status=REMINDER_CONFIRMED, now=NOW
+        claim.reminder_id, attempt=1, status=ReminderStatus.CONFIRMED, now=NOW
     )
     assert await store.finish_reminder_attempt(
         claim.reminder_id,
@@ -157,11 +145,12 @@ async def test_a_choice_finishes_the_reminder_and_the_call_report_keeps_it(store
         answered_by="person",
         sip_status=200,
         call_id="SCL_1",
-        status=REMINDER_PENDING,  # what an unanswered call would become: ignored after a choice
+        # what an unanswered call would become: ignored after a choice
+        status=ReminderStatus.PENDING,
         retry_at=NOW + timedelta(hours=2),
     )
     reminder, appointment, patient = await store.reminder_job(claim.reminder_id)
-    assert reminder.status == REMINDER_CONFIRMED and reminder.confirmed_at == NOW
+    assert reminder.status == ReminderStatus.CONFIRMED and reminder.confirmed_at == NOW
     assert reminder.lease_until is None and reminder.dispatch_id == "AD_1"
     assert appointment.id == want.appointment_id and patient.id == want.patient_id
     [result] = await store.reminder_results("lakeside", start=NOW, end=NOW + timedelta(days=1))
@@ -170,7 +159,7 @@ async def test_a_choice_finishes_the_reminder_and_the_call_report_keeps_it(store
         "answered",
         "person",
         200,
-        REMINDER_CONFIRMED,
+        ReminderStatus.CONFIRMED,
     )
     assert attempt.dispatch_id == "AD_1" and attempt.call_id == "SCL_1"
     assert attempt.finished_at == NOW + timedelta(minutes=1)
@@ -192,13 +181,13 @@ async def test_unanswered_attempts_end_given_up(store: Store):
         now=NOW,
         line="no_answer",
         sip_status=480,
-        status=REMINDER_GAVE_UP,
+        status=ReminderStatus.GAVE_UP,
         reason="no answer; every attempt used",
     )
     reminder, _, _ = await store.reminder_job(claim.reminder_id)
-    assert reminder.status == REMINDER_GAVE_UP and "every attempt" in reminder.reason
+    assert reminder.status == ReminderStatus.GAVE_UP and "every attempt" in reminder.reason
     [result] = await store.reminder_results(None, start=NOW, end=NOW + timedelta(days=1))
-    assert result.attempt.choice == REMINDER_GAVE_UP and result.attempt.sip_status == 480
+    assert result.attempt.choice == ReminderStatus.GAVE_UP and result.attempt.sip_status == 480
 
 
 async def test_opt_outs_are_kept_once_and_can_be_removed(store: Store):
@@ -217,7 +206,9 @@ async def test_a_skip_is_kept_for_staff_and_a_fixed_number_can_still_be_called(s
     assert await store.skip_reminder("lakeside", want, reason="no usable phone number", now=NOW)
     assert await store.skip_reminder("lakeside", want, reason="no usable phone number", now=NOW)
     [found] = await store.reminder_candidates("lakeside", start=NOW, end=NOW + timedelta(days=2))
-    assert found.reminder.status == REMINDER_SKIPPED and found.reminder.reason.startswith("no")
+    assert found.reminder.status == ReminderStatus.SKIPPED and found.reminder.reason.startswith(
+        "no"
+    )
     [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
     assert claim.attempt == 1
     # Once called, a reminder is never marked skipped.
@@ -228,10 +219,10 @@ async def test_an_opted_out_choice_is_a_final_status(store: Store):
     [want] = await _visits(store, 1)
     [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
     assert await store.reminder_choice(
-        claim.reminder_id, attempt=1, status=REMINDER_OPTED_OUT, now=NOW
+        claim.reminder_id, attempt=1, status=ReminderStatus.OPTED_OUT, now=NOW
     )
     reminder, _, _ = await store.reminder_job(claim.reminder_id)
-    assert reminder.status == REMINDER_OPTED_OUT and reminder.confirmed_at is None
+    assert reminder.status == ReminderStatus.OPTED_OUT and reminder.confirmed_at is None
 
 
 async def test_two_runners_at_once_call_each_patient_once_within_the_cap(db_url: str, tmp_path):
@@ -318,13 +309,13 @@ async def _move(store: Store, want: Wanted) -> None:
 CHANGES = {
     "cancelled": (
         lambda store, want: store.cancel(want.appointment_id, patient_id=want.patient_id),
-        REMINDER_CANCELLED,
+        ReminderStatus.CANCELLED,
         VISIT_CANCELLED,
     ),
-    "moved": (_move, REMINDER_MOVED, VISIT_MOVED),
+    "moved": (_move, ReminderStatus.MOVED, VISIT_MOVED),
     "opted out": (
         lambda store, want: store.opt_out("lakeside", want.patient_id, now=NOW, source="staff"),
-        REMINDER_OPTED_OUT,
+        ReminderStatus.OPTED_OUT,
         OPTED_OUT,
     ),
 }
@@ -375,18 +366,18 @@ BEHIND = {
         lambda want: (
             update(Appointment)
             .where(Appointment.id == want.appointment_id)
-            .values(status=CANCELLED)
+            .values(status=AppointmentStatus.CANCELLED)
         ),
-        REMINDER_CANCELLED,
+        ReminderStatus.CANCELLED,
         VISIT_CANCELLED,
     ),
     "moved": (
         lambda want: (
             update(Appointment)
             .where(Appointment.id == want.appointment_id)
-            .values(status=RESCHEDULED)
+            .values(status=AppointmentStatus.RESCHEDULED)
         ),
-        REMINDER_MOVED,
+        ReminderStatus.MOVED,
         VISIT_MOVED,
     ),
     "opted out": (
@@ -398,7 +389,7 @@ BEHIND = {
             call_id="",
             created_at=NOW,
         ),
-        REMINDER_OPTED_OUT,
+        ReminderStatus.OPTED_OUT,
         OPTED_OUT,
     ),
     "time changed": (
@@ -409,7 +400,7 @@ BEHIND = {
                 starts_at=NOW + timedelta(hours=30), ends_at=NOW + timedelta(hours=30, minutes=30)
             )
         ),
-        REMINDER_PENDING,
+        ReminderStatus.PENDING,
         TIME_CHANGED,
     ),
 }
@@ -427,7 +418,7 @@ async def test_the_job_checks_the_book_just_before_dialling(store: Store, change
     assert (reminder.status, reminder.reason, reminder.lease_until) == (status, reason, None)
     [result] = await store.reminder_results("lakeside", start=NOW, end=NOW + timedelta(days=1))
     assert result.attempt.line == "not_dialled"
-    assert result.attempt.choice == ("" if status == REMINDER_PENDING else status)
+    assert result.attempt.choice == ("" if status == ReminderStatus.PENDING else status)
 
 
 async def test_a_call_still_wanted_is_dialled(store: Store):
@@ -446,13 +437,15 @@ async def test_removing_an_opt_out_reopens_the_reminders_it_settled(store: Store
         "lakeside", [chosen], now=NOW, lease=LEASE, max_in_flight=5
     )
     await store.opt_out("lakeside", chosen.patient_id, now=NOW)
-    await store.reminder_choice(claim.reminder_id, attempt=1, status=REMINDER_OPTED_OUT, now=NOW)
+    await store.reminder_choice(
+        claim.reminder_id, attempt=1, status=ReminderStatus.OPTED_OUT, now=NOW
+    )
     await store.opt_out("lakeside", settled.patient_id, now=NOW, source="staff")
     assert await store.remove_opt_out("lakeside", settled.patient_id)
     assert await store.remove_opt_out("lakeside", chosen.patient_id)
     rows = await store.reminders_for([settled.appointment_id, chosen.appointment_id])
-    assert rows[settled.appointment_id].status == REMINDER_PENDING
-    assert rows[chosen.appointment_id].status == REMINDER_OPTED_OUT  # their own choice stays
+    assert rows[settled.appointment_id].status == ReminderStatus.PENDING
+    assert rows[chosen.appointment_id].status == ReminderStatus.OPTED_OUT  # their own choice stays
 
 
 async def test_cancels_racing_claims_never_leave_a_call_to_place(db_url: str, tmp_path):
@@ -472,7 +465,7 @@ async def test_cancels_racing_claims_never_leave_a_call_to_place(db_url: str, tm
             instead = instead_of_dialling(
                 check, attempt=claim.attempt, starts_at=appointment.starts_at, now=NOW
             )
-            assert instead is not None and instead.status == REMINDER_CANCELLED
+            assert instead is not None and instead.status == ReminderStatus.CANCELLED
     finally:
         await asyncio.gather(runner.close(), desk.close(), setup.close())
 
@@ -504,7 +497,7 @@ def test_staff_read_the_days_calls_and_the_opt_outs(tmp_path, monkeypatch):
                 practice.id, [want], now=now, lease=LEASE, max_in_flight=5
             )
             await store.reminder_choice(
-                claim.reminder_id, attempt=1, status=REMINDER_CONFIRMED, now=now
+                claim.reminder_id, attempt=1, status=ReminderStatus.CONFIRMED, now=now
             )
             await store.finish_reminder_attempt(
                 claim.reminder_id,
@@ -513,7 +506,7 @@ def test_staff_read_the_days_calls_and_the_opt_outs(tmp_path, monkeypatch):
                 line="answered",
                 answered_by="person",
                 sip_status=200,
-                status=REMINDER_PENDING,
+                status=ReminderStatus.PENDING,
             )
             await store.opt_out(practice.id, want.patient_id, now=now)
         finally:
@@ -572,7 +565,7 @@ def test_the_days_list_gives_each_attempt_its_own_result(tmp_path, monkeypatch):
                     await store.reminder_choice(
                         claim.reminder_id,
                         attempt=claim.attempt,
-                        status=REMINDER_CONFIRMED,
+                        status=ReminderStatus.CONFIRMED,
                         now=when,
                     )
                 await store.finish_reminder_attempt(
@@ -582,7 +575,7 @@ def test_the_days_list_gives_each_attempt_its_own_result(tmp_path, monkeypatch):
                     line=line,
                     answered_by="person" if line == "answered" else "",
                     sip_status=sip,
-                    status=REMINDER_PENDING,
+                    status=ReminderStatus.PENDING,
                     retry_at=when + timedelta(hours=1),
                 )
         finally:

@@ -15,8 +15,8 @@ from typing import Any
 from livekit.agents import AgentSession
 
 from receptionist.call.legs import Dialled, StaffCall
+from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import Line
 
 CALLER = "sip_caller"
 TRUNK = "ST_transfers"

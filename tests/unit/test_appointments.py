@@ -25,7 +25,7 @@ from receptionist.appointments import (
 from receptionist.domain.practice import parse_practice
 from receptionist.store import Appointment, Busy, Standing
 from receptionist.store.errors import NotFound, PatientBusy, SlotTaken, StoreUnavailable
-from receptionist.store.models import BOOKED, CANCELLED, RESCHEDULED
+from receptionist.store.models import AppointmentStatus
 from receptionist.web.booking import staff_words, status
 from tests.unit.test_availability import MONDAY, PROFILE, at
 from tools._refusals import coaching, rule
@@ -53,7 +53,7 @@ class MemoryBook:
             raise StoreUnavailable("down")
 
     def _booked(self) -> list[Appointment]:
-        return [a for a in self.rows if a.status == BOOKED]
+        return [a for a in self.rows if a.status == AppointmentStatus.BOOKED]
 
     async def busy(self, provider_ids: Iterable[str], start: datetime, end: datetime) -> list[Busy]:
         self._up()
@@ -120,7 +120,7 @@ class MemoryBook:
             visit_type=visit_type,
             starts_at=starts_at,
             ends_at=ends_at,
-            status=BOOKED,
+            status=AppointmentStatus.BOOKED,
             call_id=call_id,
             booked_by=booked_by,
         )
@@ -140,7 +140,7 @@ class MemoryBook:
     ) -> Appointment:
         self._up()
         old = await self._own(appointment_id, patient_id)
-        old.status = RESCHEDULED
+        old.status = AppointmentStatus.RESCHEDULED
         try:
             return await self.book(
                 practice_id=old.practice_id,
@@ -153,18 +153,18 @@ class MemoryBook:
                 booked_by=booked_by,
             )
         except Exception:
-            old.status = BOOKED
+            old.status = AppointmentStatus.BOOKED
             raise
 
     async def cancel(self, appointment_id: str, *, patient_id: str) -> Appointment:
         self._up()
         row = await self._own(appointment_id, patient_id)
-        row.status = CANCELLED
+        row.status = AppointmentStatus.CANCELLED
         return row
 
     async def _own(self, appointment_id: str, patient_id: str) -> Appointment:
         row = await self.get_appointment(appointment_id)
-        if row is None or row.patient_id != patient_id or row.status != BOOKED:
+        if row is None or row.patient_id != patient_id or row.status != AppointmentStatus.BOOKED:
             raise NotFound("no such appointment")
         return row
 
@@ -255,7 +255,10 @@ async def test_a_move_keeps_the_visit_type_and_reports_whether_it_was_late():
     first, second, *_ = await offer(appointments, caller)
     old = (await appointments.book(caller, first, now=NOW)).appointment
     moved = await appointments.move(caller, old.id, second, now=NOW)
-    assert (moved.old.status, moved.new.status) == (RESCHEDULED, BOOKED)
+    assert (moved.old.status, moved.new.status) == (
+        AppointmentStatus.RESCHEDULED,
+        AppointmentStatus.BOOKED,
+    )
     assert moved.late is (old.starts_at - NOW < timedelta(hours=24))
     assert moved.policy == "A late fee applies."
     cleaning, *_ = await offer(appointments, caller, "clean")
@@ -272,12 +275,12 @@ async def test_a_caller_cancels_only_after_hearing_the_policy():
     first, *_ = await offer(appointments, caller)
     booked = (await appointments.book(caller, first, now=NOW)).appointment
     unheard = await refusal_of(appointments.cancel(caller, booked.id, now=NOW))
-    assert unheard.reason is Reason.POLICY_NOT_HEARD and booked.status == BOOKED
+    assert unheard.reason is Reason.POLICY_NOT_HEARD and booked.status == AppointmentStatus.BOOKED
     terms = await appointments.terms_for(booked.id, now=NOW)
     assert terms.late and terms.policy == "A late fee applies."  # the visit is today
     heard = Caller("ann", "CA_1", caller.offers, policy_heard=True)
     cancelled = await appointments.cancel(heard, booked.id, now=NOW)
-    assert cancelled.appointment.status == CANCELLED and cancelled.late
+    assert cancelled.appointment.status == AppointmentStatus.CANCELLED and cancelled.late
     assert (await refusal_of(appointments.cancel(heard, booked.id, now=NOW))).reason is (
         Reason.NOT_BOOKED
     )
@@ -290,10 +293,10 @@ async def test_a_reminder_call_cancels_its_visit_and_someone_elses_is_not_booked
     first, *_ = await offer(appointments, caller)
     booked = (await appointments.book(caller, first, now=NOW)).appointment
     stranger = await refusal_of(appointments.cancel(Reminder("bob"), booked.id, now=NOW))
-    assert stranger.reason is Reason.NOT_BOOKED and booked.status == BOOKED
+    assert stranger.reason is Reason.NOT_BOOKED and booked.status == AppointmentStatus.BOOKED
     early = NOW - timedelta(days=3)
     cancelled = await appointments.cancel(Reminder("ann", "CA_R"), booked.id, now=early)
-    assert cancelled.appointment.status == CANCELLED and not cancelled.late
+    assert cancelled.appointment.status == AppointmentStatus.CANCELLED and not cancelled.late
 
 
 # --- a staff member ------------------------------------------------------------------------------
@@ -324,7 +327,7 @@ async def test_staff_move_re_checks_the_posted_time_and_stamp_the_new_row():
     old = await appointments.book(staff, Posted("ann", "exam", "dr-a", at(MONDAY, 9)), now=NOW)
     to = Posted("ann", "exam", "dr-a", at(MONDAY, 14))
     moved = await appointments.move(staff, old.appointment.id, to, now=NOW)
-    assert moved.new.booked_by == "user-1" and moved.old.status == RESCHEDULED
+    assert moved.new.booked_by == "user-1" and moved.old.status == AppointmentStatus.RESCHEDULED
     closed = Posted("ann", "exam", "dr-a", at(MONDAY, 12, 30))  # lunch
     refused = await refusal_of(appointments.move(staff, moved.new.id, closed, now=NOW))
     assert refused.reason is Reason.NO_LONGER_OPEN

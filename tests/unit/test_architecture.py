@@ -102,10 +102,15 @@ def test_what_a_call_loads_never_includes_operator_tooling():
         assert sorted(m for m in loaded if in_package(m, package)) == []
 
 
-LIVEKIT_FREE = ("receptionist.domain", "receptionist.appointments", "receptionist.store")
+LIVEKIT_FREE = (
+    "receptionist.domain",
+    "receptionist.appointments",
+    "receptionist.reminders",
+    "receptionist.store",
+)
 
 
-def test_the_domain_the_appointments_and_the_store_do_not_import_livekit():
+def test_the_domain_the_appointments_the_reminders_and_the_store_do_not_import_livekit():
     for module in FILES:
         if any(in_package(module, package) for package in LIVEKIT_FREE):
             livekit = sorted(n for n in imports_of(module) if in_package(n, "livekit"))
@@ -120,14 +125,22 @@ def test_the_receptionist_package_never_imports_the_tools_package():
 
 
 def test_lower_layers_never_import_higher_ones():
-    """domain/store -> appointments -> call, web -> ops: a layer never reaches up."""
+    """domain/store -> appointments -> reminders -> call, web -> ops: a layer never reaches up."""
     above = {
         "receptionist.domain": (
             "receptionist.call",
             "receptionist.ops",
             "receptionist.appointments",
+            "receptionist.reminders",
         ),
         "receptionist.appointments": (
+            "receptionist.call",
+            "receptionist.web",
+            "receptionist.ops",
+            "receptionist.notify",
+            "receptionist.reminders",
+        ),
+        "receptionist.reminders": (
             "receptionist.call",
             "receptionist.web",
             "receptionist.ops",
@@ -138,6 +151,7 @@ def test_lower_layers_never_import_higher_ones():
             "receptionist.ops",
             "receptionist.domain",
             "receptionist.appointments",
+            "receptionist.reminders",
         ),
         "receptionist.call": ("receptionist.ops",),
     }

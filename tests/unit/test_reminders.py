@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from receptionist.domain.practice import Closure, PracticeError, parse_practice
-from receptionist.domain.reminders import (
+from receptionist.reminders.rules import (
     Candidate,
     Skip,
     after_unanswered,
@@ -17,7 +17,7 @@ from receptionist.domain.reminders import (
     decide,
     due_now,
 )
-from receptionist.store.models import REMINDER_GAVE_UP, REMINDER_PENDING
+from receptionist.store.models import ReminderStatus
 from tests.unit.test_practice import BASE
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -213,7 +213,7 @@ def test_the_due_come_first_soonest_visit_first():
 def test_unanswered_calls_are_retried_after_the_spacing_then_given_up():
     p = practice(attempts=2, retry_minutes=90)
     first = after_unanswered(p, attempts=1, now=NOW, why="busy")
-    assert first.status == REMINDER_PENDING and first.retry_at == NOW + timedelta(minutes=90)
+    assert first.status == ReminderStatus.PENDING and first.retry_at == NOW + timedelta(minutes=90)
     last = after_unanswered(p, attempts=2, now=NOW, why="no answer")
-    assert last.status == REMINDER_GAVE_UP and last.retry_at is None
+    assert last.status == ReminderStatus.GAVE_UP and last.retry_at is None
     assert "every attempt used" in last.reason

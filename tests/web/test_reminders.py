@@ -14,17 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from receptionist.store.models import (
-    REMINDER_CALL_BACK,
-    REMINDER_CONFIRMED,
-    REMINDER_GAVE_UP,
-    REMINDER_LEFT_MESSAGE,
-    REMINDER_OPTED_OUT,
-    REMINDER_PENDING,
-    REMINDER_WRONG_NUMBER,
-    AuditEntry,
-    ReminderOptOut,
-)
+from receptionist.store.models import AuditEntry, ReminderOptOut, ReminderStatus
 from receptionist.store.reminders import Wanted
 from tests.web.conftest import Clock, Rig
 
@@ -90,7 +80,7 @@ async def call(
     sip: int | None = 200,
     by: str = "person",
     choice: str = "",
-    status: str = REMINDER_PENDING,
+    status: str = ReminderStatus.PENDING,
     reason: str = "",
     practice_id: str = "lakeside",
 ) -> None:
@@ -109,7 +99,7 @@ async def call(
         sip_status=sip,
         call_id=f"SCL_{attempt}",
         status=status,
-        retry_at=when + timedelta(hours=2) if status == REMINDER_PENDING else None,
+        retry_at=when + timedelta(hours=2) if status == ReminderStatus.PENDING else None,
         reason=reason,
     )
 
@@ -139,8 +129,8 @@ async def a_day_of_calls(rig: Rig) -> Day:
         hal=await visit(rig, "Hal Reed", 15),
         ivy=await visit(rig, "Ivy Cole", 16),
     )
-    await call(rig, d.ivy, at(SUNDAY, 11), choice=REMINDER_CONFIRMED)
-    await call(rig, d.ann, at(MONDAY, 9, 5), choice=REMINDER_CONFIRMED)
+    await call(rig, d.ivy, at(SUNDAY, 11), choice=ReminderStatus.CONFIRMED)
+    await call(rig, d.ann, at(MONDAY, 9, 5), choice=ReminderStatus.CONFIRMED)
     await call(rig, d.bob, at(MONDAY, 9, 10), line="busy", sip=486, by="", reason="busy")
     await call(
         rig, d.bob, at(MONDAY, 11, 10), seen=1, line="no_answer", sip=480, by="", reason="no answer"
@@ -153,12 +143,12 @@ async def a_day_of_calls(rig: Rig) -> Day:
         line="no_answer",
         sip=408,
         by="",
-        status=REMINDER_GAVE_UP,
+        status=ReminderStatus.GAVE_UP,
         reason="no answer; every attempt used",
     )
-    await call(rig, d.carl, at(MONDAY, 9, 15), choice=REMINDER_CALL_BACK)
-    await call(rig, d.dee, at(MONDAY, 9, 20), by="machine", choice=REMINDER_LEFT_MESSAGE)
-    await call(rig, d.eve, at(MONDAY, 9, 25), choice=REMINDER_OPTED_OUT)
+    await call(rig, d.carl, at(MONDAY, 9, 15), choice=ReminderStatus.CALL_BACK)
+    await call(rig, d.dee, at(MONDAY, 9, 20), by="machine", choice=ReminderStatus.LEFT_MESSAGE)
+    await call(rig, d.eve, at(MONDAY, 9, 25), choice=ReminderStatus.OPTED_OUT)
     await rig.store.opt_out("lakeside", d.eve.patient_id, now=at(MONDAY, 9, 26), call_id="SCL_1")
     await rig.store.skip_reminder(
         "lakeside",
@@ -166,7 +156,7 @@ async def a_day_of_calls(rig: Rig) -> Day:
         reason="no usable phone number",
         now=at(MONDAY, 9, 0),
     )
-    await call(rig, d.gus, at(MONDAY, 9, 30), choice=REMINDER_WRONG_NUMBER)
+    await call(rig, d.gus, at(MONDAY, 9, 30), choice=ReminderStatus.WRONG_NUMBER)
     await claim(rig, d.hal, at(MONDAY, 17, 55))
     return d
 
@@ -336,7 +326,7 @@ async def test_viewing_the_page_is_audited_with_every_patient_on_it(staff_client
 async def test_the_other_practices_calls_are_not_shown(staff_client, rig):
     client, _ = staff_client
     other = await visit(rig, "Zed Other", 9, practice_id="elsewhere")
-    await call(rig, other, at(MONDAY, 10), choice=REMINDER_CALL_BACK, practice_id="elsewhere")
+    await call(rig, other, at(MONDAY, 10), choice=ReminderStatus.CALL_BACK, practice_id="elsewhere")
     html = (await client.get("/reminders")).text
     assert "Zed Other" not in html and "0 calls placed." in html
 

@@ -31,7 +31,7 @@ from receptionist.appointments import (
 from receptionist.domain.phone import UNKNOWN, normalize
 from receptionist.domain.practice import Practice
 from receptionist.store import Appointment, Patient
-from receptionist.store.models import NAME_LENGTH
+from receptionist.store.models import NAME_LENGTH, AppointmentStatus
 from receptionist.web import booking, forms
 from receptionist.web.auth import Staff
 from receptionist.web.context import Web, web_of
@@ -280,7 +280,7 @@ async def _appointment_page(
     )
     patient = await web.store.get_patient(appointment.patient_id)
     times = None
-    if appointment.status == "booked" and day is not None and error is None:
+    if appointment.status == AppointmentStatus.BOOKED and day is not None and error is None:
         try:
             times = await Appointments(web.store, await web.as_callers_meet_it(practice)).times_on(
                 appointment.visit_type,
@@ -307,7 +307,8 @@ async def _appointment_page(
         visit_name=getattr(practice.visit_type(appointment.visit_type), "name", None),
         users=await staff_names(web),
         call_record=call_record,
-        late=appointment.status == "booked" and is_late_cancellation(practice, appointment, now),
+        late=appointment.status == AppointmentStatus.BOOKED
+        and is_late_cancellation(practice, appointment, now),
         day=day or appointment.starts_at.astimezone(practice.tz).date(),
         provider=provider,
         times=times,

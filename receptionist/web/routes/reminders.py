@@ -19,18 +19,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from receptionist.appointments.availability import localize_floor
+from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice
-from receptionist.domain.reminders import attempt_result
+from receptionist.reminders.rules import attempt_result
 from receptionist.store import Appointment, Patient
-from receptionist.store.models import (
-    NAME_LENGTH,
-    REMINDER_CALL_BACK,
-    REMINDER_CALLING,
-    REMINDER_GAVE_UP,
-    REMINDER_SKIPPED,
-    REMINDER_STAFF,
-    REMINDER_WRONG_NUMBER,
-)
+from receptionist.store.models import NAME_LENGTH, ReminderStatus
 from receptionist.store.reminders import ReminderResult, SkippedReminder
 from receptionist.web import forms
 from receptionist.web.auth import Staff
@@ -44,35 +37,35 @@ SHOWN_SKIPPED = 200
 SHOWN_OPT_OUTS = 500
 
 # What each result means, in the words the front desk uses.
-RESULTS = {
-    "confirmed": "Confirmed",
-    "cancelled": "Cancelled the visit",
-    "moved": "Moved the visit to another time",
-    "call_back": "Wants another time: call them back",
-    "staff": "Put through to the front desk",
-    "left_message": "Left a voicemail message",
-    "opted_out": "Asked not to be called again",
-    "wrong_number": "Wrong number: check the number on file",
-    "gave_up": "Not reached after every attempt: call them",
-    "pending": "Tried again later",
-    "skipped": "Not called",
-    "calling": "Calling now",
+RESULTS: dict[str, str] = {
+    ReminderStatus.CONFIRMED: "Confirmed",
+    ReminderStatus.CANCELLED: "Cancelled the visit",
+    ReminderStatus.MOVED: "Moved the visit to another time",
+    ReminderStatus.CALL_BACK: "Wants another time: call them back",
+    ReminderStatus.STAFF: "Put through to the front desk",
+    ReminderStatus.LEFT_MESSAGE: "Left a voicemail message",
+    ReminderStatus.OPTED_OUT: "Asked not to be called again",
+    ReminderStatus.WRONG_NUMBER: "Wrong number: check the number on file",
+    ReminderStatus.GAVE_UP: "Not reached after every attempt: call them",
+    ReminderStatus.PENDING: "Tried again later",
+    ReminderStatus.SKIPPED: "Not called",
+    ReminderStatus.CALLING: "Calling now",
 }
 # Results the front desk has to act on: shown first, in their own table.
 NEEDS_STAFF = frozenset(
     {
-        REMINDER_CALL_BACK,
-        REMINDER_STAFF,
-        REMINDER_WRONG_NUMBER,
-        REMINDER_GAVE_UP,
-        REMINDER_SKIPPED,
+        ReminderStatus.CALL_BACK,
+        ReminderStatus.STAFF,
+        ReminderStatus.WRONG_NUMBER,
+        ReminderStatus.GAVE_UP,
+        ReminderStatus.SKIPPED,
     }
 )
-LINES = {
-    "answered": "Answered",
-    "busy": "Busy",
-    "no_answer": "No answer",
-    "failed": "Did not go through",
+LINES: dict[str, str] = {
+    Line.ANSWERED: "Answered",
+    Line.BUSY: "Busy",
+    Line.NO_ANSWER: "No answer",
+    Line.FAILED: "Did not go through",
 }
 ANSWERED_BY = {"person": "A person", "machine": "Voicemail", "unknown": "Not sure"}
 # The SIP statuses a reminder call usually ends with (`receptionist sip explain CODE` says more).
@@ -117,7 +110,9 @@ class Row:
         if self.attempt is None:
             return "Not called"
         if not self.line:
-            return "Ringing or on the line" if self.result == REMINDER_CALLING else "No report"
+            return (
+                "Ringing or on the line" if self.result == ReminderStatus.CALLING else "No report"
+            )
         return LINES.get(self.line, self.line.replace("_", " "))
 
     @property
@@ -167,7 +162,7 @@ def _rows(
                 line="",
                 sip_status=None,
                 answered_by="",
-                result=REMINDER_SKIPPED,
+                result=ReminderStatus.SKIPPED,
                 detail=skip.reminder.reason,
             )
         )

@@ -1,8 +1,8 @@
 """Reminder calls: who is due a call now, why anyone else is not, and what follows each call.
 
 Pure rules over the practice's `[practice.reminders]` section (receptionist/domain/practice.py):
-no database, no LiveKit. The runner (receptionist/ops/reminders.py) reads the candidates from the
-book, asks `decide` about each, claims the due ones (receptionist/store/reminders.py) and
+no database, no LiveKit. The runner (receptionist/reminders/runner.py) reads the candidates from
+the book, asks `decide` about each, claims the due ones (receptionist/store/reminders.py) and
 dispatches the calls; the call's job asks `instead_of_dialling` just before it dials (the visit
 may have been cancelled or moved, or the patient opted out, since the claim) and
 `after_unanswered` when the line was busy, rang out or failed.
@@ -16,23 +16,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-# Re-exported: Line lived here before warm transfers shared it (its home is domain/lines.py).
-from receptionist.domain.lines import Line as Line
+from receptionist.domain.lines import Line
 from receptionist.domain.phone import UNKNOWN
 from receptionist.domain.practice import Practice
-from receptionist.store.models import (
-    BOOKED,
-    REMINDER_CALLING,
-    REMINDER_CANCELLED,
-    REMINDER_GAVE_UP,
-    REMINDER_MOVED,
-    REMINDER_OPEN,
-    REMINDER_OPTED_OUT,
-    REMINDER_PENDING,
-    REMINDER_SKIPPED,
-    RESCHEDULED,
-)
-from receptionist.store.reminders import OPTED_OUT, VISIT_CANCELLED, VISIT_MOVED
+from receptionist.store.models import AppointmentStatus, ReminderStatus
+from receptionist.store.reminders import OPTED_OUT, UNFINISHED, VISIT_CANCELLED, VISIT_MOVED
 
 if TYPE_CHECKING:
     from receptionist.store.reminders import DialCheck, ReminderResult
@@ -118,7 +106,7 @@ def _skip_for(practice: Practice, c: Candidate, now: datetime) -> Skip | None:
         return Skip.NOT_BOOKED
     if not reminders.reminds(c.visit_type):
         return Skip.VISIT_TYPE
-    if c.status and c.status not in (*REMINDER_OPEN, REMINDER_SKIPPED):
+    if c.status and c.status not in UNFINISHED:
         return Skip.FINISHED
     if c.opted_out:
         return Skip.OPTED_OUT
@@ -131,7 +119,7 @@ def _skip_for(practice: Practice, c: Candidate, now: datetime) -> Skip | None:
         return Skip.TOO_LATE
     if not c.phone or c.phone == UNKNOWN or not c.phone.startswith("+"):
         return Skip.NO_NUMBER
-    if c.status == REMINDER_CALLING and c.lease_until is not None and c.lease_until > now:
+    if c.status == ReminderStatus.CALLING and c.lease_until is not None and c.lease_until > now:
         return Skip.IN_FLIGHT
     if c.attempts >= reminders.attempts:
         return Skip.EXHAUSTED
@@ -163,8 +151,8 @@ def after_unanswered(practice: Practice, *, attempts: int, now: datetime, why: s
     attempts are left (the runner also keeps it inside the calling hours), else give up."""
     reminders = practice.reminders
     if attempts >= reminders.attempts:
-        return Next(REMINDER_GAVE_UP, None, f"{why}; every attempt used")
-    return Next(REMINDER_PENDING, now + reminders.retry_after, why)
+        return Next(ReminderStatus.GAVE_UP, None, f"{why}; every attempt used")
+    return Next(ReminderStatus.PENDING, now + reminders.retry_after, why)
 
 
 NOT_HELD = "this call's claim no longer holds the reminder"
@@ -179,17 +167,17 @@ def instead_of_dialling(
     the reminder becomes instead, without a call: a cancel, a move or an opt-out since the claim
     usually settled it already (then this attempt no longer holds it and the store keeps what it
     says); else it ends with the reason here."""
-    if check is None or check.attempts != attempt or check.status != REMINDER_CALLING:
+    if check is None or check.attempts != attempt or check.status != ReminderStatus.CALLING:
         status = check.status if check else ""
         return Next(status, None, (check.reason if check else "") or NOT_HELD)
-    if check.visit_status == RESCHEDULED:
-        return Next(REMINDER_MOVED, None, VISIT_MOVED)
-    if check.visit_status != BOOKED:
-        return Next(REMINDER_CANCELLED, None, VISIT_CANCELLED)
+    if check.visit_status == AppointmentStatus.RESCHEDULED:
+        return Next(ReminderStatus.MOVED, None, VISIT_MOVED)
+    if check.visit_status != AppointmentStatus.BOOKED:
+        return Next(ReminderStatus.CANCELLED, None, VISIT_CANCELLED)
     if check.opted_out:
-        return Next(REMINDER_OPTED_OUT, None, OPTED_OUT)
+        return Next(ReminderStatus.OPTED_OUT, None, OPTED_OUT)
     if check.starts_at != starts_at:  # the runner decides again, on the visit's new time
-        return Next(REMINDER_PENDING, now, TIME_CHANGED)
+        return Next(ReminderStatus.PENDING, now, TIME_CHANGED)
     return None
 
 
@@ -246,15 +234,18 @@ def attempt_result(found: ReminderResult, practice: Practice, now: datetime) -> 
         return attempt.choice, reminder.reason if latest else ""
     if attempt.attempt < reminder.attempts:  # a later attempt took over
         if attempt.finished_at is None:
-            return REMINDER_PENDING, "no report from the call"
-        return REMINDER_PENDING, "answered, nothing chosen" if attempt.line == "answered" else ""
-    if reminder.status == REMINDER_CALLING:
+            return ReminderStatus.PENDING, "no report from the call"
+        return (
+            ReminderStatus.PENDING,
+            "answered, nothing chosen" if attempt.line == Line.ANSWERED else "",
+        )
+    if reminder.status == ReminderStatus.CALLING:
         if attempt.finished_at is None and reminder.lease_until and reminder.lease_until > now:
-            return REMINDER_CALLING, ""
-        return REMINDER_PENDING, "no report from the call"
-    if reminder.status == REMINDER_PENDING:
+            return ReminderStatus.CALLING, ""
+        return ReminderStatus.PENDING, "no report from the call"
+    if reminder.status == ReminderStatus.PENDING:
         when = reminder.next_attempt_at.astimezone(practice.tz)
-        return REMINDER_PENDING, _join(reminder.reason, f"next try from {when:%a %H:%M}")
+        return ReminderStatus.PENDING, _join(reminder.reason, f"next try from {when:%a %H:%M}")
     return reminder.status, reminder.reason
 
 
