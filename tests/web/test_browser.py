@@ -76,7 +76,7 @@ async def phone_call(
         practice=practice or site.practice,
         at=start,
         attributes=attributes,
-        prepare=lambda state: setattr(state, "store", site.store),
+        store=site.store,
     ) as call:
         call.state.clock = lambda: start + timedelta(seconds=elapsed[0])
         await first_words(call)
