@@ -26,7 +26,7 @@ import pytest
 
 from receptionist.ops.stack import LocalStack, StackConfig, missing_binaries
 from receptionist.paths import REPO_ROOT
-from tests.e2e.sipcall import DTMF_PCAP_DIR, Caller
+from tests.support.sipcall import DTMF_PCAP_DIR, Caller
 
 E2E_DIR = Path(__file__).parent
 PRACTICE_FILE = E2E_DIR / "practice.toml"
@@ -289,21 +289,6 @@ def _error_excerpt(log: str) -> str:
 
 
 _ports = count()
-
-
-def python_in_stack(stack: LocalStack, env: dict[str, str], code: str, *args: str) -> str:
-    """Runs a short Python program (`python -c`) where the stack's address is reachable; its
-    standard output (it failing fails the test, with its error output)."""
-    result = subprocess.run(
-        stack.wrap([sys.executable, "-c", code, *args]),
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.fixture

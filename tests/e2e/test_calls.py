@@ -28,7 +28,7 @@ from tests.e2e.conftest import (
     sip_log_fields,
 )
 from tests.e2e.records import call_record
-from tests.e2e.sipcall import (
+from tests.support.sipcall import (
     Caller,
     SippResult,
     voiced_frames,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import PRACTICE_NUMBER, Provisioning, Worker
-from tests.e2e.sipcall import Caller, voiced_frames, write_silence_ulaw
+from tests.support.sipcall import Caller, voiced_frames, write_silence_ulaw
 
 pytestmark = pytest.mark.e2e
 

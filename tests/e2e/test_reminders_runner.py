@@ -28,7 +28,7 @@ from receptionist.paths import REPO_ROOT
 from receptionist.reminders.rules import ReminderJob
 from receptionist.store import Outbox, Store, upgrade
 from receptionist.store.models import ReminderStatus
-from tests.e2e.conftest import python_in_stack
+from tests.support.stack_programs import python_in_stack
 
 STACK = StackConfig(name="rcp-rem", address="10.79.0.1", run_dir=REPO_ROOT / ".stack")
 AGENT = "receptionist"

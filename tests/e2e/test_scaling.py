@@ -49,7 +49,7 @@ from tests.e2e.fleet import (
     start_watchers,
     wait_for,
 )
-from tests.e2e.sipcall import SippResult, voiced_frames, write_speech_ulaw
+from tests.support.sipcall import SippResult, voiced_frames, write_speech_ulaw
 
 pytestmark = pytest.mark.e2e
 

@@ -40,7 +40,8 @@ from receptionist.paths import REPO_ROOT
 from receptionist.store import upgrade
 from tests.e2e.conftest import Worker, start_worker, worker_env
 from tests.e2e.records import call_record
-from tests.e2e.sipcall import (
+from tests.support.e2e_providers import HeardSTT
+from tests.support.sipcall import (
     DTMF_PCAP_DIR,
     ULAW_SILENCE,
     RtpPacket,
@@ -51,7 +52,6 @@ from tests.e2e.sipcall import (
     rms,
     write_speech_ulaw,
 )
-from tests.support.e2e_providers import HeardSTT
 
 pytestmark = pytest.mark.e2e
 
