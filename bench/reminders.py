@@ -278,7 +278,7 @@ def phone_calls(trace: Path) -> list[PhoneCall]:
 
 def profile(trunk: str, args: argparse.Namespace, cap: int) -> str:
     """The e2e practice (open and calling all day, one dentist), with this level's cap."""
-    text = phone.PROFILE.format(number=PRACTICE_NUMBER, trunk=trunk)
+    text = phone.reminder_profile(trunk)
     text = _swap(text, "attempts = 3\n", f"attempts = {args.attempts}\n")
     text = _swap(text, "retry_minutes = 60\n", f"retry_minutes = {args.retry_minutes}\n")
     text = _swap(text, "ringing_seconds = 8\n", f"ringing_seconds = {args.ringing_seconds}\n")

@@ -35,9 +35,9 @@ from tests.support.reminder_phone import (
     PATIENT_MEDIA,
     PATIENT_PORT,
     PRACTICE_NUMBER,
-    PROFILE,
     answering_scenario,
     busy_scenario,
+    reminder_profile,
     ringing_out_scenario,
     voicemail_scenario,
     write_voicemail_ulaw,
@@ -87,9 +87,7 @@ def rig(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
             stack, env, OUTBOUND_TRUNK, f"{STACK.address}:{PATIENT_PORT}", PRACTICE_NUMBER
         )
         practice = workdir / "practice.toml"
-        practice.write_text(
-            PROFILE.format(number=PRACTICE_NUMBER, trunk=json.loads(trunk)["trunk_id"])
-        )
+        practice.write_text(reminder_profile(json.loads(trunk)["trunk_id"]))
         env["PRACTICE_FILE"] = str(practice)
         own = {k: env[k] for k in env if k not in os.environ}
         factory = "tests.support.reminder_phone:providers"

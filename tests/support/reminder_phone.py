@@ -10,47 +10,29 @@ import struct
 import subprocess
 from pathlib import Path
 
+from tests.support.profiles import (
+    ONE_DENTIST_TOML,
+    REMINDERS_ALL_DAY_TOML,
+    lakeside_all_day_toml,
+)
 from tests.support.sipcall import DTMF_PCAP_DIR, ULAW_SILENCE, write_speech_ulaw
 
 PRACTICE_NUMBER = "+14145550100"
 PATIENT_PORT = 5099  # the patient's phone (sipp UAS) listens here
 PATIENT_MEDIA = 16600
 
-PROFILE = """
-[practice]
-id = "lakeside"
-name = "Lakeside Reminder Dental"
-timezone = "America/Chicago"
-region = "US"
-phone = "{number}"
-[practice.hours]
-monday = [["00:00", "23:59"]]
-tuesday = [["00:00", "23:59"]]
-wednesday = [["00:00", "23:59"]]
-thursday = [["00:00", "23:59"]]
-friday = [["00:00", "23:59"]]
-saturday = [["00:00", "23:59"]]
-sunday = [["00:00", "23:59"]]
-[[practice.providers]]
-id = "dr-a"
-name = "Dr. Able"
-role = "dentist"
-[[practice.visit_types]]
-id = "exam"
-name = "exam"
-duration_minutes = 30
-roles = ["dentist"]
-[practice.policies]
-cancellation_notice_hours = 24
-[practice.reminders]
-enabled = true
-hours_before = [1, 48]
-calling_hours = ["00:00", "23:59"]
-attempts = 3
-retry_minutes = 60
-ringing_seconds = 8
-outbound_trunk = "{trunk}"
-"""
+
+def reminder_profile(trunk: str) -> str:
+    """The reminder practice: open and calling all day, one dentist, reminders over `trunk`."""
+    return lakeside_all_day_toml(
+        "Lakeside Reminder Dental",
+        PRACTICE_NUMBER,
+        ONE_DENTIST_TOML,
+        "[practice.policies]\ncancellation_notice_hours = 24\n",
+        REMINDERS_ALL_DAY_TOML,
+        f'attempts = 3\nretry_minutes = 60\nringing_seconds = 8\noutbound_trunk = "{trunk}"\n',
+    )
+
 
 OUTBOUND_TRUNK = """
 import asyncio, json, sys

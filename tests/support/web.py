@@ -12,30 +12,21 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from receptionist.domain.practice import Practice, parse_practice
+from receptionist.domain.practice import Practice
 from receptionist.settings import Settings, load_settings
 from receptionist.store import Store
 from receptionist.store.models import StaffUser
 from receptionist.web.auth import hash_password
-from tests.store.practice_fixture import PROFILE
+from tests.support.profiles import with_new_exam
 
 PASSWORD = "correct horse battery"
 # Monday 4 March 2030, 08:00 in Chicago: the office opens; the week's visits are ahead.
 MONDAY_8AM = datetime(2030, 3, 4, 14, 0, tzinfo=UTC)
-NEW_EXAM = {
-    "id": "new-exam",
-    "name": "new patient exam",
-    "duration_minutes": 60,
-    "roles": ["dentist"],
-    "patients": "new",
-    "lead_time_hours": 1,
-}
 
 
 def web_practice(**overrides: object) -> Practice:
     """The store tests' practice plus a new-patient visit, transcripts off unless asked."""
-    profile = {**PROFILE, "visit_types": [*PROFILE["visit_types"], NEW_EXAM], **overrides}
-    return parse_practice(profile)
+    return with_new_exam(**overrides)
 
 
 class Clock:
