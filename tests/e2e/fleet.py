@@ -21,7 +21,7 @@ from pathlib import Path
 
 from receptionist.ops.stack import LocalStack
 from receptionist.paths import REPO_ROOT
-from tests.e2e.conftest import Worker, start_worker, worker_env
+from tests.e2e.rig import Worker, start_worker, worker_env
 from tests.support.sipcall import Caller, SippResult, capture_rtp, parse_messages, read_pcap
 
 E2E_DIR = Path(__file__).parent

@@ -29,7 +29,7 @@ import pytest
 from receptionist.ops.stack import LocalStack, StackConfig, find_binary
 from receptionist.paths import REPO_ROOT
 from receptionist.store import Outbox, Store, upgrade
-from tests.e2e.conftest import Worker, start_worker, worker_env
+from tests.e2e.rig import Worker, start_worker, worker_env
 from tests.support.reminder_phone import (
     OUTBOUND_TRUNK,
     PATIENT_MEDIA,

@@ -38,8 +38,8 @@ import pytest
 from receptionist.ops.stack import LocalStack, StackConfig, find_binary
 from receptionist.paths import REPO_ROOT
 from receptionist.store import upgrade
-from tests.e2e.conftest import Worker, start_worker, worker_env
 from tests.e2e.records import call_record
+from tests.e2e.rig import Worker, start_worker, worker_env
 from tests.support.e2e_providers import HeardSTT
 from tests.support.profiles import lakeside_all_day_toml
 from tests.support.sipcall import (
