@@ -83,7 +83,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from receptionist.ops.stack import LocalStack, StackConfig, signals_raise  # noqa: E402
-from tests.e2e.sipcall import (  # noqa: E402
+from tests.support.sipcall import (  # noqa: E402
     SCENARIOS,
     ULAW_SILENCE,
     Caller,

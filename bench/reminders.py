@@ -8,7 +8,7 @@
 The real stack, as the reminder e2e tests run it (tests/e2e/test_reminders_calls.py): Redis,
 livekit-server and livekit-sip in a network namespace of the benchmark's own ("rcp-rembench"),
 one receptionist worker (`agent.py start`, the production pool settings of bench/calls.py, only
-STT/LLM/TTS test doubles: tests.e2e.test_reminders_calls:providers, the e2e doubles plus a model
+STT/LLM/TTS test doubles: tests.support.reminder_phone:providers, the e2e doubles plus a model
 answering LiveKit's answering-machine detection) and one sipp UAS playing every patient's phone
 on the practice's outbound trunk. Each level (every `--patients` x `--cap` x `--interval`) gets
 a fresh SQLite book, a fresh worker and N booked visits due for a reminder (first name "Ann" for
@@ -123,14 +123,15 @@ from bench.calls import (  # noqa: E402
     worker_settings,
 )
 from receptionist.ops.stack import LocalStack, StackConfig, find_binary, signals_raise  # noqa: E402
-from tests.e2e import test_reminders_calls as e2e  # noqa: E402
-from tests.e2e.sipcall import SipMessage, parse_messages, write_silence_ulaw  # noqa: E402
+from tests.support import reminder_phone as phone  # noqa: E402
+from tests.support.sipcall import SipMessage, parse_messages, write_silence_ulaw  # noqa: E402
+from tests.support.stack_programs import python_in_stack  # noqa: E402
 
 RESULTS = REPO_ROOT / "bench" / "results"
 CONFIG = StackConfig(name="rcp-rembench", address="10.79.0.1")
 PRACTICE_ID = "lakeside"
-PRACTICE_NUMBER = e2e.PRACTICE_NUMBER
-PROVIDERS = "tests.e2e.test_reminders_calls:providers"
+PRACTICE_NUMBER = phone.PRACTICE_NUMBER
+PROVIDERS = "tests.support.reminder_phone:providers"
 FIRST_NAME = "Ann"
 # Visits booked from VISITS_FROM on, one every VISIT_STEP (one dentist, 30-minute visits); the
 # e2e profile reminds between 1 and 48 hours before, so at most MAX_PATIENTS fit in the window.
@@ -177,16 +178,17 @@ _TO_END = '  <nop next="end"/>\n'
 def phones_scenario(folder: Path, ring_ms: int, press_after: Sequence[float]) -> str:
     """One sipp scenario for every patient, branching on the dialled number: the e2e test's
     confirm (1 then 1), voicemail and busy phones, built from its own snippets."""
-    head = _swap(e2e._HEAD, '<recv request="INVITE" crlf="true"/>', _BRANCHES)
-    ringing = e2e._RESPONSE.format(status="180 Ringing")
-    answer = _swap(e2e._ANSWER, '<pause milliseconds="300"/>', f'<pause milliseconds="{ring_ms}"/>')
+    head = _swap(phone.HEAD, '<recv request="INVITE" crlf="true"/>', _BRANCHES)
+    ringing = phone.RESPONSE.format(status="180 Ringing")
+    pause = f'<pause milliseconds="{ring_ms}"/>'
+    answer = _swap(phone.ANSWER, '<pause milliseconds="300"/>', pause)
     presses = "".join(
-        e2e._PRESS.format(wait=int(after * 1000), pcap=e2e.keypress("1", i, folder))
+        phone.PRESS.format(wait=int(after * 1000), pcap=phone.keypress("1", i, folder))
         for i, after in enumerate(press_after)
     )
-    bye = _swap(e2e._BYE, "</scenario>\n", "")
+    bye = _swap(phone.BYE, "</scenario>\n", "")
     mailbox = _swap(answer, "silence.ulaw,-1,0", "voicemail.ulaw,1,0")
-    busy = e2e._RESPONSE.format(status="486 Busy Here") + _swap(e2e._BUSY, "</scenario>\n", "")
+    busy = phone.RESPONSE.format(status="486 Busy Here") + _swap(phone.BUSY, "</scenario>\n", "")
     return (
         head
         + ringing
@@ -211,14 +213,14 @@ def start_phones(
     """The patients' phones: one sipp UAS on the outbound trunk's address, every call at once."""
     folder.mkdir(parents=True, exist_ok=True)
     write_silence_ulaw(folder / "silence.ulaw")
-    e2e.write_voicemail_ulaw(folder)
+    phone.write_voicemail_ulaw(folder)
     (folder / "patients.xml").write_text(phones_scenario(folder, ring_ms, press_after))
     trace = folder / "messages.log"
     argv = [
         find_binary("sipp") or "sipp",
         "-sf", str(folder / "patients.xml"),
-        "-i", CONFIG.address, "-p", str(e2e.PATIENT_PORT),
-        "-mi", CONFIG.address, "-mp", str(e2e.PATIENT_MEDIA),
+        "-i", CONFIG.address, "-p", str(phone.PATIENT_PORT),
+        "-mi", CONFIG.address, "-mp", str(phone.PATIENT_MEDIA),
         "-nostdin",
         "-trace_msg", "-message_file", str(trace),
         "-trace_err", "-error_file", str(folder / "errors.log"),
@@ -276,7 +278,7 @@ def phone_calls(trace: Path) -> list[PhoneCall]:
 
 def profile(trunk: str, args: argparse.Namespace, cap: int) -> str:
     """The e2e practice (open and calling all day, one dentist), with this level's cap."""
-    text = e2e.PROFILE.format(number=PRACTICE_NUMBER, trunk=trunk)
+    text = phone.reminder_profile(trunk)
     text = _swap(text, "attempts = 3\n", f"attempts = {args.attempts}\n")
     text = _swap(text, "retry_minutes = 60\n", f"retry_minutes = {args.retry_minutes}\n")
     text = _swap(text, "ringing_seconds = 8\n", f"ringing_seconds = {args.ringing_seconds}\n")
@@ -1085,9 +1087,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "SIP_OUTBOUND_ADDRESS": "",
             "LOG_LEVEL": "INFO",
         }
-        trunk_json = e2e._in_stack(
-            stack, base, e2e.OUTBOUND_TRUNK, f"{CONFIG.address}:{e2e.PATIENT_PORT}", PRACTICE_NUMBER
-        )
+        patients = f"{CONFIG.address}:{phone.PATIENT_PORT}"
+        trunk_json = python_in_stack(stack, base, phone.OUTBOUND_TRUNK, patients, PRACTICE_NUMBER)
         trunk = json.loads(trunk_json)["trunk_id"]
         for level in levels:
             rows.append(run_level(stack, base, settings, trunk, work, level, args, stack_pids))

@@ -63,7 +63,7 @@ _DETAILS = ("msg_name", "msg_reason", "msg_number")
 
 @dataclass(frozen=True)
 class Reply:
-    """Words for the caller (the stand-in's own, labelled)."""
+    """Words for the caller: a model turn that speaks (the stand-in labels its own)."""
 
     text: str
 
@@ -77,6 +77,25 @@ class ToolCall:
 
 
 Step = Reply | ToolCall
+
+
+def chunk(request_id: str, step: Reply | Sequence[ToolCall]) -> llm.ChatChunk:
+    """One model turn as livekit streams it: the reply's words, or the tool calls, each with a
+    call id of its own. The tests' scripted model (tests/support/scripted_llm.py) plays its steps
+    through this too, so the stand-in and the tests speak the same steps the same way."""
+    if isinstance(step, Reply):
+        delta = llm.ChoiceDelta(role="assistant", content=step.text)
+    else:
+        calls = [
+            llm.FunctionToolCall(
+                name=call.name,
+                arguments=json.dumps(call.arguments),
+                call_id=f"call_{uuid.uuid4().hex[:8]}",
+            )
+            for call in step
+        ]
+        delta = llm.ChoiceDelta(role="assistant", tool_calls=calls)
+    return llm.ChatChunk(id=request_id, delta=delta)
 
 
 @dataclass
@@ -547,15 +566,6 @@ class _StandInStream(llm.LLMStream):
         self._step = step
 
     async def _run(self) -> None:
-        request_id = f"standin-{uuid.uuid4().hex[:8]}"
         step = self._step
-        if isinstance(step, Reply):
-            delta = llm.ChoiceDelta(role="assistant", content=step.text)
-        else:
-            call = llm.FunctionToolCall(
-                name=step.name,
-                arguments=json.dumps(step.arguments),
-                call_id=f"call_{uuid.uuid4().hex[:8]}",
-            )
-            delta = llm.ChoiceDelta(role="assistant", tool_calls=[call])
-        self._event_ch.send_nowait(llm.ChatChunk(id=request_id, delta=delta))
+        turn = step if isinstance(step, Reply) else [step]
+        self._event_ch.send_nowait(chunk(f"standin-{uuid.uuid4().hex[:8]}", turn))

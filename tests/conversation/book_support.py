@@ -1,7 +1,8 @@
 """A real, migrated SQLite book for conversation tests, plus helpers to read tool outputs.
 
 (The store itself is tested on SQLite and PostgreSQL in tests/store; here the point is the whole
-call: tool calls through the agent, ending in database state.)
+call: tool calls through the agent, ending in database state.) Tests get it as the `book`
+fixture (tests/conversation/conftest.py): `async with book.call(script) as call:`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from receptionist.domain.practice import Practice
 from receptionist.store import Outbox, Store, upgrade
-from tests.support.harness import example_practice
+from tests.support.harness import Call, example_practice, receptionist_call
 from tests.support.scripted_llm import last_tool_output
 
 ANN = ("Ann Lee", date(1980, 2, 29))
@@ -39,6 +43,19 @@ async def practice_book(tmp_path: Path) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+@dataclass(frozen=True)
+class Book:
+    """One test's book (Ann and Bob registered) and calls into it: what each conversation test
+    used to set up by hand (the store, then a call told to use it)."""
+
+    store: Store
+    practice: Practice
+
+    def call(self, llm: Any, **options: Any) -> AbstractAsyncContextManager[Call]:
+        """A receptionist call on this book; `options` are `receptionist_call`'s."""
+        return receptionist_call(llm, store=self.store, **options)
 
 
 def option_ids(chat_ctx, tool: str = "find_open_times") -> list[str]:

@@ -12,20 +12,14 @@ from tests.conversation.book_support import (
     active_appointments,
     book_directly,
     option_ids,
-    practice_book,
     tool_results,
 )
-from tests.support.harness import receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
 
 CHICAGO = ZoneInfo("America/Chicago")
 
 
-def _use(store):
-    return lambda state: setattr(state, "store", store)
-
-
-async def test_existing_patient_books_an_offered_time(tmp_path):
+async def test_existing_patient_books_an_offered_time(book):
     chosen = {}
 
     def book_first(chat_ctx):
@@ -41,10 +35,7 @@ async def test_existing_patient_books_an_offered_time(tmp_path):
             Say("You're booked."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(
             user_input="Hi, it's Ann Lee, born February 29th 1980. I need a cleaning, mornings."
         )
@@ -59,7 +50,7 @@ async def test_existing_patient_books_an_offered_time(tmp_path):
         result.expect.next_event().is_function_call_output(is_error=False)
         slot = on_offer[chosen["id"]]
         assert call.state.offers.get(chosen["id"]) is None  # booked: no longer on offer
-        [appointment] = await active_appointments(store, ANN)
+        [appointment] = await active_appointments(book.store, ANN)
         assert call.state.outcomes == [Outcome.BOOKED]
     assert appointment.starts_at == slot.start
     assert appointment.visit_type == "checkup" and appointment.provider_id == "maria-santos"
@@ -68,7 +59,7 @@ async def test_existing_patient_books_an_offered_time(tmp_path):
     assert slot.start.astimezone(slot.start.tzinfo).hour < 12
 
 
-async def test_new_patient_registers_and_books_the_new_patient_exam(tmp_path):
+async def test_new_patient_registers_and_books_the_new_patient_exam(book):
     script = ScriptedLLM(
         [
             Call("register_patient", full_name="Carla Diaz", date_of_birth="1992-07-14"),
@@ -77,20 +68,17 @@ async def test_new_patient_registers_and_books_the_new_patient_exam(tmp_path):
             Say("Booked."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         await call.session.run(user_input="I'm new, Carla Diaz, born July 14 1992, book me in.")
         carla = ("Carla Diaz", date(1992, 7, 14))
-        patient = await store.find_patient("lakeside", *carla)
-        [appointment] = await active_appointments(store, carla)
+        patient = await book.store.find_patient("lakeside", *carla)
+        [appointment] = await active_appointments(book.store, carla)
     assert patient.phone == "+14144007103"  # the caller's number, normalised, as the callback
     assert appointment.visit_type == "new-patient"
     assert call.state.identity.patient.is_new is True
 
 
-async def test_an_invented_time_is_refused_and_nothing_is_booked(tmp_path):
+async def test_an_invented_time_is_refused_and_nothing_is_booked(book):
     script = ScriptedLLM(
         [
             Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
@@ -98,18 +86,15 @@ async def test_an_invented_time_is_refused_and_nothing_is_booked(tmp_path):
             Say("Let me find real times."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="Ann Lee, 2/29/1980. Book me Thursday 9am.")
         [(output, is_error)] = tool_results(result, "book_appointment")
         assert is_error and "find_open_times" in output
-        assert await active_appointments(store, ANN) == []
+        assert await active_appointments(book.store, ANN) == []
     assert Outcome.BOOKED not in call.state.outcomes
 
 
-async def test_booking_without_identity_is_refused(tmp_path):
+async def test_booking_without_identity_is_refused(book):
     script = ScriptedLLM(
         [
             Call("find_open_times", visit_type="checkup"),
@@ -117,17 +102,14 @@ async def test_booking_without_identity_is_refused(tmp_path):
             Say("May I have your name and date of birth?"),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="Book the first cleaning you have.")
         [(output, is_error)] = tool_results(result, "book_appointment")
         assert is_error and "verify_patient" in output
-        assert await store.count("appointment") == 0
+        assert await book.store.count("appointment") == 0
 
 
-async def test_time_taken_meanwhile_gets_fresh_options_and_books_one(tmp_path):
+async def test_time_taken_meanwhile_gets_fresh_options_and_books_one(book):
     taken = {}
 
     def book_first(chat_ctx):
@@ -144,26 +126,23 @@ async def test_time_taken_meanwhile_gets_fresh_options_and_books_one(tmp_path):
             Say("Booked."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         await call.session.run(user_input="Ann Lee, 1980-02-29, a cleaning please.")
         first = min((s for s in call.state.offers._slots.values()), key=lambda s: s.start)
         taken["slot"] = first
-        await book_directly(store, BOB, first.start)
+        await book_directly(book.store, BOB, first.start)
         result = await call.session.run(user_input="Wednesday works.")
         result.expect.next_event().is_function_call(name="book_appointment")
         error = result.expect.next_event().is_function_call_output(is_error=True)
         assert "just taken" in error.event().item.output
         assert "opt-" in error.event().item.output
         await call.session.run(user_input="OK, the first of those then.")
-        [mine] = await active_appointments(store, ANN)
+        [mine] = await active_appointments(book.store, ANN)
     assert mine.starts_at != first.start
     assert Outcome.BOOKED in call.state.outcomes
 
 
-async def test_patient_registered_on_an_earlier_call_books_the_new_patient_exam(tmp_path):
+async def test_patient_registered_on_an_earlier_call_books_the_new_patient_exam(book):
     # "New patient" comes from the database, not from this call: Carla registered yesterday and
     # hung up; today she verifies and books her first exam. Ann (an existing patient) cannot.
     first_call = ScriptedLLM(
@@ -189,26 +168,25 @@ async def test_patient_registered_on_an_earlier_call_books_the_new_patient_exam(
         ]
     )
     carla = ("Carla Diaz", date(1992, 7, 14))
-    async with practice_book(tmp_path) as store:
-        async with receptionist_call(first_call, prepare=_use(store)) as call:
-            await call.session.run(user_input="Register me please: Carla Diaz, July 14 1992.")
-        assert await active_appointments(store, carla) == []
-        async with receptionist_call(second_call, prepare=_use(store)) as call:
-            result = await call.session.run(user_input="Carla Diaz, 7/14/1992, my first exam.")
-            [(verified, _)] = tool_results(result, "verify_patient")
-            assert "new patient" in verified
-            [(booked, is_error)] = tool_results(result, "book_appointment")
-            assert not is_error and booked.startswith("Booked")
-        [appointment] = await active_appointments(store, carla)
-        assert appointment.visit_type == "new-patient"
-        async with receptionist_call(ann_call, prepare=_use(store)) as call:
-            result = await call.session.run(user_input="Ann Lee, 2/29/1980, a new patient exam.")
-            [(refused, is_error)] = tool_results(result, "book_appointment")
-            assert is_error and "only for new patients" in refused
-        assert await active_appointments(store, ANN) == []
+    async with book.call(first_call) as call:
+        await call.session.run(user_input="Register me please: Carla Diaz, July 14 1992.")
+    assert await active_appointments(book.store, carla) == []
+    async with book.call(second_call) as call:
+        result = await call.session.run(user_input="Carla Diaz, 7/14/1992, my first exam.")
+        [(verified, _)] = tool_results(result, "verify_patient")
+        assert "new patient" in verified
+        [(booked, is_error)] = tool_results(result, "book_appointment")
+        assert not is_error and booked.startswith("Booked")
+    [appointment] = await active_appointments(book.store, carla)
+    assert appointment.visit_type == "new-patient"
+    async with book.call(ann_call) as call:
+        result = await call.session.run(user_input="Ann Lee, 2/29/1980, a new patient exam.")
+        [(refused, is_error)] = tool_results(result, "book_appointment")
+        assert is_error and "only for new patients" in refused
+    assert await active_appointments(book.store, ANN) == []
 
 
-async def test_booking_the_same_option_twice_says_it_is_already_booked(tmp_path):
+async def test_booking_the_same_option_twice_says_it_is_already_booked(book):
     script = ScriptedLLM(
         [
             Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
@@ -219,19 +197,16 @@ async def test_booking_the_same_option_twice_says_it_is_already_booked(tmp_path)
             Say("That one is already yours."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         await call.session.run(user_input="Ann Lee, 1980-02-29, the first checkup you have.")
         result = await call.session.run(user_input="Did that go through? Book it.")
         [(output, is_error)] = tool_results(result, "book_appointment")
         assert is_error and "already booked" in output
         assert "just taken" not in output and "opt-" not in output
-        assert len(await active_appointments(store, ANN)) == 1
+        assert len(await active_appointments(book.store, ANN)) == 1
 
 
-async def test_an_offer_that_became_too_soon_is_refused_for_that_reason(tmp_path):
+async def test_an_offer_that_became_too_soon_is_refused_for_that_reason(book):
     # Offered while there was enough notice; by the time the caller chooses, the visit type's
     # lead time (24 hours for a check-up) no longer allows it. Nobody took it: say so.
     script = ScriptedLLM(
@@ -243,10 +218,7 @@ async def test_an_offer_that_became_too_soon_is_refused_for_that_reason(tmp_path
             Say("That's now too soon; how about ..."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         await call.session.run(user_input="Ann Lee, 1980-02-29, a checkup please.")
         first = min(call.state.offers._slots.values(), key=lambda s: s.start)
         later = first.start - timedelta(hours=2)
@@ -254,10 +226,10 @@ async def test_an_offer_that_became_too_soon_is_refused_for_that_reason(tmp_path
         result = await call.session.run(user_input="Wednesday works.")
         [(output, is_error)] = tool_results(result, "book_appointment")
         assert is_error and "just taken" not in output and "notice" in output
-        assert await active_appointments(store, ANN) == []
+        assert await active_appointments(book.store, ANN) == []
 
 
-async def test_a_known_caller_is_never_offered_a_time_that_clashes_with_their_own_visit(tmp_path):
+async def test_a_known_caller_is_never_offered_a_time_that_clashes_with_their_own_visit(book):
     # Bob has a filling with Dr. Okafor on Wednesday 2 December at 8:00. Asked for a cleaning
     # that morning, he must not be offered 8:00 with the hygienist (he would be refused when he
     # chose it): the first time offered is the first one after his filling.
@@ -277,18 +249,15 @@ async def test_a_known_caller_is_never_offered_a_time_that_clashes_with_their_ow
             Say("You're booked."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         filling = await book_directly(
-            store, BOB, filling_at, provider_id="dr-okafor", visit_type="filling", minutes=45
+            book.store, BOB, filling_at, provider_id="dr-okafor", visit_type="filling", minutes=45
         )
         await call.session.run(user_input="Bob Stone, June 1st 1975. A cleaning Wednesday morning.")
         offered = sorted(call.state.offers._slots.values(), key=lambda s: s.start)
         result = await call.session.run(user_input="The first one.")
         [(booked, is_error)] = tool_results(result, "book_appointment")
-        visits = await active_appointments(store, BOB)
+        visits = await active_appointments(book.store, BOB)
     assert offered, "the morning has other times"
     assert not [s for s in offered if s.start < filling.ends_at and filling.starts_at < s.end]
     assert offered[0].start == filling.ends_at  # 8:45, right after the filling

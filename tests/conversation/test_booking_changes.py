@@ -14,21 +14,15 @@ from tests.conversation.book_support import (
     active_appointments,
     book_directly,
     option_ids,
-    practice_book,
     tool_results,
 )
-from tests.support.harness import receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
 
 # Thursday 26 Nov is Thanksgiving (closed); Ann's visit is Monday 30 Nov 9:00 Chicago.
 ANN_VISIT = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
 
-def _use(store):
-    return lambda state: setattr(state, "store", store)
-
-
-async def test_reschedule_moves_the_callers_own_appointment(tmp_path):
+async def test_reschedule_moves_the_callers_own_appointment(book):
     script = ScriptedLLM(
         [
             Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
@@ -47,11 +41,8 @@ async def test_reschedule_moves_the_callers_own_appointment(tmp_path):
             Say("Done."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
-        old = await book_directly(store, ANN, ANN_VISIT)
+    async with book.call(script) as call:
+        old = await book_directly(book.store, ANN, ANN_VISIT)
         result = await call.session.run(
             user_input="Ann Lee, Feb 29 1980, I need to move my cleaning."
         )
@@ -61,8 +52,8 @@ async def test_reschedule_moves_the_callers_own_appointment(tmp_path):
         result = await call.session.run(user_input="The first one.")
         [(output, is_error)] = tool_results(result, "reschedule_appointment")
         assert not is_error and "Moved from" in output
-        [new] = await active_appointments(store, ANN)
-        previous = await store.get_appointment(old.id)
+        [new] = await active_appointments(book.store, ANN)
+        previous = await book.store.get_appointment(old.id)
     assert (
         previous.status == AppointmentStatus.RESCHEDULED and new.status == AppointmentStatus.BOOKED
     )
@@ -71,7 +62,7 @@ async def test_reschedule_moves_the_callers_own_appointment(tmp_path):
     assert call.state.outcomes == [Outcome.RESCHEDULED]
 
 
-async def test_cancel_states_the_policy_then_cancels_on_confirmation(tmp_path):
+async def test_cancel_states_the_policy_then_cancels_on_confirmation(book):
     script = ScriptedLLM(
         [
             Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
@@ -82,26 +73,22 @@ async def test_cancel_states_the_policy_then_cancels_on_confirmation(tmp_path):
             Say("It's cancelled."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
-        old = await book_directly(store, ANN, ANN_VISIT)
+    async with book.call(script) as call:
+        old = await book_directly(book.store, ANN, ANN_VISIT)
         result = await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel my appointment.")
         [(policy, _)] = tool_results(result, "cancel_appointment")
         assert "24 hours" in policy and "caller_confirmed" in policy
-        assert (
-            await store.get_appointment(old.id)
-        ).status == AppointmentStatus.BOOKED  # not before confirmation
+        # not before confirmation
+        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
         result = await call.session.run(user_input="Yes, cancel it.")
         [(done, is_error)] = tool_results(result, "cancel_appointment")
         assert not is_error and "Cancelled" in done
-        assert (await store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
-        assert await active_appointments(store, ANN) == []
+        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
+        assert await active_appointments(book.store, ANN) == []
     assert call.state.outcomes == [Outcome.CANCELLED]
 
 
-async def test_a_call_that_cancels_a_visit_another_call_booked_names_her_in_its_record(tmp_path):
+async def test_a_call_that_cancels_a_visit_another_call_booked_names_her_in_its_record(book):
     # The visit carries the other call's id, the call that cancelled it booked nothing and took
     # no message: only its record links it to Ann, so a look at it is in her audit.
     script = ScriptedLLM(
@@ -114,21 +101,18 @@ async def test_a_call_that_cancels_a_visit_another_call_booked_names_her_in_its_
             Say("It's cancelled."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
-        old = await book_directly(store, ANN, ANN_VISIT, call_id="SCL_earlier")
+    async with book.call(script) as call:
+        old = await book_directly(book.store, ANN, ANN_VISIT, call_id="SCL_earlier")
         await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel my appointment.")
         await call.session.run(user_input="Yes, cancel it.")
-        assert (await store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
+        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
         await finish_call(call.state, None)  # the record, as the lifecycle writes it at the end
-        [record] = await store.recent_calls()
+        [record] = await book.store.recent_calls()
         assert record.patient_ids == [old.patient_id]
-        assert await store.call_patient_ids(record) == [old.patient_id]
+        assert await book.store.call_patient_ids(record) == [old.patient_id]
 
 
-async def test_late_cancellation_is_flagged_as_short_notice(tmp_path):
+async def test_late_cancellation_is_flagged_as_short_notice(book):
     soon = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # tomorrow 9:00, under 24 h away
     script = ScriptedLLM(
         [
@@ -138,18 +122,15 @@ async def test_late_cancellation_is_flagged_as_short_notice(tmp_path):
             Say("That's short notice..."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
-        old = await book_directly(store, ANN, soon)
+    async with book.call(script) as call:
+        old = await book_directly(book.store, ANN, soon)
         result = await call.session.run(user_input="Ann Lee, 1980-02-29, cancel tomorrow's visit.")
         [(policy, _)] = tool_results(result, "cancel_appointment")
         assert policy.startswith("This is short notice")
-        assert (await store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
+        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
 
 
-async def test_refs_are_never_reused_after_a_move(tmp_path):
+async def test_refs_are_never_reused_after_a_move(book):
     # Two visits listed as appt-1 and appt-2; appt-1 is moved; the new listing must not hand the
     # moved visit the ref appt-2 (still meaning the second visit), or a cancel of "appt-2" would
     # hit the wrong appointment.
@@ -171,12 +152,9 @@ async def test_refs_are_never_reused_after_a_move(tmp_path):
             Say("Cancelled."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
-        first = await book_directly(store, ANN, ANN_VISIT)
-        second = await book_directly(store, ANN, second_visit)
+    async with book.call(script) as call:
+        first = await book_directly(book.store, ANN, ANN_VISIT)
+        second = await book_directly(book.store, ANN, second_visit)
         await call.session.run(user_input="Ann Lee, 1980-02-29. Move my first visit.")
         result = await call.session.run(user_input="Yes, the first time. What do I have now?")
         [(moved, _)] = tool_results(result, "reschedule_appointment")
@@ -189,12 +167,12 @@ async def test_refs_are_never_reused_after_a_move(tmp_path):
         assert moved_ref == "appt-3"
         await call.session.run(user_input="Cancel the December 8 one.")
         await call.session.run(user_input="Yes.")
-        [moved_visit] = [a for a in await active_appointments(store, ANN) if a.id != second.id]
-    assert (await store.get_appointment(second.id)).status == AppointmentStatus.CANCELLED
+        [moved_visit] = [a for a in await active_appointments(book.store, ANN) if a.id != second.id]
+    assert (await book.store.get_appointment(second.id)).status == AppointmentStatus.CANCELLED
     assert moved_visit.replaces_id == first.id and moved_visit.status == AppointmentStatus.BOOKED
 
 
-async def test_a_confirmed_cancel_without_the_policy_is_refused(tmp_path):
+async def test_a_confirmed_cancel_without_the_policy_is_refused(book):
     # The model skips the policy (straight to caller_confirmed), then tells it and confirms in
     # the same reply, before the caller could answer: both refused. Only after the caller has
     # heard the policy and answered does the cancel go through.
@@ -212,26 +190,23 @@ async def test_a_confirmed_cancel_without_the_policy_is_refused(tmp_path):
             Say("Cancelled."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
-        old = await book_directly(store, ANN, ANN_VISIT)
+    async with book.call(script) as call:
+        old = await book_directly(book.store, ANN, ANN_VISIT)
         result = await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel it, no questions.")
         [(skipped, skipped_error), (policy, policy_error)] = tool_results(
             result, "cancel_appointment"
         )
         assert skipped_error and "policy" in skipped and "caller_confirmed" in skipped
         assert not policy_error and "24 hours" in policy
-        assert (await store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
+        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
         result = await call.session.run(user_input="Yes, cancel it.")
         outputs = tool_results(result, "cancel_appointment")
         assert any(not err and "Cancelled" in out for out, err in outputs)
-        assert (await store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
+        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
     assert call.state.outcomes == [Outcome.CANCELLED]
 
 
-async def test_moving_a_visit_offers_times_its_own_time_would_block(tmp_path):
+async def test_moving_a_visit_offers_times_its_own_time_would_block(book):
     # Bob's filling is Monday 30 November 9:00-9:45 with Dr. Okafor. Moving it, the search names
     # the visit (appointment_ref), so 9:00 with Dr. Lindqvist is offered: the visit being moved
     # does not count against Bob. His other visits still would.
@@ -257,12 +232,9 @@ async def test_moving_a_visit_offers_times_its_own_time_would_block(tmp_path):
             Say("Done."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         old = await book_directly(
-            store, BOB, filling_at, provider_id="dr-okafor", visit_type="filling", minutes=45
+            book.store, BOB, filling_at, provider_id="dr-okafor", visit_type="filling", minutes=45
         )
         result = await call.session.run(user_input="Bob Stone, 1975-06-01: move my filling.")
         [staying, moving] = [
@@ -274,6 +246,6 @@ async def test_moving_a_visit_offers_times_its_own_time_would_block(tmp_path):
         result = await call.session.run(user_input="9 with Dr. Lindqvist, please.")
         [(output, is_error)] = tool_results(result, "reschedule_appointment")
         assert not is_error and "Moved from" in output
-        [new] = await active_appointments(store, BOB)
-    assert (await store.get_appointment(old.id)).status == AppointmentStatus.RESCHEDULED
+        [new] = await active_appointments(book.store, BOB)
+    assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.RESCHEDULED
     assert (new.provider_id, new.starts_at) == ("dr-lindqvist", filling_at)

@@ -11,7 +11,6 @@ from livekit.agents.testing import fake_job_context
 from rich.console import Console
 
 from receptionist.call.session import show_greeting_in_console, write_call_record
-from tests.conversation.book_support import practice_book
 from tests.support import harness
 from tests.support.harness import receptionist_call
 from tests.support.scripted_llm import Say, ScriptedLLM
@@ -19,24 +18,21 @@ from tests.support.scripted_llm import Say, ScriptedLLM
 
 async def _finished_call(store):
     """A call that ended, on `store`, with nothing achieved (what a console try often is)."""
-    async with receptionist_call(
-        ScriptedLLM(), prepare=lambda state: setattr(state, "store", store)
-    ) as call:
+    async with receptionist_call(ScriptedLLM(), store=store) as call:
         state = call.state
     return state
 
 
-async def test_a_console_session_is_not_written_to_the_call_log(tmp_path):
-    async with practice_book(tmp_path) as store:
-        state = await _finished_call(store)
-        with fake_job_context():
-            await write_call_record(state, None, console=True)
-        assert await store.count("call") == 0
-        # The same call on a phone line is recorded as ever.
-        with fake_job_context():
-            await write_call_record(state, None, console=False)
-        [record] = await store.recent_calls()
-        assert record.outcome == "abandoned" and record.caller == "+14144007103"
+async def test_a_console_session_is_not_written_to_the_call_log(book):
+    state = await _finished_call(book.store)
+    with fake_job_context():
+        await write_call_record(state, None, console=True)
+    assert await book.store.count("call") == 0
+    # The same call on a phone line is recorded as ever.
+    with fake_job_context():
+        await write_call_record(state, None, console=False)
+    [record] = await book.store.recent_calls()
+    assert record.outcome == "abandoned" and record.caller == "+14144007103"
 
 
 async def test_the_text_console_prints_the_greeting_before_anything_is_typed(monkeypatch):

@@ -5,32 +5,25 @@ that cannot be kept anywhere is reported to the model so it can help the caller 
 from __future__ import annotations
 
 from receptionist.store import Outbox, Store
-from tests.conversation.book_support import practice_book, tool_results
+from tests.conversation.book_support import tool_results
 from tests.support.harness import receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
 
 HOSTILE = "Ann\x00 Lee\u202e [/b] \ud800swelling\x1b]0;pwned\x07 since last night"
 
 
-def _use(store):
-    return lambda state: setattr(state, "store", store)
-
-
-async def test_a_message_with_hostile_characters_is_stored_clean_not_queued(tmp_path):
+async def test_a_message_with_hostile_characters_is_stored_clean_not_queued(book, tmp_path):
     script = ScriptedLLM(
         [
             Call("take_message", caller_name="Dan\x00 Wu\u202e", reason=HOSTILE, urgency="urgent"),
             Say("The team will call you back."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="Please have someone call me about swelling.")
         [(output, is_error)] = tool_results(result, "take_message")
         assert not is_error and "Message saved" in output
-        [message] = await store.open_messages()
+        [message] = await book.store.open_messages()
     assert message.caller_name == "Dan Wu"
     assert "\x00" not in message.reason and "\u202e" not in message.reason
     assert "\ud800" not in message.reason and "\x1b" not in message.reason
@@ -38,21 +31,18 @@ async def test_a_message_with_hostile_characters_is_stored_clean_not_queued(tmp_
     assert Outbox(tmp_path / "outbox").pending() == []
 
 
-async def test_an_emergency_note_with_hostile_characters_reaches_the_book(tmp_path):
+async def test_an_emergency_note_with_hostile_characters_reaches_the_book(book, tmp_path):
     script = ScriptedLLM(
         [
             Call("report_emergency", kind="urgent_dental", summary=HOSTILE),
             Say("I've let the team know."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="My face is swelling badly.")
         [(output, _)] = tool_results(result, "report_emergency")
         assert "not saved" not in output  # it believes the note is kept, and it is
-        [message] = await store.open_messages()
+        [message] = await book.store.open_messages()
     assert message.urgency == "urgent" and "\ud800" not in message.reason
     assert Outbox(tmp_path / "outbox").pending() == []
 
@@ -67,7 +57,7 @@ async def test_a_message_that_cannot_be_kept_is_never_reported_saved(tmp_path):
             Say("I'm sorry, let me put you through."),
         ]
     )
-    async with receptionist_call(script, prepare=_use(down)) as call:
+    async with receptionist_call(script, store=down) as call:
         result = await call.session.run(user_input="Leave a message please.")
         [(output, is_error)] = tool_results(result, "take_message")
     await down.close()

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from receptionist.domain.calls import Outcome
-from tests.conversation.book_support import option_ids, practice_book, tool_results
+from tests.conversation.book_support import option_ids, tool_results
 from tests.support.harness import CLOSED_TIME, example_practice, receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
 
 
-def _use(store):
-    return lambda state: setattr(state, "store", store)
-
-
-async def test_message_is_stored_with_the_callers_number(tmp_path):
+async def test_message_is_stored_with_the_callers_number(book):
     script = ScriptedLLM(
         [
             Call(
@@ -24,20 +20,17 @@ async def test_message_is_stored_with_the_callers_number(tmp_path):
             Say("I've passed that on; the team will call you back."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="Can someone call me about my bill? Dan Wu.")
         [(output, is_error)] = tool_results(result, "take_message")
         assert not is_error and "7103" in output and "4144007103" not in output
-        [message] = await store.open_messages("lakeside")
+        [message] = await book.store.open_messages("lakeside")
     assert (message.caller_name, message.callback_number) == ("Dan Wu", "+14144007103")
     assert message.urgency == "soon" and message.call_id == "SCL_test123"
     assert call.state.outcomes == [Outcome.MESSAGE]
 
 
-async def test_message_with_a_spoken_callback_number_and_a_bad_one(tmp_path):
+async def test_message_with_a_spoken_callback_number_and_a_bad_one(book):
     script = ScriptedLLM(
         [
             Call("take_message", caller_name="Dan Wu", reason="Call back", callback_number="12"),
@@ -50,18 +43,15 @@ async def test_message_with_a_spoken_callback_number_and_a_bad_one(tmp_path):
             Say("Saved."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="Take a message, call me at 414 555 0123.")
         [(first, bad), (_, good)] = tool_results(result, "take_message")
         assert bad and "area code" in first and not good
-        [message] = await store.open_messages()
+        [message] = await book.store.open_messages()
     assert message.callback_number == "+14145550123"
 
 
-async def test_message_is_kept_in_the_outbox_when_the_database_is_down(tmp_path):
+async def test_message_is_kept_in_the_outbox_when_the_database_is_down(book, tmp_path):
     from receptionist.store import Outbox, Store
 
     down = Store(
@@ -70,21 +60,20 @@ async def test_message_is_kept_in_the_outbox_when_the_database_is_down(tmp_path)
     script = ScriptedLLM(
         [Call("take_message", caller_name="Dan Wu", reason="Please call me"), Say("ok")]
     )
-    async with receptionist_call(script, prepare=_use(down)) as call:
+    async with receptionist_call(script, store=down) as call:
         result = await call.session.run(user_input="Leave a message please.")
         [(output, is_error)] = tool_results(result, "take_message")
     await down.close()
     assert not is_error and "Message saved" in output
     [pending] = Outbox(tmp_path / "ob").pending()
     assert pending.kind == "message" and pending.values["reason"] == "Please call me"
-    async with practice_book(tmp_path) as store:
-        store.outbox = Outbox(tmp_path / "ob")
-        assert await store.flush_outbox() == 1
-        [message] = await store.open_messages()
+    book.store.outbox = Outbox(tmp_path / "ob")
+    assert await book.store.flush_outbox() == 1
+    [message] = await book.store.open_messages()
     assert message.id == pending.values["id"]
 
 
-async def test_life_threatening_emergency_sends_the_caller_to_911_only(tmp_path):
+async def test_life_threatening_emergency_sends_the_caller_to_911_only(book):
     script = ScriptedLLM(
         [
             Call(
@@ -95,39 +84,33 @@ async def test_life_threatening_emergency_sends_the_caller_to_911_only(tmp_path)
             Say("Please hang up and call 911 right now."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="My face is swelling and I can't breathe well.")
         [(output, _)] = tool_results(result, "report_emergency")
         assert "call 911" in output
-        assert await store.count("appointment") == 0
+        assert await book.store.count("appointment") == 0
     assert call.api.transfers == []
     assert call.state.outcome == Outcome.EMERGENCY
 
 
-async def test_urgent_dental_in_hours_goes_to_staff_and_leaves_a_note(tmp_path):
+async def test_urgent_dental_in_hours_goes_to_staff_and_leaves_a_note(book):
     script = ScriptedLLM(
         [
             Call("report_emergency", kind="urgent_dental", summary="knocked out a front tooth"),
             Call("transfer_to_staff", reason="knocked-out tooth"),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, prepare=_use(store)) as call,
-    ):
+    async with book.call(script) as call:
         result = await call.session.run(user_input="My son just knocked out his front tooth!")
         [(output, _)] = tool_results(result, "report_emergency")
         assert "transfer_to_staff" in output and "milk" in output
-        [note] = await store.open_messages()
+        [note] = await book.store.open_messages()
     assert note.urgency == "urgent" and note.reason.startswith("URGENT:")
     assert [t.transfer_to for t in call.api.transfers] == ["tel:+14145550101"]
     assert call.state.outcome == Outcome.EMERGENCY
 
 
-async def test_urgent_dental_when_nobody_answers_books_the_soonest_urgent_visit(tmp_path):
+async def test_urgent_dental_when_nobody_answers_books_the_soonest_urgent_visit(book):
     practice = example_practice().model_copy(
         update={"transfers": example_practice().transfers.model_copy(update={"after_hours": ""})}
     )
@@ -140,15 +123,12 @@ async def test_urgent_dental_when_nobody_answers_books_the_soonest_urgent_visit(
             Say("Booked."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(script, practice=practice, at=CLOSED_TIME, prepare=_use(store)) as call,
-    ):
+    async with book.call(script, practice=practice, at=CLOSED_TIME) as call:
         result = await call.session.run(user_input="I have terrible tooth pain.")
         [(output, _)] = tool_results(result, "report_emergency")
         assert "Nobody can take a call now" in output and "opt-" in output
         await call.session.run(user_input="Yes please. Ann Lee, February 29 1980.")
-        [(appointment, _)] = await store.appointments_between(
+        [(appointment, _)] = await book.store.appointments_between(
             "lakeside", CLOSED_TIME, CLOSED_TIME.replace(month=12, day=20)
         )
     assert appointment.visit_type == "emergency"
@@ -163,7 +143,7 @@ def _nobody_after_hours():
     )
 
 
-async def test_urgent_dental_from_an_unknown_number_asks_for_one_and_takes_a_message(tmp_path):
+async def test_urgent_dental_from_an_unknown_number_asks_for_one_and_takes_a_message(book):
     # A withheld number: no note with "unknown" as the callback, and no promise of a callback the
     # team cannot make. The model asks for a number and leaves the urgent message itself.
     script = ScriptedLLM(
@@ -181,44 +161,32 @@ async def test_urgent_dental_from_an_unknown_number_asks_for_one_and_takes_a_mes
         ]
     )
     withheld = {"sip.callID": "SCL_anon", "sip.phoneNumber": "anonymous"}
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(
-            script,
-            practice=_nobody_after_hours(),
-            at=CLOSED_TIME,
-            attributes=withheld,
-            prepare=_use(store),
-        ) as call,
-    ):
+    async with book.call(
+        script, practice=_nobody_after_hours(), at=CLOSED_TIME, attributes=withheld
+    ) as call:
         result = await call.session.run(user_input="I broke a tooth and it really hurts.")
         [(output, is_error)] = tool_results(result, "report_emergency")
         assert not is_error and "take_message" in output and "callback number" in output
         assert "has an urgent note" not in output
-        assert await store.open_messages() == []  # nothing with an "unknown" callback number
+        assert await book.store.open_messages() == []  # nothing with an "unknown" callback number
         await call.session.run(user_input="It's 414 555 0123, Dan Wu.")
-        [message] = await store.open_messages()
+        [message] = await book.store.open_messages()
     assert message.callback_number == "+14145550123" and message.urgency == "urgent"
 
 
-async def test_an_urgent_note_that_could_not_be_saved_is_not_promised(tmp_path, caplog):
+async def test_an_urgent_note_that_could_not_be_saved_is_not_promised(book, caplog):
     script = ScriptedLLM(
         [
             Call("report_emergency", kind="urgent_dental", summary="severe toothache all night"),
             Say("Let me take a message for the team."),
         ]
     )
-    async with (
-        practice_book(tmp_path) as store,
-        receptionist_call(
-            script, practice=_nobody_after_hours(), at=CLOSED_TIME, prepare=_use(store)
-        ) as call,
-    ):
+    async with book.call(script, practice=_nobody_after_hours(), at=CLOSED_TIME) as call:
 
         async def broken(**values):
             raise RuntimeError(f"disk full while writing {values['callback_number']}")
 
-        store.add_message = broken
+        book.store.add_message = broken
         result = await call.session.run(user_input="I have terrible tooth pain.")
         [(output, is_error)] = tool_results(result, "report_emergency")
     assert not is_error and "has an urgent note" not in output and "take_message" in output

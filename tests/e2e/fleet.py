@@ -21,8 +21,8 @@ from pathlib import Path
 
 from receptionist.ops.stack import LocalStack
 from receptionist.paths import REPO_ROOT
-from tests.e2e.conftest import Worker, start_worker, worker_env
-from tests.e2e.sipcall import Caller, SippResult, capture_rtp, parse_messages, read_pcap
+from tests.e2e.rig import Worker, start_worker, worker_env
+from tests.support.sipcall import Caller, SippResult, capture_rtp, parse_messages, read_pcap
 
 E2E_DIR = Path(__file__).parent
 FLEET_NUMBER = "+14145550150"

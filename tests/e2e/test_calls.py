@@ -18,7 +18,8 @@ import pytest
 
 from receptionist.logs import redact
 from receptionist.paths import REPO_ROOT
-from tests.e2e.conftest import (
+from tests.e2e.records import call_record
+from tests.e2e.rig import (
     AGENT_NAME,
     E2E_DIR,
     PRACTICE_NUMBER,
@@ -27,8 +28,7 @@ from tests.e2e.conftest import (
     Worker,
     sip_log_fields,
 )
-from tests.e2e.records import call_record
-from tests.e2e.sipcall import (
+from tests.support.sipcall import (
     Caller,
     SippResult,
     voiced_frames,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import PRACTICE_NUMBER, Provisioning, Worker
-from tests.e2e.sipcall import Caller, voiced_frames, write_silence_ulaw
+from tests.e2e.rig import PRACTICE_NUMBER, Provisioning, Worker
+from tests.support.sipcall import Caller, voiced_frames, write_silence_ulaw
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -30,237 +29,32 @@ import pytest
 from receptionist.ops.stack import LocalStack, StackConfig, find_binary
 from receptionist.paths import REPO_ROOT
 from receptionist.store import Outbox, Store, upgrade
-from tests.e2e.conftest import Worker, python_in_stack, start_worker, worker_env
-from tests.e2e.sipcall import (
-    DTMF_PCAP_DIR,
-    ULAW_SILENCE,
+from tests.e2e.rig import Worker, start_worker, worker_env
+from tests.support.reminder_phone import (
+    OUTBOUND_TRUNK,
+    PATIENT_MEDIA,
+    PATIENT_PORT,
+    PRACTICE_NUMBER,
+    answering_scenario,
+    busy_scenario,
+    reminder_profile,
+    ringing_out_scenario,
+    voicemail_scenario,
+    write_voicemail_ulaw,
+)
+from tests.support.sipcall import (
     capture_rtp,
     parse_messages,
     read_pcap,
     voiced_frames,
     write_silence_ulaw,
-    write_speech_ulaw,
 )
+from tests.support.stack_programs import python_in_stack
 
 pytestmark = pytest.mark.e2e
 
 STACK = StackConfig(name="rcp-rem", address="10.79.0.1", run_dir=REPO_ROOT / ".stack")
 AGENT = "receptionist"
-PRACTICE_NUMBER = "+14145550100"
-PATIENT_PORT = 5099  # the patient's phone (sipp UAS) listens here
-PATIENT_MEDIA = 16600
-
-PROFILE = """
-[practice]
-id = "lakeside"
-name = "Lakeside Reminder Dental"
-timezone = "America/Chicago"
-region = "US"
-phone = "{number}"
-[practice.hours]
-monday = [["00:00", "23:59"]]
-tuesday = [["00:00", "23:59"]]
-wednesday = [["00:00", "23:59"]]
-thursday = [["00:00", "23:59"]]
-friday = [["00:00", "23:59"]]
-saturday = [["00:00", "23:59"]]
-sunday = [["00:00", "23:59"]]
-[[practice.providers]]
-id = "dr-a"
-name = "Dr. Able"
-role = "dentist"
-[[practice.visit_types]]
-id = "exam"
-name = "exam"
-duration_minutes = 30
-roles = ["dentist"]
-[practice.policies]
-cancellation_notice_hours = 24
-[practice.reminders]
-enabled = true
-hours_before = [1, 48]
-calling_hours = ["00:00", "23:59"]
-attempts = 3
-retry_minutes = 60
-ringing_seconds = 8
-outbound_trunk = "{trunk}"
-"""
-
-OUTBOUND_TRUNK = """
-import asyncio, json, sys
-from livekit import api
-async def main():
-    async with api.LiveKitAPI() as lk:
-        t = await lk.sip.create_outbound_trunk(api.CreateSIPOutboundTrunkRequest(
-            trunk=api.SIPOutboundTrunkInfo(name="patients", address=sys.argv[1],
-                                           numbers=[sys.argv[2]])))
-        print(json.dumps({"trunk_id": t.sip_trunk_id}))
-asyncio.run(main())
-"""
-
-_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="patient-phone">
-  <recv request="INVITE" crlf="true"/>
-"""
-_RESPONSE = """  <send>
-    <![CDATA[
-      SIP/2.0 {status}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:patient@[local_ip]:[local_port]>
-      Content-Length: 0
-    ]]>
-  </send>
-"""
-_ANSWER = """  <pause milliseconds="300"/>
-  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:patient@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=patient 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=ptime:20
-      a=sendrecv
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-  <nop><action><exec rtp_stream="silence.ulaw,-1,0"/></action></nop>
-"""
-# The patient says nothing (AMD hears no speech: no machine), then uses the keypad.
-_PRESS = """  <pause milliseconds="{wait}"/>
-  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
-"""
-_BYE = """  <recv request="BYE" timeout="60000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
-_BUSY = """  <recv request="ACK" crlf="true" timeout="10000"/>
-</scenario>
-"""
-
-
-def keypress(digit: str, index: int, folder: Path) -> Path:
-    """sip-tester's RFC 4733 capture of `digit`, as the `index`-th press of the call: its RTP
-    sequence numbers and timestamps moved on, because the bridge takes a replay of the same
-    event (same timestamp) for a retransmission and drops it (1 then 1 would arrive as one 1)."""
-    data = bytearray((DTMF_PCAP_DIR / f"dtmf_2833_{digit}.pcap").read_bytes())
-    offset, rtp = 24, 14 + 20 + 8  # pcap header; Ethernet + IPv4 + UDP before the RTP header
-    while offset + 16 <= len(data):
-        length = struct.unpack("<I", data[offset + 8 : offset + 12])[0]
-        frame = offset + 16
-        seq, stamp = struct.unpack("!HI", data[frame + rtp + 2 : frame + rtp + 8])
-        shifted = ((seq + 1000 * index) & 0xFFFF, (stamp + 160_000 * index) & 0xFFFFFFFF)
-        data[frame + rtp + 2 : frame + rtp + 8] = struct.pack("!HI", *shifted)
-        data[frame + 14 + 20 + 6 : frame + 14 + 20 + 8] = b"\0\0"  # no UDP checksum
-        offset = frame + length
-    path = folder / f"press-{index}-{digit}.pcap"
-    path.write_bytes(bytes(data))
-    return path
-
-
-def answering_scenario(folder: Path, *digits: str) -> str:
-    presses = [
-        _PRESS.format(wait=wait, pcap=keypress(digit, index, folder))
-        for index, (digit, wait) in enumerate(zip(digits, (13000, 9000), strict=False))
-    ]
-    ringing = _RESPONSE.format(status="180 Ringing")
-    return _HEAD + ringing + _ANSWER + "".join(presses) + _BYE
-
-
-def busy_scenario() -> str:
-    return _HEAD + _RESPONSE.format(status="486 Busy Here") + _BUSY
-
-
-def voicemail_scenario() -> str:
-    """A mailbox: answers, plays its greeting and the beep once (voicemail.ulaw), then records."""
-    answered = _ANSWER.replace("silence.ulaw,-1,0", "voicemail.ulaw,1,0")
-    return _HEAD + _RESPONSE.format(status="180 Ringing") + answered + _BYE
-
-
-def write_voicemail_ulaw(folder: Path) -> float:
-    """The mailbox's greeting, a 1 kHz beep, then 25 s of silence; returns when the beep ends."""
-    greeting = write_speech_ulaw(GREETING, folder / "greeting.ulaw")
-    beep = folder / "beep.ulaw"
-    subprocess.run(
-        ["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(beep)]
-        + ["synth", "0.5", "sine", "1000", "vol", "0.5"],
-        check=True,
-    )
-    audio = greeting.read_bytes() + beep.read_bytes()
-    (folder / "voicemail.ulaw").write_bytes(audio + bytes([ULAW_SILENCE]) * 8000 * 25)
-    return len(audio) / 8000
-
-
-def ringing_out_scenario() -> str:
-    """Rings and is never picked up: the bridge gives up after the ringing timeout (CANCEL)."""
-    cancel = """  <recv request="CANCEL" timeout="60000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
-    return _HEAD + _RESPONSE.format(status="180 Ringing") + cancel
-
-
-GREETING = "Hi, you have reached Ann. Please leave a message after the tone."
-AMD_PROMPT_START = "Task:\nClassify the call greeting transcript"
-
-
-def providers(settings):  # noqa: ANN001, ANN201 - PROVIDER_FACTORY for this module's worker
-    """The e2e doubles, plus a model answering LiveKit's AMD the way a real one would: the
-    greeting the STT double hears ("...leave a message after the tone") is a voicemail."""
-    from receptionist.call.providers import Providers
-    from tests.support.e2e_providers import EspeakTTS, HeardSTT, respond
-    from tests.support.scripted_llm import Call, ScriptedLLM
-
-    def answer(chat_ctx):  # noqa: ANN001, ANN202
-        texts = [i.text_content or "" for i in chat_ctx.items if i.type == "message"]
-        if texts and texts[0].startswith(AMD_PROMPT_START):
-            heard = " ".join(texts[1:]).lower()
-            label = "machine-vm" if "leave a message" in heard else "human"
-            return Call("save_prediction", label=label)
-        return respond(chat_ctx)
-
-    return Providers(
-        stt=HeardSTT(GREETING), llm=ScriptedLLM(then=answer), tts=EspeakTTS(), turn_detection="vad"
-    )
 
 
 @dataclass
@@ -293,12 +87,10 @@ def rig(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
             stack, env, OUTBOUND_TRUNK, f"{STACK.address}:{PATIENT_PORT}", PRACTICE_NUMBER
         )
         practice = workdir / "practice.toml"
-        practice.write_text(
-            PROFILE.format(number=PRACTICE_NUMBER, trunk=json.loads(trunk)["trunk_id"])
-        )
+        practice.write_text(reminder_profile(json.loads(trunk)["trunk_id"]))
         env["PRACTICE_FILE"] = str(practice)
         own = {k: env[k] for k in env if k not in os.environ}
-        factory = "tests.e2e.test_reminders_calls:providers"
+        factory = "tests.support.reminder_phone:providers"
         worker = start_worker(stack, worker_env(own, PROVIDER_FACTORY=factory))
         try:
             yield Rig(stack, env, book, worker, workdir)

@@ -28,41 +28,19 @@ from receptionist.paths import REPO_ROOT
 from receptionist.reminders.rules import ReminderJob
 from receptionist.store import Outbox, Store, upgrade
 from receptionist.store.models import ReminderStatus
-from tests.e2e.conftest import python_in_stack
+from tests.support.profiles import ONE_DENTIST_TOML, REMINDERS_ALL_DAY_TOML, lakeside_all_day_toml
+from tests.support.stack_programs import python_in_stack
 
 STACK = StackConfig(name="rcp-rem", address="10.79.0.1", run_dir=REPO_ROOT / ".stack")
 AGENT = "receptionist"
 PRACTICE_NUMBER = "+14145550100"
-PROFILE = f"""
-[practice]
-id = "lakeside"
-name = "Lakeside Reminder Dental"
-timezone = "America/Chicago"
-region = "US"
-phone = "{PRACTICE_NUMBER}"
-[practice.hours]
-monday = [["00:00", "23:59"]]
-tuesday = [["00:00", "23:59"]]
-wednesday = [["00:00", "23:59"]]
-thursday = [["00:00", "23:59"]]
-friday = [["00:00", "23:59"]]
-saturday = [["00:00", "23:59"]]
-sunday = [["00:00", "23:59"]]
-[[practice.providers]]
-id = "dr-a"
-name = "Dr. Able"
-role = "dentist"
-[[practice.visit_types]]
-id = "exam"
-name = "exam"
-duration_minutes = 30
-roles = ["dentist"]
-[practice.reminders]
-enabled = true
-hours_before = [1, 48]
-calling_hours = ["00:00", "23:59"]
-max_in_flight = 4
-"""
+PROFILE = lakeside_all_day_toml(
+    "Lakeside Reminder Dental",
+    PRACTICE_NUMBER,
+    ONE_DENTIST_TOML,
+    REMINDERS_ALL_DAY_TOML,
+    "max_in_flight = 4\n",
+)
 
 OUTBOUND_TRUNK = """
 import asyncio, json, sys

@@ -30,7 +30,6 @@ from receptionist.ops.claims import RecoveryClaims
 from receptionist.ops.stack import LocalStack
 from receptionist.store import Outbox, Store
 from receptionist.store.engine import make_engine
-from tests.e2e.conftest import ALLOWED, Provisioning, Worker, sip_log_fields
 from tests.e2e.fleet import (
     FLEET_AGENT,
     FLEET_NUMBER,
@@ -49,7 +48,8 @@ from tests.e2e.fleet import (
     start_watchers,
     wait_for,
 )
-from tests.e2e.sipcall import SippResult, voiced_frames, write_speech_ulaw
+from tests.e2e.rig import ALLOWED, Provisioning, Worker, sip_log_fields
+from tests.support.sipcall import SippResult, voiced_frames, write_speech_ulaw
 
 pytestmark = pytest.mark.e2e
 

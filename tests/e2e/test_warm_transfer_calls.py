@@ -38,9 +38,11 @@ import pytest
 from receptionist.ops.stack import LocalStack, StackConfig, find_binary
 from receptionist.paths import REPO_ROOT
 from receptionist.store import upgrade
-from tests.e2e.conftest import Worker, start_worker, worker_env
 from tests.e2e.records import call_record
-from tests.e2e.sipcall import (
+from tests.e2e.rig import Worker, start_worker, worker_env
+from tests.support.e2e_providers import HeardSTT
+from tests.support.profiles import lakeside_all_day_toml
+from tests.support.sipcall import (
     DTMF_PCAP_DIR,
     ULAW_SILENCE,
     RtpPacket,
@@ -51,7 +53,6 @@ from tests.e2e.sipcall import (
     rms,
     write_speech_ulaw,
 )
-from tests.support.e2e_providers import HeardSTT
 
 pytestmark = pytest.mark.e2e
 
@@ -70,27 +71,14 @@ TONE_VOLUME = 0.3
 CALLER_QUIET_SECONDS = 6  # the caller's tone starts after the greeting and the 0
 STAFF_SAYS = "Yes, put them through."
 
-PROFILE = """
-[practice]
-id = "lakeside"
-name = "Lakeside Warm Dental"
-timezone = "America/Chicago"
-region = "US"
-phone = "{number}"
-[practice.hours]
-monday = [["00:00", "23:59"]]
-tuesday = [["00:00", "23:59"]]
-wednesday = [["00:00", "23:59"]]
-thursday = [["00:00", "23:59"]]
-friday = [["00:00", "23:59"]]
-saturday = [["00:00", "23:59"]]
-sunday = [["00:00", "23:59"]]
-[practice.transfers]
-staff = "tel:{staff}"
-mode = "warm"
-hold_limit_seconds = 90
-hold_audio = "{hold}"
-"""
+
+def warm_profile(staff: str, hold: str) -> str:
+    """Lakeside open all day, transferring warm to `staff` with `hold` as the hold music."""
+    transfers = (
+        f'[practice.transfers]\nstaff = "tel:{staff}"\nmode = "warm"\n'
+        f'hold_limit_seconds = 90\nhold_audio = "{hold}"\n'
+    )
+    return lakeside_all_day_toml("Lakeside Warm Dental", PRACTICE_NUMBER, transfers)
 
 
 # --- the stand-ins for the cloud providers -------------------------------------------------------
@@ -419,11 +407,7 @@ def rig(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     book = f"sqlite+aiosqlite:///{workdir / 'book.db'}"
     asyncio.run(upgrade(book))
     practice = workdir / "practice.toml"
-    practice.write_text(
-        PROFILE.format(
-            number=PRACTICE_NUMBER, staff=STAFF_NUMBER, hold=hold_clip(workdir / "hold.wav")
-        )
-    )
+    practice.write_text(warm_profile(STAFF_NUMBER, hold_clip(workdir / "hold.wav")))
     with LocalStack(STACK) as stack:
         own = {
             **stack.env(),

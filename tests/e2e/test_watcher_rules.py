@@ -30,7 +30,7 @@ from receptionist.ops.orphans import (
 )
 from receptionist.store import upgrade
 from receptionist.store.engine import make_engine
-from tests.store.backends import PostgresServer, start_postgres
+from tests.support.backends import PostgresServer, start_postgres
 from tests.support.pgcluster import ClusterUnavailable
 
 OURS = "receptionist"

@@ -13,7 +13,7 @@ from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.settings import Settings
 from tests.notify.rigs import SmtpRig, WebhookReceiver
 from tests.notify.support import SECRET, make_settings, practice_with
-from tests.store.conftest import (  # noqa: F401  (fixtures: pytest finds them by name)
+from tests.support.store_fixtures import (  # noqa: F401  (fixtures: pytest finds them by name)
     db_url,
     outbox,
     pg_server,

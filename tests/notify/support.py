@@ -7,7 +7,7 @@ from pathlib import Path
 from receptionist.domain.practice import Practice
 from receptionist.settings import Settings
 from tests.notify.rigs import SMTP_PASSWORD, SMTP_USER, SmtpRig, WebhookReceiver
-from tests.store.practice_fixture import test_practice as _practice
+from tests.support.profiles import practice as _practice
 
 SECRET = "4f1d0c2b9a8e7d6c5b4a39281706f5e4d3c2b1a0"  # the practice's WEBHOOK_SECRET
 APP_URL = "https://staff.lakeside.test"

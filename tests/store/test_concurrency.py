@@ -18,7 +18,8 @@ from receptionist.appointments import (
 )
 from receptionist.store import Outbox, Store
 from receptionist.store.models import AppointmentStatus
-from tests.store.practice_fixture import test_practice as make_practice
+from tests.support.profiles import LAKESIDE
+from tests.support.profiles import practice as make_practice
 from tools._refusals import rule
 
 ATTEMPTS = 24
@@ -100,11 +101,9 @@ NEW_EXAM = {
 
 
 def _capped(**booking: int):
-    from tests.store.practice_fixture import PROFILE
-
     return make_practice(
         booking={"max_per_call": 20, "max_upcoming_per_patient": 50, **booking},
-        visit_types=[*PROFILE["visit_types"], NEW_EXAM],
+        visit_types=[*LAKESIDE["visit_types"], NEW_EXAM],
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from receptionist.store import SchemaError, check_schema, upgrade
 from receptionist.store.schema import current_revision, downgrade, head_revision
-from tests.store.conftest import require_postgres
+from tests.support.store_fixtures import require_postgres
 
 
 async def test_migrated_database_passes_the_check(db_url: str):

@@ -15,7 +15,7 @@ from receptionist.domain.identity import Identity
 from receptionist.domain.verification import Verdict, Verifier
 from receptionist.store import Outbox, PatientBusy, SlotTaken, Store, name_key
 from receptionist.store.models import CALLBACK, NAME_LENGTH, SECURITY
-from tests.store.practice_fixture import test_practice as make_practice
+from tests.support.profiles import practice as make_practice
 
 T0 = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from receptionist.call.records import finish_call
 from receptionist.call.state import CallState
 from receptionist.domain.calls import CallInfo, Outcome
 from receptionist.store import Outbox, Store
-from tests.store.practice_fixture import test_practice as make_practice
+from tests.support.profiles import practice as make_practice
 from tests.support.states import call_state
 
 START = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)

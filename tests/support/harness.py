@@ -33,7 +33,7 @@ from receptionist.domain.calls import CallInfo
 from receptionist.domain.practice import Practice, load_directory
 from receptionist.paths import REPO_ROOT
 from receptionist.settings import Settings, load_settings
-from receptionist.store import open_store
+from receptionist.store import Store, open_store
 from tools import receptionist_tools
 
 CALLER_ATTRIBUTES = {
@@ -147,9 +147,13 @@ async def receptionist_call(
     tts: Any = None,
     stt: Any = None,
     user_away_timeout: float | None = None,
+    store: Store | None = None,
     prepare: Callable[[CallState], None] | None = None,
 ) -> AsyncIterator[Call]:
-    """Starts a call to the receptionist and yields it; the greeting has been queued."""
+    """Starts a call to the receptionist and yields it; the greeting has been queued.
+
+    `store` is the test's own book (the caller closes it); without it the call uses the
+    settings' book, as in production."""
     practice = practice or example_practice()
     settings = settings or load_settings()
     info = CallInfo.from_attributes(
@@ -174,6 +178,8 @@ async def receptionist_call(
         room_name="call-test",
     )
     default_store = state.store
+    if store is not None:
+        state.store = store
     if prepare is not None:
         prepare(state)
     if state.store is not default_store:  # a test's own book: its staff closures apply, as live

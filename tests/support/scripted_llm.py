@@ -8,29 +8,25 @@ kept in `requests` so tests can assert what the model was shown.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from livekit.agents import APIConnectionError, llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 
+from receptionist.call.standin import Reply, ToolCall, chunk
 
-@dataclass(frozen=True)
-class Say:
-    text: str
+# The steps are the stand-in's own (receptionist/call/standin.py), played the same way (`chunk`).
+Say = Reply
 
 
-@dataclass(frozen=True)
-class Call:
-    name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
+class Call(ToolCall):
+    """A tool call as the tests write it: `Call("book_appointment", option_id=...)`."""
 
-    def __init__(self, name: str, **arguments: Any):
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "arguments", arguments)
+    def __init__(self, name: str, **arguments: Any) -> None:
+        super().__init__(name, arguments)
 
 
 @dataclass(frozen=True)
@@ -95,30 +91,11 @@ class _ScriptedStream(llm.LLMStream):
         step = self._step
         request_id = f"scripted-{uuid.uuid4().hex[:8]}"
         if step is None:
-            self._event_ch.send_nowait(_chunk(request_id, content="(script exhausted)"))
-            return
+            step = Say("(script exhausted)")
         if isinstance(step, Fail):
             raise APIConnectionError(step.message, retryable=False)
-        if isinstance(step, Say):
-            self._event_ch.send_nowait(_chunk(request_id, content=step.text))
-            return
-        calls = [step] if isinstance(step, Call) else list(step)
-        tool_calls = [
-            llm.FunctionToolCall(
-                name=c.name,
-                arguments=json.dumps(c.arguments),
-                call_id=f"call_{uuid.uuid4().hex[:8]}",
-            )
-            for c in calls
-        ]
-        self._event_ch.send_nowait(_chunk(request_id, tool_calls=tool_calls))
-
-
-def _chunk(request_id: str, *, content: str | None = None, tool_calls=None) -> llm.ChatChunk:
-    return llm.ChatChunk(
-        id=request_id,
-        delta=llm.ChoiceDelta(role="assistant", content=content, tool_calls=tool_calls or []),
-    )
+        turn = step if isinstance(step, Say) else [step] if isinstance(step, Call) else list(step)
+        self._event_ch.send_nowait(chunk(request_id, turn))
 
 
 def last_tool_output(chat_ctx: llm.ChatContext, name: str) -> str:

@@ -27,12 +27,13 @@ from receptionist.store import Appointment, Busy, Standing
 from receptionist.store.errors import NotFound, PatientBusy, SlotTaken, StoreUnavailable
 from receptionist.store.models import AppointmentStatus
 from receptionist.web.booking import staff_words, status
-from tests.unit.test_availability import MONDAY, PROFILE, at
+from tests.support.profiles import SCHEDULING
+from tests.unit.test_availability import MONDAY, at
 from tools._refusals import coaching, rule
 
 PRACTICE = parse_practice(
     {
-        **PROFILE,
+        **SCHEDULING,
         "booking": {"max_per_call": 2, "max_upcoming_per_patient": 5},
         "policies": {"cancellation": "A late fee applies.", "cancellation_notice_hours": 24},
     }

@@ -23,53 +23,10 @@ from receptionist.appointments import (
 from receptionist.domain.practice import parse_practice
 from receptionist.domain.spoken import spoken_time
 from receptionist.store import Busy
+from tests.support.profiles import SCHEDULING, WEEKDAYS
 from tools._refusals import rule
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
-PROFILE = {
-    "id": "t",
-    "name": "T Dental",
-    "timezone": "America/Chicago",
-    "region": "US",
-    "hours": {d: [["08:00", "12:00"], ["13:00", "17:00"]] for d in WEEKDAYS},
-    "closures": [{"date": "2027-03-03", "reason": "training"}],
-    "providers": [
-        {"id": "dr-a", "name": "Dr. A", "role": "dentist"},
-        {
-            "id": "dr-b",
-            "name": "Dr. B",
-            "role": "dentist",
-            "hours": {"tuesday": [["13:00", "17:00"]]},
-            "closures": [{"start": "2027-03-09", "end": "2027-03-10"}],
-        },
-        {"id": "hy", "name": "Hy", "role": "hygienist"},
-    ],
-    "visit_types": [
-        {
-            "id": "exam",
-            "name": "exam",
-            "duration_minutes": 30,
-            "roles": ["dentist"],
-            "lead_time_hours": 1,
-        },
-        {
-            "id": "clean",
-            "name": "cleaning",
-            "duration_minutes": 60,
-            "roles": ["hygienist"],
-            "patients": "existing",
-            "lead_time_hours": 24,
-        },
-        {
-            "id": "new",
-            "name": "new patient exam",
-            "duration_minutes": 60,
-            "roles": ["dentist"],
-            "patients": "new",
-        },
-    ],
-}
-PRACTICE = parse_practice(PROFILE)
+PRACTICE = parse_practice(SCHEDULING)
 TZ = PRACTICE.tz
 MONDAY = date(2027, 3, 1)
 
@@ -202,7 +159,7 @@ def test_patient_kind_rules():
 
 NIGHT = parse_practice(
     {
-        **PROFILE,
+        **SCHEDULING,
         "hours": {
             d: [["00:00", "06:00"], ["08:00", "17:00"]] for d in (*WEEKDAYS, "saturday", "sunday")
         },

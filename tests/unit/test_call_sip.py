@@ -12,7 +12,7 @@ from receptionist.call import sip
 from receptionist.call.sip import Dialled, Outgoing
 from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice, parse_practice
-from tests.unit.test_practice import BASE
+from tests.support.profiles import BASE
 
 LEG = Outgoing(
     identity="patient",

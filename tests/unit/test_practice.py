@@ -16,19 +16,9 @@ from receptionist.domain.practice import (
     load_practice,
     parse_practice,
 )
+from tests.support.profiles import BASE
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = {
-    "name": "Test Dental",
-    "timezone": "America/Chicago",
-    "region": "US",
-    "phone": "+14145550100",
-    "hours": {"monday": [["08:00", "17:00"]], "tuesday": [["08:00", "12:00"]]},
-    "providers": [{"name": "Dr. Amara Okafor", "role": "Dentist"}],
-    "visit_types": [
-        {"id": "exam", "name": "exam", "duration_minutes": 30, "roles": ["dentist"]},
-    ],
-}
 
 
 def _problems(**changes) -> str:

@@ -8,7 +8,7 @@ from datetime import time
 import pytest
 
 from receptionist.domain.practice import PracticeError, parse_practice
-from tests.unit.test_practice import BASE
+from tests.support.profiles import BASE
 
 
 def _problems(**changes) -> str:

@@ -18,7 +18,7 @@ from receptionist.reminders.rules import (
     due_now,
 )
 from receptionist.store.models import ReminderStatus
-from tests.unit.test_practice import BASE
+from tests.support.profiles import BASE
 
 CHICAGO = ZoneInfo("America/Chicago")
 ON = {"enabled": True}

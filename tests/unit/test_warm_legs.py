@@ -18,7 +18,7 @@ from receptionist.call.legs import LegGuard, RoomLegs, StaffCall
 from receptionist.call.session import caller_keys
 from receptionist.domain.lines import Line
 from receptionist.domain.practice import TransferMode, parse_practice
-from tests.unit.test_practice import BASE
+from tests.support.profiles import BASE
 
 CALLER, STAFF = "sip_caller", "staff-1"
 

@@ -43,9 +43,9 @@ from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.store import Outbox, Store
 from receptionist.store.models import StaffUser
 from receptionist.web import create_app
-from tests.store.conftest import require_postgres
 from tests.support.harness import example_practice
-from tests.web.conftest import PASSWORD, Clock, add_user, app_settings
+from tests.support.store_fixtures import require_postgres
+from tests.support.web import PASSWORD, Clock, add_user, app_settings
 from tests.web.live import live_server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,7 +11,7 @@ from datetime import date
 from typer.testing import CliRunner
 
 from receptionist.ops.cli import app as cli
-from tests.web.conftest import PASSWORD, Rig, add_user, post_login, sign_in
+from tests.support.web import PASSWORD, Rig, add_user, post_login, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -17,7 +17,7 @@ from receptionist.domain.verification import Verdict, Verifier
 from receptionist.store import Store
 from receptionist.store.models import AuditEntry
 from tests.support.states import call_state
-from tests.web.conftest import MONDAY_8AM, Rig, web_practice
+from tests.support.web import MONDAY_8AM, Rig, web_practice
 from tests.web.test_calls import call
 from tests.web.test_today import TUESDAY, WEDNESDAY, at, patient, post_book
 

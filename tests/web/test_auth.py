@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from receptionist.store.models import AuditEntry, StaffSession, StaffUser
 from receptionist.web.auth import SIGN_IN_REFUSED
 from receptionist.web.security import HEADERS
-from tests.web.conftest import (
+from tests.support.web import (
     PASSWORD,
     Rig,
     add_user,
@@ -262,7 +262,7 @@ async def test_an_unexpected_error_is_a_bare_500_with_every_security_header(rig)
 async def test_https_makes_cookies_secure_under_the_host_prefix(store, db_url, tmp_path, clock):
     from receptionist.domain.practice import PracticeDirectory
     from receptionist.web import create_app
-    from tests.web.conftest import web_practice
+    from tests.support.web import web_practice
 
     settings = app_settings(db_url, tmp_path, staff_app_url="https://staff.example-dental.com")
     app = create_app(

@@ -30,9 +30,9 @@ from tests.conversation.book_support import option_ids, tool_results
 from tests.support.harness import CALLER_ATTRIBUTES, Call, receptionist_call
 from tests.support.scripted_llm import Call as Step
 from tests.support.scripted_llm import Say, ScriptedLLM
+from tests.support.web import add_user
 from tests.web import browser as rig
 from tests.web.browser import MODULE_LOOP, Site
-from tests.web.conftest import add_user
 
 # One Chromium for the module, a fresh context and book per test (see tests/web/browser.py).
 browser = rig.browser
@@ -76,7 +76,7 @@ async def phone_call(
         practice=practice or site.practice,
         at=start,
         attributes=attributes,
-        prepare=lambda state: setattr(state, "store", site.store),
+        store=site.store,
     ) as call:
         call.state.clock = lambda: start + timedelta(seconds=elapsed[0])
         await first_words(call)

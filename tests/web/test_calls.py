@@ -12,7 +12,7 @@ from sqlalchemy import select
 from receptionist.domain.practice import PracticeDirectory
 from receptionist.store.models import AuditEntry
 from receptionist.web import create_app
-from tests.web.conftest import (
+from tests.support.web import (
     MONDAY_8AM,
     PASSWORD,
     Rig,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from receptionist.domain.closures import practice_today
 from receptionist.store.models import AuditEntry
-from tests.web.conftest import Rig
+from tests.support.web import Rig
 
 CHICAGO = ZoneInfo("America/Chicago")
 TUESDAY = date(2030, 3, 5)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from receptionist.store.models import AuditEntry, StaffSession
-from tests.web.conftest import MONDAY_8AM, Rig
+from tests.support.web import MONDAY_8AM, Rig
 
 HOSTILE_NAME = '<script>alert("name")</script>'
 HOSTILE_REASON = "[link=https://evil.example]click[/link] <img src=x onerror=alert(1)> & more"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from receptionist.store.models import AuditEntry, ReminderOptOut, ReminderStatus
 from receptionist.store.reminders import Wanted
-from tests.web.conftest import Clock, Rig
+from tests.support.web import Clock, Rig
 
 CHICAGO = ZoneInfo("America/Chicago")
 MONDAY = date(2030, 3, 4)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from receptionist.domain.practice import PracticeDirectory
 from receptionist.ops.cli import app as cli
 from receptionist.web import create_app
-from tests.web.conftest import PASSWORD, add_user, app_settings, post_login, web_practice
+from tests.support.web import PASSWORD, add_user, app_settings, post_login, web_practice
 from tests.web.live import live_server
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from receptionist.store.models import AuditEntry, StaffSession
 from receptionist.web import auth
 from receptionist.web.auth import LOCK_FOR, MAX_FAILURES
-from tests.web.conftest import PASSWORD, Rig, add_user
+from tests.support.web import PASSWORD, Rig, add_user
 
 WRONG = 25
 WAIT_S = 60.0  # how long a stuck test waits before failing (never reached when it works)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from receptionist.store.models import Appointment, AuditEntry
-from tests.web.conftest import Rig
+from tests.support.web import Rig
 
 CHICAGO = ZoneInfo("America/Chicago")
 TUESDAY = date(2030, 3, 5)

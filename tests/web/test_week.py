@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from receptionist.store.models import Appointment, new_id
-from tests.web.conftest import Rig
+from tests.support.web import Rig
 
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -1,9 +1,9 @@
 """A real SIP caller for the end-to-end tests and the benchmark: sipp plus an RTP capture.
 
-sipp places the call from a scenario in `scenarios/`; it cannot record what it hears, so tshark
-captures the RTP arriving at the caller's media port and `decode_pcmu` turns it back into samples
-to check the agent really spoke. sipp's message trace (with timestamps) gives the SIP exchange:
-which requests the caller received (REFER, BYE), their headers, and when.
+sipp places the call from a scenario in `tests/e2e/scenarios/`; it cannot record what it hears,
+so tshark captures the RTP arriving at the caller's media port and `decode_pcmu` turns it back
+into samples to check the agent really spoke. sipp's message trace (with timestamps) gives the
+SIP exchange: which requests the caller received (REFER, BYE), their headers, and when.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from datetime import datetime
 from pathlib import Path
 
 from receptionist.ops.stack import LocalStack, find_binary
+from receptionist.paths import REPO_ROOT
 
-SCENARIOS = Path(__file__).parent / "scenarios"
+SCENARIOS = REPO_ROOT / "tests" / "e2e" / "scenarios"
 DTMF_PCAP_DIR = Path("/usr/share/sip-tester")
 ULAW_SILENCE = 0xFF
 
