@@ -25,6 +25,7 @@ from receptionist.domain.phone import is_e164
 from receptionist.domain.practice import Practice
 from receptionist.domain.replies import ReplySummary, stored_waits, summarise
 from receptionist.domain.text import visible
+from receptionist.store.models import AppointmentStatus
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -164,6 +165,8 @@ class Pages:
             reply_spread=reply_spread,
             reply_times=reply_times,
         )
+        # Templates compare statuses with the store's enum, never with a bare string.
+        self.env.globals.update(AppointmentStatus=AppointmentStatus)
 
     def render(
         self, request: Request, template: str, *, status: int = 200, **context: Any
