@@ -93,7 +93,9 @@ async def report_emergency(
     if practice.emergency.visit_type:
         try:
             slots = await Appointments(state.store, practice).find_times(
-                practice.emergency.visit_type, now=state.now()
+                practice.emergency.visit_type,
+                now=state.now(),
+                patient_id=state.identity.patient_id,  # a known caller: none of her own times
             )
             if slots:
                 options = "\nSoonest urgent visits (never say the ids):\n" + describe_options(

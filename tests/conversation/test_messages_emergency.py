@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 from receptionist.domain.calls import Outcome
-from tests.conversation.book_support import option_ids, tool_results
+from tests.conversation.book_support import ANN, book_directly, option_ids, tool_results
 from tests.support.harness import CLOSED_TIME, example_practice, receptionist_call
 from tests.support.scripted_llm import Call, Say, ScriptedLLM
 
@@ -193,3 +196,27 @@ async def test_an_urgent_note_that_could_not_be_saved_is_not_promised(book, capl
     failures = [r for r in caplog.records if "urgent note" in r.getMessage()]
     assert failures and all("4144007103" not in r.getMessage() for r in failures)
     assert all(r.exc_info is None for r in failures)  # no traceback text (it can carry values)
+
+
+async def test_the_soonest_urgent_visits_offered_to_a_known_caller_never_clash_with_her_own(book):
+    # Ann has a cleaning Monday 8:00-9:00 with the hygienist; the dentists are free then. Once she
+    # is verified, the urgent times offered to her leave that hour out (she cannot be in two
+    # chairs), as every other search for a known patient does.
+    monday_8am = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+    await book_directly(book.store, ANN, monday_8am, visit_type="cleaning")
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
+            Say("Thanks, Ann. How can I help?"),
+            Call("report_emergency", kind="urgent_dental", summary="severe toothache all night"),
+            Say("The soonest urgent visit is Monday at 9. Shall I book it?"),
+        ]
+    )
+    async with book.call(script, practice=_nobody_after_hours(), at=CLOSED_TIME) as call:
+        await call.session.run(user_input="Ann Lee, February 29 1980.")
+        result = await call.session.run(user_input="I have terrible tooth pain.")
+        [(output, is_error)] = tool_results(result, "report_emergency")
+        starts = [call.state.offers.get(o).start for o in re.findall(r"opt-[0-9a-f]{6}", output)]
+    assert not is_error and starts
+    assert all(not monday_8am <= s < monday_8am + timedelta(hours=1) for s in starts)
+    assert min(starts) == monday_8am + timedelta(hours=1)
