@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from receptionist.domain.lines import Line
 from receptionist.store.models import AuditEntry, ReminderOptOut, ReminderStatus
-from receptionist.store.reminders import Wanted
+from receptionist.store.reminders import VISIT_CANCELLED, Wanted
 from tests.support.web import Clock, Rig
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -275,6 +276,25 @@ async def test_every_other_result_and_when_a_patient_not_reached_is_tried_again(
     assert "Moved the visit to another time" in lou_row and "(now moved)" in lou_row
     max_row = row_of(rest, "Max Orr")
     assert "Cancelled the visit" in max_row and "(now cancelled)" in max_row
+
+
+async def test_a_call_the_book_stopped_before_dialling_reads_as_not_called(staff_client, rig):
+    # The visit was cancelled after the runner queued its reminder: the job checked the book
+    # just before dialling and placed no call. Staff read that, not a raw "not_dialled".
+    ned = await visit(rig, "Ned Poe", 8)
+    await call(
+        rig,
+        ned,
+        at(MONDAY, 10, 20),
+        line=Line.NOT_DIALLED,
+        sip=None,
+        by="",
+        status=ReminderStatus.CANCELLED,
+        reason=VISIT_CANCELLED,
+    )
+    ned_row = row_of(section((await staff_client[0].get("/reminders")).text, "calls"), "Ned Poe")
+    assert "Not called (the visit or the patient changed after it was queued)" in ned_row
+    assert "not_dialled" not in ned_row and "not dialled" not in ned_row
 
 
 async def test_another_day_and_a_bad_date(staff_client, rig):

@@ -66,6 +66,7 @@ LINES: dict[str, str] = {
     Line.BUSY: "Busy",
     Line.NO_ANSWER: "No answer",
     Line.FAILED: "Did not go through",
+    Line.NOT_DIALLED: "Not called (the visit or the patient changed after it was queued)",
 }
 ANSWERED_BY = {"person": "A person", "machine": "Voicemail", "unknown": "Not sure"}
 # The SIP statuses a reminder call usually ends with (`receptionist sip explain CODE` says more).
