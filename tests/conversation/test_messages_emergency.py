@@ -188,7 +188,7 @@ async def test_an_urgent_note_that_could_not_be_saved_is_not_promised(book, capl
         async def broken(**values):
             raise RuntimeError(f"disk full while writing {values['callback_number']}")
 
-        book.store.add_message = broken
+        book.store.records.add_message = broken
         result = await call.session.run(user_input="I have terrible tooth pain.")
         [(output, is_error)] = tool_results(result, "report_emergency")
     assert not is_error and "has an urgent note" not in output and "take_message" in output
