@@ -334,10 +334,10 @@ class Book:
             start = datetime.now(UTC).replace(second=0, microsecond=0) + VISITS_FROM
             for i, kind in enumerate(kinds):
                 phone = f"+1414555{KIND_DIGIT[kind]}{i:03d}"
-                patient, _ = await self.store.register_patient(
+                patient, _ = await self.store.appointments.register_patient(
                     PRACTICE_ID, f"{FIRST_NAME} Patient{i}", date(1970, 1, 1) + timedelta(i), phone
                 )
-                visit = await self.store.book(
+                visit = await self.store.appointments.book(
                     practice_id=PRACTICE_ID,
                     provider_id="dr-a",
                     patient_id=patient.id,
@@ -353,11 +353,11 @@ class Book:
         return self._runner.run(go())
 
     def reminders(self, appointment_ids: list[str]) -> dict:
-        return self._runner.run(self.store.reminders_for(appointment_ids))
+        return self._runner.run(self.store.reminders.reminders_for(appointment_ids))
 
     def attempts(self, since: datetime) -> list:
         return self._runner.run(
-            self.store.reminder_results(
+            self.store.reminders.reminder_results(
                 PRACTICE_ID,
                 start=since - timedelta(minutes=1),
                 end=datetime.now(UTC) + timedelta(hours=1),

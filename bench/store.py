@@ -158,7 +158,7 @@ async def measure(url: str, runs: int) -> dict:
             begin = time.perf_counter()
             await find_open_times(
                 practice,
-                store,
+                store.appointments,
                 rng.choice(["exam", "long"]),
                 now=now,
                 date_from=start,
@@ -171,14 +171,18 @@ async def measure(url: str, runs: int) -> dict:
             # A patient of their own per booking: the practice's caps (visits ahead per patient)
             # would refuse one patient's 200 bookings, and a refusal is not what is measured.
             born = date(1990, 1, 1) + timedelta(days=run)
-            patient, _ = await store.register_patient(practice.id, "Bench Patient", born, "")
+            patient, _ = await store.appointments.register_patient(
+                practice.id, "Bench Patient", born, ""
+            )
             offers = Offers()
             start = now.date() + timedelta(days=rng.randint(0, 80))
-            slots = await find_open_times(practice, store, "exam", now=now, date_from=start)
+            slots = await find_open_times(
+                practice, store.appointments, "exam", now=now, date_from=start
+            )
             [(option_id, _)] = offers.add(slots[:1])
             begin = time.perf_counter()
             try:
-                await Appointments(store, practice).book(
+                await Appointments(store.appointments, practice).book(
                     Caller(patient.id, "bench", offers), option_id, now=now
                 )
             except Refused as refused:

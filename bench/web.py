@@ -731,7 +731,7 @@ async def measure(url: str, runs: int, warmup: int, audit_rows: int, practice: P
         made = time.perf_counter() - started
         await load(url, book)
         loaded = time.perf_counter() - started - made
-        await store.add_staff_user(
+        await store.staff.add_staff_user(
             username=ADMIN,
             full_name="Bench Admin",
             role="admin",

@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from receptionist.store.appointments import bounded_key
 from receptionist.store.models import NAME_LENGTH
-from receptionist.store.repo import bounded_key
 
 revision = "0010"
 down_revision = "0009"

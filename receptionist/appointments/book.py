@@ -1,9 +1,10 @@
 """The practice's book, as the appointments service needs it: a port.
 
-Today's implementation is the SQL `receptionist.store.Store` (it matches structurally: nothing
-declares it). A practice-management system (Open Dental, NexHealth) behind an adapter is the
-next one: it has its own ids, latency and failures, so every method is async, every id is an
-opaque string (never parsed, never assumed numeric or ordered), and failures come in two kinds
+Today's implementation is the SQL store's `store.appointments` (`AppointmentBook`: it matches
+structurally, nothing declares it; mypy checks it where the service is built). A practice-management
+system (Open Dental, NexHealth) behind an adapter is the next one: it has its own ids, latency and
+failures, so every method is async, every id is an opaque string (never parsed, never assumed
+numeric or ordered), and failures come in two kinds
 the service tells apart:
 
 - **unreachable**: `StoreUnavailable` (the book cannot answer now: timeouts, connection errors,

@@ -255,7 +255,7 @@ async def run_reminder_call(
     await ctx.connect()
     found = None
     try:
-        found = await store.reminder_job(job.reminder_id)
+        found = await store.reminders.reminder_job(job.reminder_id)
     except StoreError as exc:
         log.warning("reminder not read (%s): no call placed", type(exc).__name__)
     base = worker.practices.get(job.practice_id)

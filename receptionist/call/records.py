@@ -56,7 +56,7 @@ async def finish_call(state: CallState, usage: dict | None) -> None:
     record = call_record(state, usage, ended_at=state.now())
     store = state.store
     try:
-        where = await store.save("call", record)
+        where = await store.records.save("call", record)
         log.info("call record %s", where, extra={"outcome": record["outcome"]})
     except Exception as exc:
         # Last resort: whatever went wrong (bad URL, broken store), keep the record on disk.

@@ -25,4 +25,4 @@ def with_staff_closures(practice: Practice, rows: Iterable[StaffClosure]) -> Pra
 
 async def practice_today(store: Store, practice: Practice, today: date) -> Practice:
     """The profile with the staff's closures from `today` on."""
-    return with_staff_closures(practice, await store.closures_from(practice.id, today))
+    return with_staff_closures(practice, await store.closures.closures_from(practice.id, today))

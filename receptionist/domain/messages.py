@@ -38,7 +38,7 @@ async def leave_message(
     call_id: str = "",
 ) -> Literal["stored", "queued"]:
     """Stores the message and its notifications, or keeps both in the outbox during an outage."""
-    _, where = await store.add_message(
+    _, where = await store.records.add_message(
         practice_id=practice.id,
         caller_name=caller_name,
         callback_number=callback_number,

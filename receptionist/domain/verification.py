@@ -64,7 +64,7 @@ class Verifier:
         try:
             if await self._locked_across_calls(attempt):
                 return Checked(Verdict.LOCKED)
-            patient = await self.store.find_patient(self.practice.id, full_name, born)
+            patient = await self.store.appointments.find_patient(self.practice.id, full_name, born)
             if patient is None:
                 return await self._no_match(attempt, full_name)
             found = await self._found(patient)
@@ -82,7 +82,7 @@ class Verifier:
         try:
             if await self._locked_across_calls(attempt):
                 return Checked(Verdict.LOCKED)
-            existing = await self.store.find_patient(self.practice.id, full_name, born)
+            existing = await self.store.appointments.find_patient(self.practice.id, full_name, born)
             if existing is None and tried:
                 # This name already failed to match (or was registered) in this call: another
                 # date of birth is a guess or a mishearing, not a new patient. No duplicate.
@@ -92,7 +92,7 @@ class Verifier:
                 found = await self._found(existing)
                 attempt.matched(found)
                 return Checked(Verdict.VERIFIED, found)
-            patient, created = await self.store.register_patient(
+            patient, created = await self.store.appointments.register_patient(
                 self.practice.id, full_name, born, phone, new_patient=True
             )
             found = await self._found(patient)
@@ -106,7 +106,7 @@ class Verifier:
         return Checked(Verdict.VERIFIED, found)
 
     async def _found(self, patient: Patient) -> VerifiedPatient:
-        is_new = await self.store.is_new_patient(patient.id, now=self.now)
+        is_new = await self.store.appointments.is_new_patient(patient.id, now=self.now)
         return VerifiedPatient(patient.id, patient.full_name, is_new)
 
     async def _locked_across_calls(self, attempt: Attempt) -> bool:
@@ -120,7 +120,7 @@ class Verifier:
     async def _no_match(self, attempt: Attempt, full_name: str) -> Checked:
         attempt.failed()
         try:
-            await self.store.record_identity_failure(
+            await self.store.identity.record_identity_failure(
                 self.practice.id, attempt.key, self.caller, call_id=self.call_id, at=self.now
             )
             counts = await self._counts(attempt.key)
@@ -134,7 +134,9 @@ class Verifier:
 
     async def _counts(self, key: str) -> FailureCounts:
         since = self.now - self.practice.identity.window
-        return await self.store.identity_failures(self.practice.id, key, self.caller, since=since)
+        return await self.store.identity.identity_failures(
+            self.practice.id, key, self.caller, since=since
+        )
 
     async def _tell_staff(self, key: str, counts: FailureCounts) -> None:
         """One security message per call: who was tried, from where, how often."""

@@ -118,13 +118,13 @@ async def send_due(
     now = clock()
     counts = Counts()
     channels = ready_channels(settings)
-    for stale in await store.give_up_stale_notifications(
+    for stale in await store.notifications.give_up_stale_notifications(
         now=now, created_before=now - retry.max_age, max_attempts=retry.max_attempts
     ):
         _log_gave_up(stale.id, stale.channel, stale.attempts, stale.last_error or "LeaseExpired")
         counts.gave_up += 1
     while True:
-        batch = await store.claim_notifications(
+        batch = await store.notifications.claim_notifications(
             now=now, lease=lease, limit=limit, channels=channels
         )
         results = await asyncio.gather(
@@ -167,7 +167,7 @@ async def _attempt(
         if isinstance(exc, MessageMissing | UnknownChannel):
             retry_at = None  # no retry will ever find what is not there
         recorded = await _record(
-            store.mark_notification_failed(
+            store.notifications.mark_notification_failed(
                 notification.id, attempt=attempt, error=error, retry_at=retry_at
             )
         )
@@ -185,7 +185,9 @@ async def _attempt(
             (retry_at - now).total_seconds(),
         )
         return Counts(retrying=1)
-    sent = await _record(store.mark_notification_sent(notification.id, attempt=attempt, at=clock()))
+    sent = await _record(
+        store.notifications.mark_notification_sent(notification.id, attempt=attempt, at=clock())
+    )
     return Counts(sent=1) if sent else Counts(unrecorded=1)
 
 

@@ -81,7 +81,7 @@ def add(
     async def create(store: Store, _: PracticeDirectory) -> str:
         now = datetime.now(UTC)
         try:
-            user = await store.add_staff_user(
+            user = await store.staff.add_staff_user(
                 username=login,
                 full_name=full_name,
                 role=role.value,
@@ -90,7 +90,7 @@ def add(
             )
         except StaffUserExists:
             fail(f"There is already an account named {login}: choose another username.")
-        await store.audit(
+        await store.staff.audit(
             at=now,
             user_id=None,
             action="account_added",
@@ -108,7 +108,7 @@ def list_accounts() -> None:
     """The accounts, their roles and whether they can sign in."""
 
     async def load(store: Store, _: PracticeDirectory) -> list:
-        return await store.staff_users()
+        return await store.staff.staff_users()
 
     users = with_store(load)
     if not users:
@@ -138,12 +138,12 @@ def set_password(
     password_hash = hash_password(read_password(password_stdin))
 
     async def change(store: Store, _: PracticeDirectory) -> None:
-        user = await store.staff_user_named(login)
+        user = await store.staff.staff_user_named(login)
         if user is None:
             fail(f"There is no account named {login} (see `receptionist staff list`).")
-        await store.update_staff_user(user.id, password_hash=password_hash, active=True)
-        await store.close_user_sessions(user.id)
-        await store.audit(
+        await store.staff.update_staff_user(user.id, password_hash=password_hash, active=True)
+        await store.staff.close_user_sessions(user.id)
+        await store.staff.audit(
             at=datetime.now(UTC),
             user_id=None,
             action="password_reset",

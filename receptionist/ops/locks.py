@@ -39,7 +39,7 @@ def list_locks() -> None:
         now = datetime.now(UTC)
         for practice in directory:
             policy = practice.identity
-            locks = await store.identity_locks(
+            locks = await store.identity.identity_locks(
                 since=now - policy.window, limit=policy.max_failures, practice_id=practice.id
             )
             found += [(lock, policy.max_failures) for lock in locks]
@@ -78,7 +78,7 @@ def clear(
             caller = normalize(number, practice.region) if number.strip() else ""
             if number.strip() and caller == UNKNOWN:
                 raise typer.BadParameter(f"{number!r} is not a phone number: write +14145550123")
-            cleared += await store.clear_identity_failures(
+            cleared += await store.identity.clear_identity_failures(
                 practice.id, name_key=name_key(name) if name.strip() else "", caller=caller
             )
         return cleared

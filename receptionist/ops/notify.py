@@ -81,7 +81,9 @@ def status(
     practice_id: Annotated[str, typer.Option("--practice", help="Location id; default: all.")] = "",
 ) -> None:
     """How many notifications are pending, sending, sent and given up, per channel."""
-    counts = with_store(lambda store, _: store.notification_counts(practice_id or None))
+    counts = with_store(
+        lambda store, _: store.notifications.notification_counts(practice_id or None)
+    )
     table = Table(title=literal("Notifications"))
     for column in ("status", *CHANNELS, "total"):
         table.add_column(literal(column))

@@ -157,7 +157,7 @@ def list_command(
             except ValueError:
                 fail(f"--date {day!r} is not a date: write YYYY-MM-DD", code=2)
             start = datetime.combine(when, datetime.min.time(), tzinfo=practice.tz)
-            results = await store.reminder_results(
+            results = await store.reminders.reminder_results(
                 practice.id, start=start, end=start + timedelta(days=1)
             )
             table = _table(
@@ -192,7 +192,7 @@ def opt_outs_command() -> None:
 
     async def go(store: Store, directory: PracticeDirectory) -> None:
         for practice in directory:
-            rows = await store.opt_outs(practice.id)
+            rows = await store.reminders.opt_outs(practice.id)
             table = _table(
                 f"{practice.name}: no reminder calls", ("since", "patient", "how"), ("since",)
             )

@@ -145,7 +145,7 @@ def demo_data() -> None:
 
         practice = directory.default
         patients = [
-            (await store.register_patient(practice.id, name, born, phone))[0]
+            (await store.appointments.register_patient(practice.id, name, born, phone))[0]
             for name, born, phone in DEMO_PATIENTS
         ]
         visits_of: dict[str, datetime] = {}
@@ -156,13 +156,13 @@ def demo_data() -> None:
         now = practice.now()
         for index, patient in enumerate(patients):
             appointment_id = str(uuid.uuid5(DEMO_NAMESPACE, f"appointment-{index}"))
-            existing = await store.get_appointment(appointment_id)
+            existing = await store.appointments.get_appointment(appointment_id)
             if existing is not None:
                 visits_of[patient.id] = existing.starts_at.astimezone(practice.tz)
                 continue
             slots = await find_open_times(
                 practice,
-                store,
+                store.appointments,
                 visits[index % len(visits)],
                 now=now,
                 date_from=now.date() + timedelta(days=1 + index),
@@ -170,7 +170,7 @@ def demo_data() -> None:
             if not slots:
                 continue
             try:
-                await store.book(
+                await store.appointments.book(
                     practice_id=practice.id,
                     provider_id=slots[0].provider_id,
                     patient_id=patient.id,
@@ -184,7 +184,7 @@ def demo_data() -> None:
                 booked += 1
             except SlotTaken:
                 continue
-        await store.insert_once(
+        await store.records.insert_once(
             "message",
             {
                 "id": str(uuid.uuid5(DEMO_NAMESPACE, "message-0")),
@@ -197,7 +197,7 @@ def demo_data() -> None:
                 "created_at": now,
             },
         )
-        await store.insert_once(
+        await store.records.insert_once(
             "call",
             {
                 "id": str(uuid.uuid5(DEMO_NAMESPACE, "call-0")),
@@ -248,7 +248,7 @@ def appointments(
         except ValueError:
             fail(f"--date {day!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-24")
         start = datetime.combine(wanted, datetime.min.time(), tzinfo=practice.tz)
-        rows = await store.appointments_between(
+        rows = await store.appointments.appointments_between(
             practice.id, start, start + timedelta(days=1), include_inactive=all_statuses
         )
         title = f"{practice.name}: appointments on {wanted:%A %d %B %Y}"
@@ -276,7 +276,7 @@ def messages(
     """List open messages (callback requests), newest first."""
 
     async def show(store: Store, directory: PracticeDirectory) -> None:
-        rows = await store.open_messages(limit=limit)
+        rows = await store.records.open_messages(limit=limit)
         several = len(directory) > 1
         columns = ("Received", *(("Location",) if several else ()), "Urgency", "Name")
         columns += ("Call back", "Reason")
@@ -301,7 +301,7 @@ def calls(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
     """List recent calls, newest first."""
 
     async def show(store: Store, directory: PracticeDirectory) -> None:
-        rows = await store.recent_calls(limit=limit)
+        rows = await store.records.recent_calls(limit=limit)
         several = len(directory) > 1
         columns = ("Started", *(("Location",) if several else ()), "Caller", "Duration")
         columns += ("Outcome", "Call id")

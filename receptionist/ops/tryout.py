@@ -153,7 +153,7 @@ async def open_book(book: OwnBook, settings: Settings, practice: Practice) -> St
     await upgrade(book.url)
     store = Store(book.url, outbox=Outbox(book.outbox))
     for name, born, phone in DEMO_PATIENTS:
-        await store.register_patient(practice.id, name, born, phone)
+        await store.appointments.register_patient(practice.id, name, born, phone)
     return store
 
 

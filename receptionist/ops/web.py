@@ -29,7 +29,7 @@ from receptionist.store import open_store
 async def _count_accounts(settings: Settings) -> int:
     store = open_store(settings)
     try:
-        return len(await store.staff_users())
+        return len(await store.staff.staff_users())
     finally:
         await store.close()
 

@@ -112,7 +112,7 @@ class ReminderCall:
         been cancelled or moved, or the patient opted out, since the runner claimed it. If not,
         `finish` records the attempt as not dialled, with what the reminder became and why."""
         try:
-            check = await self.store.dial_check(self.job.reminder_id)
+            check = await self.store.reminders.dial_check(self.job.reminder_id)
         except StoreError as exc:  # the book cannot say: no call now, tried again later
             log.warning("reminder not checked before dialling (%s)", type(exc).__name__)
             self.line = Line.FAILED
@@ -141,7 +141,7 @@ class ReminderCall:
         it was late (the service decides), and a visit already gone is said so."""
         actor = Reminder(self.patient.id, self.call_id)
         try:
-            cancelled = await Appointments(self.store, self.practice).cancel(
+            cancelled = await Appointments(self.store.appointments, self.practice).cancel(
                 actor, self.appointment.id, now=self.clock()
             )
         except Refused:  # NOT_BOOKED: cancelled or moved since the reminder was claimed
@@ -159,7 +159,7 @@ class ReminderCall:
 
     async def opt_out(self) -> str:
         now = self.clock()
-        await self.store.opt_out(
+        await self.store.reminders.opt_out(
             self.practice.id, self.patient.id, now=now, source="call", call_id=self.call_id
         )
         await self._choose(ReminderStatus.OPTED_OUT)
@@ -180,7 +180,7 @@ class ReminderCall:
     async def _choose(self, status: ReminderStatus, reason: str = "") -> None:
         self.status = status
         self.stage = Stage.DONE
-        held = await self.store.reminder_choice(
+        held = await self.store.reminders.reminder_choice(
             self.job.reminder_id,
             attempt=self.job.attempt,
             status=status,
@@ -202,7 +202,7 @@ class ReminderCall:
     async def _record(self) -> None:
         now = self.clock()
         if self.status == ReminderStatus.CALL_BACK:
-            moved = await self.store.get_appointment(self.appointment.id)
+            moved = await self.store.appointments.get_appointment(self.appointment.id)
             was_moved = moved is not None and moved.status == AppointmentStatus.RESCHEDULED
             await self._choose(ReminderStatus.MOVED if was_moved else ReminderStatus.CALL_BACK)
         line = self.line or Line.FAILED
@@ -219,7 +219,7 @@ class ReminderCall:
             }[line]
             following = after_unanswered(self.practice, attempts=self.job.attempt, now=now, why=why)
             status, retry_at, reason = following.status, following.retry_at, following.reason
-        await self.store.finish_reminder_attempt(
+        await self.store.reminders.finish_reminder_attempt(
             self.job.reminder_id,
             attempt=self.job.attempt,
             now=now,

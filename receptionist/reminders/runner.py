@@ -97,7 +97,7 @@ async def run_practice(
     if run.closed is not None:
         return run
     reminders = practice.reminders
-    rows = await store.reminder_candidates(
+    rows = await store.reminders.reminder_candidates(
         practice.id, start=now + reminders.nearest, end=now + reminders.farthest
     )
     decisions = due_now(practice, [candidate(r, practice.region) for r in rows], now)
@@ -110,7 +110,7 @@ async def run_practice(
             continue
         run.skipped[skip] += 1
         if skip is Skip.NO_NUMBER and not dry_run and c.attempts == 0:
-            await store.skip_reminder(practice.id, want, reason=skip.value, now=now)
+            await store.reminders.skip_reminder(practice.id, want, reason=skip.value, now=now)
     if dry_run:
         run.due = [w.appointment_id for w in wanted]
         return run
@@ -123,7 +123,7 @@ async def run_practice(
             "with SIP_OUTBOUND_* set, or name one in [practice.reminders] outbound_trunk"
         )
         return run
-    claims = await store.claim_reminders(
+    claims = await store.reminders.claim_reminders(
         practice.id, wanted, now=now, lease=lease, max_in_flight=reminders.max_in_flight
     )
     for claim in claims:
@@ -141,7 +141,7 @@ async def run_practice(
             following = after_unanswered(
                 practice, attempts=claim.attempt, now=now, why="dispatch failed"
             )
-            await store.finish_reminder_attempt(
+            await store.reminders.finish_reminder_attempt(
                 claim.reminder_id,
                 attempt=claim.attempt,
                 now=now,
@@ -152,7 +152,7 @@ async def run_practice(
             )
             run.failed.append(job)
             continue
-        await store.reminder_dispatched(
+        await store.reminders.reminder_dispatched(
             claim.reminder_id, attempt=claim.attempt, dispatch_id=dispatch_id
         )
         run.dispatched.append(job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from receptionist.store.appointments import Busy, Standing, name_key
 from receptionist.store.errors import (
     NotFound,
     PatientBusy,
@@ -14,7 +15,7 @@ from receptionist.store.errors import (
 from receptionist.store.lockouts import FailureCounts, Lock
 from receptionist.store.models import Appointment, CallRecord, Message, Patient
 from receptionist.store.outbox import Outbox
-from receptionist.store.repo import Busy, Standing, Store, name_key
+from receptionist.store.repo import Store
 from receptionist.store.schema import SchemaError, check_schema, upgrade
 
 if TYPE_CHECKING:

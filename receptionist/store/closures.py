@@ -1,25 +1,24 @@
-"""Closures staff add in the staff app: a mixin of `Store`, read at the start of every call."""
+"""Closures staff add in the staff app: `store.closures`, read at the start of every call."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, time
-from typing import Protocol
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import StaffClosure, new_id, utcnow
-
-
-class _Sessions(Protocol):
-    def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
+from receptionist.store.sessions import Sessions
 
 
 class Closures:
+    """`store.closures`: the `staff_closures` table."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
     async def add_closure(
-        self: _Sessions,
+        self,
         practice_id: str,
         *,
         start: date,
@@ -40,13 +39,13 @@ class Closures:
             created_by=created_by,
             created_at=utcnow(),
         )
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             s.add(closure)
         return closure
 
-    async def closures_from(self: _Sessions, practice_id: str, day: date) -> list[StaffClosure]:
+    async def closures_from(self, practice_id: str, day: date) -> list[StaffClosure]:
         """The practice's closures still in force on or after `day`, soonest first."""
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             result = await s.scalars(
                 select(StaffClosure)
                 .where(
@@ -58,8 +57,8 @@ class Closures:
             )
             return list(result)
 
-    async def remove_closure(self: _Sessions, closure_id: str, *, at: datetime) -> bool:
-        async with self._session(write=True) as s:
+    async def remove_closure(self, closure_id: str, *, at: datetime) -> bool:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 update(StaffClosure)
                 .where(StaffClosure.id == closure_id, StaffClosure.removed_at.is_(None))

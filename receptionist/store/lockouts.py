@@ -1,21 +1,19 @@
 """Failed identity checks kept across calls, for the practice's lock-out (`[identity]` in
 practice.toml): per patient name (its match key) and per caller number, within a time window.
 
-A mixin of `Store`: the queries live with the table they read, the store stays one object.
+`store.identity`: a repository of `Store` (repo.py), beside the table it reads.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import IdentityFailure, new_id
+from receptionist.store.sessions import Sessions
 
 UNKNOWN = "unknown"
 
@@ -42,15 +40,14 @@ class Lock:
     last_at: datetime
 
 
-class _Sessions(Protocol):
-    def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-
 class IdentityFailures:
-    """Store methods for the `identity_failures` table."""
+    """`store.identity`: the `identity_failures` table."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
 
     async def record_identity_failure(
-        self: _Sessions,
+        self,
         practice_id: str,
         name_key: str,
         caller: str,
@@ -58,7 +55,7 @@ class IdentityFailures:
         call_id: str,
         at: datetime,
     ) -> None:
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             s.add(
                 IdentityFailure(
                     id=new_id(),
@@ -71,11 +68,11 @@ class IdentityFailures:
             )
 
     async def identity_failures(
-        self: _Sessions, practice_id: str, name_key: str, caller: str, *, since: datetime
+        self, practice_id: str, name_key: str, caller: str, *, since: datetime
     ) -> FailureCounts:
         """Failures since `since` for this name, and from this number (none for `unknown`)."""
         recent = (IdentityFailure.practice_id == practice_id, IdentityFailure.created_at >= since)
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             by_name = await s.scalar(
                 select(func.count()).where(*recent, IdentityFailure.name_key == name_key)
             )
@@ -87,7 +84,7 @@ class IdentityFailures:
         return FailureCounts(int(by_name or 0), int(by_number or 0))
 
     async def identity_locks(
-        self: _Sessions, *, since: datetime, limit: int, practice_id: str | None = None
+        self, *, since: datetime, limit: int, practice_id: str | None = None
     ) -> list[Lock]:
         """Names and numbers with at least `limit` failures since `since`, most recent first."""
         found: list[Lock] = []
@@ -106,13 +103,13 @@ class IdentityFailures:
             )
             if practice_id:
                 query = query.where(IdentityFailure.practice_id == practice_id)
-            async with self._session(write=False) as s:
+            async with self._sessions.session(write=False) as s:
                 rows = (await s.execute(query)).all()
             found += [Lock(p, what, key, n, _aware(last)) for p, key, n, last in rows]
         return sorted(found, key=lambda lock: lock.last_at, reverse=True)
 
     async def clear_identity_failures(
-        self: _Sessions, practice_id: str, *, name_key: str = "", caller: str = ""
+        self, practice_id: str, *, name_key: str = "", caller: str = ""
     ) -> int:
         """Lifts a lock: forgets the failures of a name and/or from a number. Returns how many."""
         conditions = []
@@ -122,7 +119,7 @@ class IdentityFailures:
             conditions.append(IdentityFailure.caller == caller)
         if not conditions:
             return 0
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 delete(IdentityFailure).where(
                     IdentityFailure.practice_id == practice_id, or_(*conditions)

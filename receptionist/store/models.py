@@ -124,7 +124,8 @@ class Patient(Base):
     date_of_birth: Mapped[date] = mapped_column(Date)
     phone: Mapped[str] = mapped_column(String(20), default="unknown")
     # Registered as a new patient (by phone). They stay new until a booked visit has taken place
-    # (see Store.is_new_patient); patients loaded by staff or demo data are existing patients.
+    # (see `AppointmentBook.is_new_patient`); patients loaded by staff or demo data are existing
+    # patients.
     new_patient: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,6 +1,6 @@
 """The notification queue: claiming due notifications, recording how sending went, counting.
 
-A mixin of `Store`. Rows are written with their message (`Store.insert_once`); the background
+`store.notifications`. Rows are written with their message (`Records.insert_once`); the background
 sender (`receptionist.notify`) claims them here. A claim sets `sending`, a lease and `attempts + 1`
 in one write transaction, so two senders (two processes, two hosts) never hold the same row at
 once: PostgreSQL locks the chosen rows with `FOR UPDATE SKIP LOCKED` (a second sender skips them
@@ -16,13 +16,10 @@ lease expires it is claimed again and sent again with the same id (the receiver'
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
@@ -34,12 +31,9 @@ from receptionist.store.models import (
     Message,
     Notification,
 )
+from receptionist.store.sessions import Sessions
 
 ERROR_LENGTH = 200  # notifications.last_error
-
-
-class _Sessions(Protocol):
-    def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 @dataclass(frozen=True)
@@ -69,8 +63,13 @@ def _held(notification_id: str, attempt: int) -> ColumnElement[bool]:
 
 
 class NotificationQueue:
+    """`store.notifications`: the `notifications` table, as the sender and the staff see it."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
     async def claim_notifications(
-        self: _Sessions,
+        self,
         *,
         now: datetime,
         lease: timedelta,
@@ -87,7 +86,7 @@ class NotificationQueue:
             query = query.where(Notification.channel.in_(channels))
         # Most passes find nothing: look first without a write transaction, which on SQLite
         # would take the write lock every few seconds from the agents writing calls.
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             if await s.scalar(query.limit(1)) is None:
                 return []
         query = (
@@ -95,7 +94,7 @@ class NotificationQueue:
             .limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite holds the write lock already
         )
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             ids = list(await s.scalars(query))
             if not ids:
                 return []
@@ -124,11 +123,11 @@ class NotificationQueue:
             return [Claimed(n, m) for n, m in rows.all()]
 
     async def mark_notification_sent(
-        self: _Sessions, notification_id: str, *, attempt: int, at: datetime
+        self, notification_id: str, *, attempt: int, at: datetime
     ) -> bool:
         """Records a delivery; False if this claim no longer holds the row (its lease ran out and
         another sender claimed it)."""
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 update(Notification)
                 .where(_held(notification_id, attempt))
@@ -137,7 +136,7 @@ class NotificationQueue:
             return bool(rows_changed(result))
 
     async def mark_notification_failed(
-        self: _Sessions,
+        self,
         notification_id: str,
         *,
         attempt: int,
@@ -151,14 +150,14 @@ class NotificationQueue:
             values["status"] = GAVE_UP
         else:
             values.update(status=PENDING, next_attempt_at=retry_at)
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 update(Notification).where(_held(notification_id, attempt)).values(**values)
             )
             return bool(rows_changed(result))
 
     async def give_up_stale_notifications(
-        self: _Sessions, *, now: datetime, created_before: datetime, max_attempts: int
+        self, *, now: datetime, created_before: datetime, max_attempts: int
     ) -> list[Notification]:
         """Gives up due notifications already tried that are too old or tried too often (e.g. a
         sender that keeps dying mid-send). Never-tried ones are always tried once first."""
@@ -167,7 +166,7 @@ class NotificationQueue:
             Notification.attempts > 0,
             or_(Notification.created_at < created_before, Notification.attempts >= max_attempts),
         )
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             found = list(
                 await s.scalars(select(Notification).where(stale).with_for_update(skip_locked=True))
             )
@@ -179,9 +178,7 @@ class NotificationQueue:
                 )
             return found
 
-    async def notification_counts(
-        self: _Sessions, practice_id: str | None = None
-    ) -> dict[str, Counter[str]]:
+    async def notification_counts(self, practice_id: str | None = None) -> dict[str, Counter[str]]:
         """How many notifications are in each status, per channel: {status: {channel: n}}.
         Every status is present (empty when none)."""
         query = select(Notification.status, Notification.channel, func.count()).group_by(
@@ -190,14 +187,14 @@ class NotificationQueue:
         if practice_id:
             query = query.where(Notification.practice_id == practice_id)
         counts: dict[str, Counter[str]] = {status: Counter() for status in NOTIFICATION_STATUSES}
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             for status, channel, n in (await s.execute(query)).all():
                 counts.setdefault(status, Counter())[channel] += int(n)
         return counts
 
-    async def notifications_for_message(self: _Sessions, message_id: str) -> list[Notification]:
+    async def notifications_for_message(self, message_id: str) -> list[Notification]:
         """A message's notifications (for the staff app: emailed at..., webhook retrying...)."""
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             result = await s.scalars(
                 select(Notification)
                 .where(Notification.message_id == message_id)

@@ -1,6 +1,6 @@
 """Reminder calls in the book: candidates, claims, attempts, choices and opt-outs.
 
-A mixin of `Store`. The runner (`receptionist reminders run`) reads the candidates, lets the domain
+`store.reminders`. The runner (`receptionist reminders run`) reads the candidates, lets the domain
 (receptionist/reminders/rules.py) decide who is due, and claims those here. A claim sets
 `calling`, a lease and `attempts + 1` in one write transaction and inserts the attempt's row, so two
 runners (two processes, two hosts) never call the same patient twice:
@@ -17,7 +17,7 @@ receptionist/store/notifications.py: the call's job passes it back when it recor
 and a job whose lease ran out (and whose reminder was claimed again since) cannot overwrite it.
 
 A visit cancelled or moved, or a patient opted out, after the runner read the candidates must not
-be called about: `Store.cancel`, `Store.reschedule` and `opt_out` settle the visit's (or the
+be called about: `store.appointments.cancel`, `.reschedule` and `opt_out` settle the visit's (or the
 patient's) unfinished reminders in their own transaction (`settle_reminders`), so no runner
 claims them later, and the call's job reads `dial_check` just before it dials
 (receptionist/call/outbound.py), so a job that claimed the reminder before the change (or a claim
@@ -27,10 +27,8 @@ that raced it) places no call.
 from __future__ import annotations
 
 import zlib
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +46,7 @@ from receptionist.store.models import (
     new_id,
     utcnow,
 )
+from receptionist.store.sessions import Sessions
 
 REASON_LENGTH = 120  # reminders.reason
 # Statuses a claim may start from: waiting, skipped earlier (the number may be fixed since), or a
@@ -61,12 +60,6 @@ UNFINISHED = (*CLAIMABLE, ReminderStatus.CALLING)
 VISIT_CANCELLED = "the visit was cancelled, so no reminder call is needed"
 VISIT_MOVED = "the visit was moved: its new time gets its own reminder"
 OPTED_OUT = "the patient asked not to be called"
-
-
-class _Sessions(Protocol):
-    dialect: str
-
-    def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 @dataclass(frozen=True)
@@ -169,7 +162,7 @@ async def settle_reminders(
 async def settle_visit_reminder(
     s: AsyncSession, appointment_id: str, *, moved: bool, now: datetime
 ) -> int:
-    """The visit was cancelled or moved (`Store.cancel`, `Store.reschedule`): its reminder, if
+    """The visit was cancelled or moved (`AppointmentBook.cancel`, `.reschedule`): its reminder, if
     still unfinished, ends as `cancelled` or `moved`. A moved visit's new appointment is a new
     row, which gets its own reminder when it comes into the window."""
     return await settle_reminders(
@@ -182,10 +175,15 @@ async def settle_visit_reminder(
 
 
 class ReminderBook:
+    """`store.reminders`: the `reminders`, `reminder_attempts` and `reminder_opt_outs` tables."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
     # --- what the runner reads ---------------------------------------------------------------
 
     async def reminder_candidates(
-        self: _Sessions, practice_id: str, *, start: datetime, end: datetime
+        self, practice_id: str, *, start: datetime, end: datetime
     ) -> list[ReminderCandidate]:
         """Booked visits of the practice starting in [start, end), soonest first."""
         query = (
@@ -207,12 +205,12 @@ class ReminderBook:
             )
             .order_by(Appointment.starts_at, Appointment.id)
         )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             rows = (await s.execute(query)).all()
         return [ReminderCandidate(a, p, r, opt is not None) for a, p, r, opt in rows]
 
-    async def reminders_in_flight(self: _Sessions, practice_id: str, *, now: datetime) -> int:
-        async with self._session(write=False) as s:
+    async def reminders_in_flight(self, practice_id: str, *, now: datetime) -> int:
+        async with self._sessions.session(write=False) as s:
             found = await s.scalar(
                 select(func.count()).select_from(Reminder).where(_in_flight(practice_id, now))
             )
@@ -221,7 +219,7 @@ class ReminderBook:
     # --- claims -------------------------------------------------------------------------------
 
     async def claim_reminders(
-        self: _Sessions,
+        self,
         practice_id: str,
         wanted: list[Wanted],
         *,
@@ -235,8 +233,8 @@ class ReminderBook:
         if not wanted:
             return []
         claimed: list[ClaimedReminder] = []
-        async with self._session(write=True) as s:
-            if self.dialect == "postgresql":
+        async with self._sessions.session(write=True) as s:
+            if self._sessions.dialect == "postgresql":
                 await s.execute(select(func.pg_advisory_xact_lock(_practice_lock_key(practice_id))))
             busy = await s.scalar(
                 select(func.count()).select_from(Reminder).where(_in_flight(practice_id, now))
@@ -245,7 +243,9 @@ class ReminderBook:
             for want in wanted:
                 if room <= 0:
                     break
-                await s.execute(_insert_ignoring(self.dialect, _new_row(practice_id, want, now)))
+                await s.execute(
+                    _insert_ignoring(self._sessions.dialect, _new_row(practice_id, want, now))
+                )
                 row = await s.scalar(
                     select(Reminder)
                     .where(
@@ -298,12 +298,14 @@ class ReminderBook:
         return claimed
 
     async def skip_reminder(
-        self: _Sessions, practice_id: str, want: Wanted, *, reason: str, now: datetime
+        self, practice_id: str, want: Wanted, *, reason: str, now: datetime
     ) -> bool:
         """Records why a reminder is not called (e.g. no usable number), for staff to see; only a
         reminder never called yet. True if the row says so now."""
-        async with self._session(write=True) as s:
-            await s.execute(_insert_ignoring(self.dialect, _new_row(practice_id, want, now)))
+        async with self._sessions.session(write=True) as s:
+            await s.execute(
+                _insert_ignoring(self._sessions.dialect, _new_row(practice_id, want, now))
+            )
             result = await s.execute(
                 update(Reminder)
                 .where(
@@ -318,10 +320,10 @@ class ReminderBook:
             return bool(rows_changed(result))
 
     async def reminder_dispatched(
-        self: _Sessions, reminder_id: str, *, attempt: int, dispatch_id: str
+        self, reminder_id: str, *, attempt: int, dispatch_id: str
     ) -> None:
         """Records the agent dispatch that places this attempt's call."""
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             await s.execute(
                 update(Reminder)
                 .where(Reminder.id == reminder_id, Reminder.attempts == attempt)
@@ -337,11 +339,9 @@ class ReminderBook:
 
     # --- what the call records ----------------------------------------------------------------
 
-    async def reminder_job(
-        self: _Sessions, reminder_id: str
-    ) -> tuple[Reminder, Appointment, Patient] | None:
+    async def reminder_job(self, reminder_id: str) -> tuple[Reminder, Appointment, Patient] | None:
         """The reminder a dispatched job calls about, with its appointment and patient."""
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             row = (
                 await s.execute(
                     select(Reminder, Appointment, Patient)
@@ -352,7 +352,7 @@ class ReminderBook:
             ).first()
         return None if row is None else (row[0], row[1], row[2])
 
-    async def dial_check(self: _Sessions, reminder_id: str) -> DialCheck | None:
+    async def dial_check(self, reminder_id: str) -> DialCheck | None:
         """The reminder's claim, its visit's status and time, and whether its patient opted out,
         in one read: what a reminder call's job checks just before dialling. None: no reminder."""
         opted_out = (
@@ -375,12 +375,12 @@ class ReminderBook:
             .join(Appointment, Appointment.id == Reminder.appointment_id)
             .where(Reminder.id == reminder_id)
         )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             row = (await s.execute(query)).first()
         return None if row is None else DialCheck(*row[:5], opted_out=bool(row[5]))
 
     async def reminder_choice(
-        self: _Sessions,
+        self,
         reminder_id: str,
         *,
         attempt: int,
@@ -398,7 +398,7 @@ class ReminderBook:
         }
         if status == ReminderStatus.CONFIRMED:
             values["confirmed_at"] = now
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 update(Reminder)
                 .where(Reminder.id == reminder_id, Reminder.attempts == attempt)
@@ -414,7 +414,7 @@ class ReminderBook:
             return bool(rows_changed(result))
 
     async def finish_reminder_attempt(
-        self: _Sessions,
+        self,
         reminder_id: str,
         *,
         attempt: int,
@@ -438,7 +438,7 @@ class ReminderBook:
         }
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             await s.execute(
                 update(ReminderAttempt)
                 .where(
@@ -476,7 +476,7 @@ class ReminderBook:
     # --- opt-outs -----------------------------------------------------------------------------
 
     async def opt_out(
-        self: _Sessions,
+        self,
         practice_id: str,
         patient_id: str,
         *,
@@ -495,13 +495,15 @@ class ReminderBook:
             "call_id": call_id[:64],
             "created_at": now,
         }
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        dialect_insert = (
+            postgresql.insert if self._sessions.dialect == "postgresql" else sqlite.insert
+        )
         statement = (
             dialect_insert(ReminderOptOut)
             .values(**row)
             .on_conflict_do_nothing(index_elements=["practice_id", "patient_id"])
         )
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             added = bool(rows_changed(await s.execute(statement)))
             patients = _patients(practice_id, patient_id)
             await settle_reminders(
@@ -509,12 +511,12 @@ class ReminderBook:
             )
             return added
 
-    async def remove_opt_out(self: _Sessions, practice_id: str, patient_id: str) -> bool:
+    async def remove_opt_out(self, practice_id: str, patient_id: str) -> bool:
         """The patient gets reminder calls again. The reminders the opt-out settled (not those
         the patient ended on a call) are pending again, for the runner to decide on."""
         from sqlalchemy import delete
 
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 delete(ReminderOptOut).where(
                     ReminderOptOut.practice_id == practice_id,
@@ -532,8 +534,8 @@ class ReminderBook:
             )
             return bool(rows_changed(result))
 
-    async def is_opted_out(self: _Sessions, practice_id: str, patient_id: str) -> bool:
-        async with self._session(write=False) as s:
+    async def is_opted_out(self, practice_id: str, patient_id: str) -> bool:
+        async with self._sessions.session(write=False) as s:
             found = await s.scalar(
                 select(ReminderOptOut.id).where(
                     ReminderOptOut.practice_id == practice_id,
@@ -543,7 +545,7 @@ class ReminderBook:
         return found is not None
 
     async def opt_outs(
-        self: _Sessions, practice_id: str | None = None, *, limit: int | None = None
+        self, practice_id: str | None = None, *, limit: int | None = None
     ) -> list[tuple[ReminderOptOut, Patient | None]]:
         """The opt-outs, newest first, with their patients (`limit`: the staff page's bound)."""
         query = select(ReminderOptOut, Patient).outerjoin(
@@ -554,14 +556,14 @@ class ReminderBook:
         query = query.order_by(ReminderOptOut.created_at.desc(), ReminderOptOut.id)
         if limit is not None:
             query = query.limit(limit)
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             rows = await s.execute(query)
             return [(o, p) for o, p in rows.all()]
 
     # --- staff views --------------------------------------------------------------------------
 
     async def reminder_results(
-        self: _Sessions,
+        self,
         practice_id: str | None,
         *,
         start: datetime,
@@ -582,12 +584,12 @@ class ReminderBook:
             query = query.where(ReminderAttempt.practice_id == practice_id)
         if limit is not None:
             query = query.limit(limit)
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             rows = (await s.execute(query)).all()
         return [ReminderResult(a, r, ap, p) for a, r, ap, p in rows]
 
     async def skipped_reminders(
-        self: _Sessions, practice_id: str, *, start: datetime, end: datetime, limit: int = 200
+        self, practice_id: str, *, start: datetime, end: datetime, limit: int = 200
     ) -> list[SkippedReminder]:
         """Reminders the runner did not call on some pass in [start, end), and why (no usable
         number): a skip has no attempt row, so the reminder's own times say when. Each pass that
@@ -606,14 +608,14 @@ class ReminderBook:
             .order_by(Appointment.starts_at, Reminder.id)
             .limit(limit)
         )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             rows = (await s.execute(query)).all()
         return [SkippedReminder(r, ap, p) for r, ap, p in rows]
 
-    async def reminders_for(self: _Sessions, appointment_ids: list[str]) -> dict[str, Reminder]:
+    async def reminders_for(self, appointment_ids: list[str]) -> dict[str, Reminder]:
         if not appointment_ids:
             return {}
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             rows = await s.scalars(
                 select(Reminder).where(Reminder.appointment_id.in_(appointment_ids))
             )

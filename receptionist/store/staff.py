@@ -1,9 +1,9 @@
 """The staff app's side of the book: accounts, signed-in sessions, the audit log, and the queries
 behind its pages (callback queue, call log, the week's figures, staff bookings).
 
-A mixin of `Store`, like `closures.py` and `lockouts.py`: the queries live beside the tables they
-read and the store stays one object. Nothing here knows about HTTP or the practice profile; the
-web package (`receptionist.web`) decides what is shown and who may do what.
+`store.staff`, a repository of `Store` like `closures.py` and `lockouts.py`: the queries live
+beside the tables they read. Nothing here knows about HTTP or the practice profile; the web
+package (`receptionist.web`) decides what is shown and who may do what.
 
 Every list is bounded (`limit`), and the range queries over the big tables run on indexes: calls
 by `(practice_id, started_at)`, appointments by `(practice_id, starts_at)` (the day) and
@@ -17,10 +17,9 @@ asked for, 0009 the call id's).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -36,7 +35,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from receptionist.store.engine import rows_changed
@@ -53,6 +51,7 @@ from receptionist.store.models import (
     UTCDateTime,
     new_id,
 )
+from receptionist.store.sessions import Sessions
 
 # Column bounds of the audit log (models.AuditEntry): longer text is cut, never refused.
 _ACTION, _SUBJECT, _DETAIL = 40, 80, 200
@@ -79,10 +78,6 @@ class SignInAttempt:
     @property
     def admitted(self) -> bool:
         return self.user is not None and self.refused is None
-
-
-class _Sessions(Protocol):
-    def _session(self, write: bool) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 @dataclass(frozen=True)
@@ -116,12 +111,15 @@ def _priority() -> ColumnElement[int]:
 
 
 class StaffStore:
-    """Store methods for the staff app's tables and views."""
+    """`store.staff`: the staff app's tables (accounts, sessions, audit log) and its views."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
 
     # --- accounts ---------------------------------------------------------------------------
 
     async def add_staff_user(
-        self: _Sessions,
+        self,
         *,
         username: str,
         full_name: str,
@@ -141,29 +139,29 @@ class StaffStore:
             created_at=at,
         )
         try:
-            async with self._session(write=True) as s:
+            async with self._sessions.session(write=True) as s:
                 s.add(user)
         except IntegrityError:
             raise StaffUserExists(username) from None
         return user
 
-    async def staff_user(self: _Sessions, user_id: str) -> StaffUser | None:
-        async with self._session(write=False) as s:
+    async def staff_user(self, user_id: str) -> StaffUser | None:
+        async with self._sessions.session(write=False) as s:
             return await s.get(StaffUser, user_id)
 
-    async def staff_user_named(self: _Sessions, username: str) -> StaffUser | None:
-        async with self._session(write=False) as s:
+    async def staff_user_named(self, username: str) -> StaffUser | None:
+        async with self._sessions.session(write=False) as s:
             return await s.scalar(select(StaffUser).where(StaffUser.username == username))
 
-    async def staff_users(self: _Sessions) -> list[StaffUser]:
+    async def staff_users(self) -> list[StaffUser]:
         """Every account, active first, then by username (a practice has a handful)."""
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             result = await s.scalars(
                 select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)
             )
             return list(result)
 
-    async def update_staff_user(self: _Sessions, user_id: str, **values: Any) -> bool:
+    async def update_staff_user(self, user_id: str, **values: Any) -> bool:
         """Changes an account's role, name, active flag or password hash; True if it exists.
         A new password also lifts any lock-out (an admin reset it on purpose).
 
@@ -174,7 +172,7 @@ class StaffStore:
         if "password_hash" in values:
             values = {**values, "failed_logins": 0, "locked_until": None}
         takes_admin = values.get("role", ADMIN) != ADMIN or values.get("active", True) is False
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             if takes_admin:
                 admins = await s.scalars(
                     select(StaffUser.id)
@@ -190,7 +188,7 @@ class StaffStore:
             return bool(rows_changed(result))
 
     async def begin_sign_in(
-        self: _Sessions,
+        self,
         username: str,
         *,
         now: datetime,
@@ -221,7 +219,7 @@ class StaffStore:
             .values(failed_logins=count, locked_until=locks)
             .execution_options(synchronize_session=False)
         )
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             admitted = bool(rows_changed(await s.execute(admit)))
             # Read in the same transaction: the row is ours (locked) until it commits.
             user = await s.scalar(
@@ -236,22 +234,20 @@ class StaffStore:
             return SignInAttempt(user, refused=why)
         return SignInAttempt(user, locks=user.failed_logins >= max_failures)
 
-    async def login_succeeded(
-        self: _Sessions, user_id: str, *, password_hash: str | None = None
-    ) -> None:
+    async def login_succeeded(self, user_id: str, *, password_hash: str | None = None) -> None:
         """Clears the failure count and any lock (and stores a re-hashed password when
         parameters changed): the right password, checked in an attempt `begin_sign_in`
         admitted, ends the run of failures."""
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
         if password_hash:
             values["password_hash"] = password_hash
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             await s.execute(update(StaffUser).where(StaffUser.id == user_id).values(**values))
 
     # --- sessions ---------------------------------------------------------------------------
 
     async def open_staff_session(
-        self: _Sessions,
+        self,
         *,
         session_id: str,
         user_id: str,
@@ -268,16 +264,14 @@ class StaffStore:
             created_at=now,
             last_seen_at=now,
         )
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             if replaces:
                 await s.execute(delete(StaffSession).where(StaffSession.id == replaces))
             s.add(row)
         return row
 
-    async def staff_session(
-        self: _Sessions, session_id: str
-    ) -> tuple[StaffSession, StaffUser] | None:
-        async with self._session(write=False) as s:
+    async def staff_session(self, session_id: str) -> tuple[StaffSession, StaffUser] | None:
+        async with self._sessions.session(write=False) as s:
             row = (
                 await s.execute(
                     select(StaffSession, StaffUser)
@@ -287,25 +281,25 @@ class StaffStore:
             ).first()
             return (row[0], row[1]) if row else None
 
-    async def touch_staff_session(self: _Sessions, session_id: str, *, now: datetime) -> None:
-        async with self._session(write=True) as s:
+    async def touch_staff_session(self, session_id: str, *, now: datetime) -> None:
+        async with self._sessions.session(write=True) as s:
             await s.execute(
                 update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now)
             )
 
-    async def close_staff_session(self: _Sessions, session_id: str) -> None:
-        async with self._session(write=True) as s:
+    async def close_staff_session(self, session_id: str) -> None:
+        async with self._sessions.session(write=True) as s:
             await s.execute(delete(StaffSession).where(StaffSession.id == session_id))
 
-    async def close_user_sessions(self: _Sessions, user_id: str) -> int:
+    async def close_user_sessions(self, user_id: str) -> int:
         """Signs an account out everywhere (deactivated, password reset, role changed)."""
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
             return rows_changed(result)
 
-    async def close_idle_sessions(self: _Sessions, *, seen_before: datetime) -> int:
+    async def close_idle_sessions(self, *, seen_before: datetime) -> int:
         """Deletes sessions idle since before `seen_before` (housekeeping at sign-in)."""
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 delete(StaffSession).where(StaffSession.last_seen_at < seen_before)
             )
@@ -314,7 +308,7 @@ class StaffStore:
     # --- audit log --------------------------------------------------------------------------
 
     async def audit(
-        self: _Sessions,
+        self,
         *,
         at: datetime,
         user_id: str | None,
@@ -336,12 +330,12 @@ class StaffStore:
         rows = [{"id": new_id(), "patient_id": p, **common} for p in patients]
         # Core, not the ORM: a busy day's view writes a row per patient on it (a hundred or more)
         # on every page load, and ORM objects for them cost more than the insert itself.
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             await s.execute(insert(AuditEntry.__table__), rows)
         return len(rows)
 
     async def audit_entries(
-        self: _Sessions,
+        self,
         *,
         user_id: str | None = None,
         patient_id: str | None = None,
@@ -365,14 +359,14 @@ class StaffStore:
                 or_(AuditEntry.at < at, and_(AuditEntry.at == at, AuditEntry.id > last_id))
             )
         query = query.order_by(AuditEntry.at.desc(), AuditEntry.id).limit(limit)
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             rows = (await s.execute(query)).all()
         return [AuditRow(entry, username, name) for entry, username, name in rows]
 
     # --- messages ---------------------------------------------------------------------------
 
     async def staff_messages(
-        self: _Sessions, practice_ids: Sequence[str], *, handled: bool, limit: int = 200
+        self, practice_ids: Sequence[str], *, handled: bool, limit: int = 200
     ) -> list[Message]:
         """The callback queue. Open: urgent and security first, then soon, then routine, the
         longest-waiting first within each. Handled: the most recently handled first."""
@@ -383,30 +377,28 @@ class StaffStore:
             query = query.where(Message.handled_at.is_(None)).order_by(
                 _priority(), Message.created_at
             )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             return list(await s.scalars(query.limit(limit)))
 
-    async def open_message_count(
-        self: _Sessions, practice_ids: Sequence[str]
-    ) -> tuple[int, datetime | None]:
+    async def open_message_count(self, practice_ids: Sequence[str]) -> tuple[int, datetime | None]:
         """How many messages are open, and when the newest arrived (the page's live check)."""
         query = select(func.count(), func.max(Message.created_at)).where(
             Message.practice_id.in_(list(practice_ids)), Message.handled_at.is_(None)
         )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             count, newest = (await s.execute(query)).one()
         return int(count or 0), newest
 
-    async def get_message(self: _Sessions, message_id: str) -> Message | None:
-        async with self._session(write=False) as s:
+    async def get_message(self, message_id: str) -> Message | None:
+        async with self._sessions.session(write=False) as s:
             return await s.get(Message, message_id)
 
     async def handle_message(
-        self: _Sessions, message_id: str, *, user_id: str, note: str, at: datetime
+        self, message_id: str, *, user_id: str, note: str, at: datetime
     ) -> bool:
         """Marks an open message handled by `user_id` with a note; False if it was already
         handled (by someone else a moment ago) or does not exist: the first one wins."""
-        async with self._session(write=True) as s:
+        async with self._sessions.session(write=True) as s:
             result = await s.execute(
                 update(Message)
                 .where(Message.id == message_id, Message.handled_at.is_(None))
@@ -417,7 +409,7 @@ class StaffStore:
     # --- calls ------------------------------------------------------------------------------
 
     async def staff_calls(
-        self: _Sessions,
+        self,
         practice_ids: Sequence[str],
         *,
         before: datetime | None = None,
@@ -443,21 +435,21 @@ class StaffStore:
             return query.order_by(CallRecord.started_at.desc()).limit(limit)
 
         rows: list[CallRecord] = []
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             for practice_id in dict.fromkeys(practice_ids):
                 rows.extend(await s.scalars(newest(practice_id)))
         rows.sort(key=lambda call: call.started_at, reverse=True)
         return rows[:limit]
 
-    async def get_call(self: _Sessions, call_record_id: str) -> CallRecord | None:
-        async with self._session(write=False) as s:
+    async def get_call(self, call_record_id: str) -> CallRecord | None:
+        async with self._sessions.session(write=False) as s:
             return await s.get(CallRecord, call_record_id)
 
-    async def call_record_id_for(self: _Sessions, livekit_call_id: str) -> str | None:
+    async def call_record_id_for(self, livekit_call_id: str) -> str | None:
         """The call record of a LiveKit call id (what appointments and messages carry)."""
         if not livekit_call_id:
             return None
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             return await s.scalar(
                 select(CallRecord.id)
                 .where(CallRecord.livekit_call_id == livekit_call_id)
@@ -465,7 +457,7 @@ class StaffStore:
                 .limit(1)
             )
 
-    async def call_patient_ids(self: _Sessions, call: CallRecord) -> list[str]:
+    async def call_patient_ids(self, call: CallRecord) -> list[str]:
         """The patients a call's page shows data of, for the audit ("who saw this patient?"):
         every patient the caller proved to be (`patient_ids`, written with the record: the
         transcript holds their name and date of birth, whether or not the call booked, moved or
@@ -483,14 +475,14 @@ class StaffStore:
             messaged = select(Message.patient_id).where(
                 Message.call_id == call.livekit_call_id, Message.patient_id.is_not(None)
             )
-            async with self._session(write=False) as s:
+            async with self._sessions.session(write=False) as s:
                 found.update(str(p) for p in await s.scalars(booked.union(messaged)))
         return sorted(found)
 
     # --- the week's figures -----------------------------------------------------------------
 
     async def calls_between(
-        self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime
+        self, practice_ids: Sequence[str], start: datetime, end: datetime
     ) -> list[WeekCall]:
         """The calls started in [start, end): five small columns each, on the `started_at`
         index (a week of calls is hundreds of rows, not the whole log)."""
@@ -505,7 +497,7 @@ class StaffStore:
             CallRecord.started_at < end,
             CallRecord.practice_id.in_(list(practice_ids)),
         )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             rows = (await s.execute(query)).all()
         return [
             WeekCall(p, at, o, list(os or []), usage if isinstance(usage, dict) else None)
@@ -513,7 +505,7 @@ class StaffStore:
         ]
 
     async def bookings_made_between(
-        self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime
+        self, practice_ids: Sequence[str], start: datetime, end: datetime
     ) -> tuple[int, int]:
         """Appointments booked (not moved) in [start, end): (by the assistant, by staff).
 
@@ -529,13 +521,13 @@ class StaffStore:
             Appointment.created_at < end,
             Appointment.replaces_id.is_(None),
         )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             total, staff = (await s.execute(query)).one()
         staff = int(staff or 0)
         return int(total or 0) - staff, staff
 
     async def messages_between(
-        self: _Sessions, practice_ids: Sequence[str], start: datetime, end: datetime
+        self, practice_ids: Sequence[str], start: datetime, end: datetime
     ) -> tuple[int, int]:
         """Messages taken in [start, end): (all, urgent or security)."""
         urgent = func.sum(
@@ -546,6 +538,6 @@ class StaffStore:
             Message.created_at >= start,
             Message.created_at < end,
         )
-        async with self._session(write=False) as s:
+        async with self._sessions.session(write=False) as s:
             total, pressing = (await s.execute(query)).one()
         return int(total or 0), int(pressing or 0)

@@ -129,7 +129,7 @@ async def check_credentials(
         name = clean_username(username)
     except AccountError:
         name = ""  # matches no account: the same work as an unknown username
-    attempt = await store.begin_sign_in(
+    attempt = await store.staff.begin_sign_in(
         name, now=now, max_failures=MAX_FAILURES, lock_until=now + LOCK_FOR
     )
     user = attempt.user
@@ -141,7 +141,7 @@ async def check_credentials(
     if not ok:
         why = "wrong password, account locked" if attempt.locks else "wrong password"
         return SignInResult(None, why, user.id)
-    await store.login_succeeded(user.id, password_hash=rehash)
+    await store.staff.login_succeeded(user.id, password_hash=rehash)
     return SignInResult(user, "signed in", user.id)
 
 

@@ -82,7 +82,7 @@ class Web:
         user_id: str | None = None,
     ) -> None:
         """An audit-log entry stamped with this app's clock and the signed-in person."""
-        await self.store.audit(
+        await self.store.staff.audit(
             at=self.now(),
             user_id=staff.id if staff is not None else user_id,
             action=action,

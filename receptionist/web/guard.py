@@ -46,17 +46,17 @@ async def _staff(request: Request, *, activity: bool) -> Staff:
     if not token:
         raise NotSignedIn()
     sid = session_id(token)
-    found = await web.store.staff_session(sid)
+    found = await web.store.staff.staff_session(sid)
     if found is None:
         raise NotSignedIn()
     session, user = found
     now = web.now()
     why = session_state(session, user, now=now, idle=web.idle)
     if why is not None:
-        await web.store.close_staff_session(sid)
+        await web.store.staff.close_staff_session(sid)
         raise NotSignedIn(why)
     if activity:
-        await web.store.touch_staff_session(sid, now=now)
+        await web.store.staff.touch_staff_session(sid, now=now)
     staff = Staff(user, session)
     request.state.staff = staff
     return staff

@@ -38,7 +38,7 @@ async def practice_book(tmp_path: Path) -> AsyncIterator[Store]:
     store = Store(f"sqlite+aiosqlite:///{path}", outbox=Outbox(tmp_path / "outbox"))
     practice = example_practice()
     for name, born in (ANN, BOB):
-        await store.register_patient(practice.id, name, born, "+14144007103")
+        await store.appointments.register_patient(practice.id, name, born, "+14144007103")
     try:
         yield store
     finally:
@@ -76,8 +76,8 @@ async def book_directly(
     call_id: str = "",
 ):
     practice = example_practice()
-    found = await store.find_patient(practice.id, *patient)
-    return await store.book(
+    found = await store.appointments.find_patient(practice.id, *patient)
+    return await store.appointments.book(
         practice_id=practice.id,
         provider_id=provider_id,
         patient_id=found.id,
@@ -90,8 +90,10 @@ async def book_directly(
 
 async def active_appointments(store: Store, patient: tuple[str, date]):
     practice = example_practice()
-    found = await store.find_patient(practice.id, *patient)
-    return await store.upcoming_for_patient(found.id, after=datetime(2000, 1, 1).astimezone())
+    found = await store.appointments.find_patient(practice.id, *patient)
+    return await store.appointments.upcoming_for_patient(
+        found.id, after=datetime(2000, 1, 1).astimezone()
+    )
 
 
 def tool_results(result, name: str) -> list[tuple[str, bool]]:

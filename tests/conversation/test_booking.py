@@ -71,7 +71,7 @@ async def test_new_patient_registers_and_books_the_new_patient_exam(book):
     async with book.call(script) as call:
         await call.session.run(user_input="I'm new, Carla Diaz, born July 14 1992, book me in.")
         carla = ("Carla Diaz", date(1992, 7, 14))
-        patient = await book.store.find_patient("lakeside", *carla)
+        patient = await book.store.appointments.find_patient("lakeside", *carla)
         [appointment] = await active_appointments(book.store, carla)
     assert patient.phone == "+14144007103"  # the caller's number, normalised, as the callback
     assert appointment.visit_type == "new-patient"

@@ -53,7 +53,7 @@ async def test_reschedule_moves_the_callers_own_appointment(book):
         [(output, is_error)] = tool_results(result, "reschedule_appointment")
         assert not is_error and "Moved from" in output
         [new] = await active_appointments(book.store, ANN)
-        previous = await book.store.get_appointment(old.id)
+        previous = await book.store.appointments.get_appointment(old.id)
     assert (
         previous.status == AppointmentStatus.RESCHEDULED and new.status == AppointmentStatus.BOOKED
     )
@@ -79,11 +79,15 @@ async def test_cancel_states_the_policy_then_cancels_on_confirmation(book):
         [(policy, _)] = tool_results(result, "cancel_appointment")
         assert "24 hours" in policy and "caller_confirmed" in policy
         # not before confirmation
-        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(old.id)
+        ).status == AppointmentStatus.BOOKED
         result = await call.session.run(user_input="Yes, cancel it.")
         [(done, is_error)] = tool_results(result, "cancel_appointment")
         assert not is_error and "Cancelled" in done
-        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
+        assert (
+            await book.store.appointments.get_appointment(old.id)
+        ).status == AppointmentStatus.CANCELLED
         assert await active_appointments(book.store, ANN) == []
     assert call.state.outcomes == [Outcome.CANCELLED]
 
@@ -105,11 +109,13 @@ async def test_a_call_that_cancels_a_visit_another_call_booked_names_her_in_its_
         old = await book_directly(book.store, ANN, ANN_VISIT, call_id="SCL_earlier")
         await call.session.run(user_input="Ann Lee, 1980-02-29. Cancel my appointment.")
         await call.session.run(user_input="Yes, cancel it.")
-        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
+        assert (
+            await book.store.appointments.get_appointment(old.id)
+        ).status == AppointmentStatus.CANCELLED
         await finish_call(call.state, None)  # the record, as the lifecycle writes it at the end
-        [record] = await book.store.recent_calls()
+        [record] = await book.store.records.recent_calls()
         assert record.patient_ids == [old.patient_id]
-        assert await book.store.call_patient_ids(record) == [old.patient_id]
+        assert await book.store.staff.call_patient_ids(record) == [old.patient_id]
 
 
 async def test_late_cancellation_is_flagged_as_short_notice(book):
@@ -127,7 +133,9 @@ async def test_late_cancellation_is_flagged_as_short_notice(book):
         result = await call.session.run(user_input="Ann Lee, 1980-02-29, cancel tomorrow's visit.")
         [(policy, _)] = tool_results(result, "cancel_appointment")
         assert policy.startswith("This is short notice")
-        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(old.id)
+        ).status == AppointmentStatus.BOOKED
 
 
 async def test_refs_are_never_reused_after_a_move(book):
@@ -168,7 +176,9 @@ async def test_refs_are_never_reused_after_a_move(book):
         await call.session.run(user_input="Cancel the December 8 one.")
         await call.session.run(user_input="Yes.")
         [moved_visit] = [a for a in await active_appointments(book.store, ANN) if a.id != second.id]
-    assert (await book.store.get_appointment(second.id)).status == AppointmentStatus.CANCELLED
+    assert (
+        await book.store.appointments.get_appointment(second.id)
+    ).status == AppointmentStatus.CANCELLED
     assert moved_visit.replaces_id == first.id and moved_visit.status == AppointmentStatus.BOOKED
 
 
@@ -198,11 +208,15 @@ async def test_a_confirmed_cancel_without_the_policy_is_refused(book):
         )
         assert skipped_error and "policy" in skipped and "caller_confirmed" in skipped
         assert not policy_error and "24 hours" in policy
-        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(old.id)
+        ).status == AppointmentStatus.BOOKED
         result = await call.session.run(user_input="Yes, cancel it.")
         outputs = tool_results(result, "cancel_appointment")
         assert any(not err and "Cancelled" in out for out, err in outputs)
-        assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.CANCELLED
+        assert (
+            await book.store.appointments.get_appointment(old.id)
+        ).status == AppointmentStatus.CANCELLED
     assert call.state.outcomes == [Outcome.CANCELLED]
 
 
@@ -247,5 +261,7 @@ async def test_moving_a_visit_offers_times_its_own_time_would_block(book):
         [(output, is_error)] = tool_results(result, "reschedule_appointment")
         assert not is_error and "Moved from" in output
         [new] = await active_appointments(book.store, BOB)
-    assert (await book.store.get_appointment(old.id)).status == AppointmentStatus.RESCHEDULED
+    assert (
+        await book.store.appointments.get_appointment(old.id)
+    ).status == AppointmentStatus.RESCHEDULED
     assert (new.provider_id, new.starts_at) == ("dr-lindqvist", filling_at)

@@ -31,7 +31,7 @@ async def test_a_console_session_is_not_written_to_the_call_log(book):
     # The same call on a phone line is recorded as ever.
     with fake_job_context():
         await write_call_record(state, None, console=False)
-    [record] = await book.store.recent_calls()
+    [record] = await book.store.records.recent_calls()
     assert record.outcome == "abandoned" and record.caller == "+14144007103"
 
 

@@ -46,7 +46,7 @@ async def test_guessing_a_birthday_over_many_calls_locks_the_name_and_tells_the_
     [(output, _)] = outputs
     assert "locked" in output and "Verified" not in output and "December" not in output
     assert state.identity.patient_id is None
-    security = [m for m in await book.store.open_messages() if m.kind == SECURITY]
+    security = [m for m in await book.store.records.open_messages() if m.kind == SECURITY]
     assert len(security) == 2  # when the lock was reached, and on the refused call
     assert all("ann lee" in m.reason and "0163" not in m.caller_name for m in security)
     assert "***" in security[-1].reason  # the number masked in what staff read
@@ -86,7 +86,9 @@ async def test_a_failed_check_for_another_person_ends_the_earlier_verification(b
         [(cancelled, cancel_error)] = tool_results(result, "cancel_appointment")
         assert list_error and "December" not in listed
         assert cancel_error and "Cancelled" not in cancelled
-        assert (await book.store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(mine.id)
+        ).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 

@@ -23,7 +23,7 @@ async def test_a_message_with_hostile_characters_is_stored_clean_not_queued(book
         result = await call.session.run(user_input="Please have someone call me about swelling.")
         [(output, is_error)] = tool_results(result, "take_message")
         assert not is_error and "Message saved" in output
-        [message] = await book.store.open_messages()
+        [message] = await book.store.records.open_messages()
     assert message.caller_name == "Dan Wu"
     assert "\x00" not in message.reason and "\u202e" not in message.reason
     assert "\ud800" not in message.reason and "\x1b" not in message.reason
@@ -42,7 +42,7 @@ async def test_an_emergency_note_with_hostile_characters_reaches_the_book(book, 
         result = await call.session.run(user_input="My face is swelling badly.")
         [(output, _)] = tool_results(result, "report_emergency")
         assert "not saved" not in output  # it believes the note is kept, and it is
-        [message] = await book.store.open_messages()
+        [message] = await book.store.records.open_messages()
     assert message.urgency == "urgent" and "\ud800" not in message.reason
     assert Outbox(tmp_path / "outbox").pending() == []
 

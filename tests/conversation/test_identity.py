@@ -64,7 +64,9 @@ async def test_caller_id_is_not_identity(book):
         [(output, is_error)] = tool_results(result, "cancel_appointment")
         assert is_error and "verify_patient" in output
         _nothing_disclosed(result)
-        assert (await book.store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(mine.id)
+        ).status == AppointmentStatus.BOOKED
 
 
 async def test_guessing_dates_of_birth_locks_identity_checks(book):
@@ -88,7 +90,9 @@ async def test_guessing_dates_of_birth_locks_identity_checks(book):
         [(locked, is_error)] = tool_results(result, "verify_patient")
         assert is_error and "locked" in locked
         _nothing_disclosed(result)
-        assert (await book.store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(mine.id)
+        ).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 
@@ -112,7 +116,9 @@ async def test_verified_caller_cannot_touch_someone_elses_appointment(book):
     assert cancel_error and "Unknown appointment reference" in cancel
     assert move_error and "list_appointments" in move
     _nothing_disclosed(result, someone_verified=True)  # Bob, not Ann
-    assert (await book.store.get_appointment(anns.id)).status == AppointmentStatus.BOOKED
+    assert (
+        await book.store.appointments.get_appointment(anns.id)
+    ).status == AppointmentStatus.BOOKED
 
 
 async def test_staff_impersonation_and_injected_instructions_change_nothing(book):
@@ -132,7 +138,9 @@ async def test_staff_impersonation_and_injected_instructions_change_nothing(book
         assert all(is_error for _, is_error in tool_results(result, "list_appointments"))
         assert all(is_error for _, is_error in tool_results(result, "cancel_appointment"))
         _nothing_disclosed(result)
-    assert (await book.store.get_appointment(anns.id)).status == AppointmentStatus.BOOKED
+    assert (
+        await book.store.appointments.get_appointment(anns.id)
+    ).status == AppointmentStatus.BOOKED
 
 
 async def test_switching_identity_forgets_the_previous_callers_references(book):
@@ -151,7 +159,9 @@ async def test_switching_identity_forgets_the_previous_callers_references(book):
         result = await call.session.run(user_input="Ann here, then my husband Bob wants to cancel.")
         [(output, is_error)] = tool_results(result, "cancel_appointment")
     assert is_error and "list_appointments" in output
-    assert (await book.store.get_appointment(anns.id)).status == AppointmentStatus.BOOKED
+    assert (
+        await book.store.appointments.get_appointment(anns.id)
+    ).status == AppointmentStatus.BOOKED
 
 
 async def test_parallel_guesses_in_one_turn_cannot_outrun_the_lockout(book):
@@ -172,7 +182,9 @@ async def test_parallel_guesses_in_one_turn_cannot_outrun_the_lockout(book):
         assert len(outputs) == len(guesses)
         assert sum(1 for o, err in outputs if err and "locked" in o) >= len(guesses) - 3
         _nothing_disclosed(result)
-        assert (await book.store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(mine.id)
+        ).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 
@@ -196,7 +208,9 @@ async def test_registration_is_refused_once_identity_checks_are_locked(book):
         assert is_error and "locked" in output
         _nothing_disclosed(result)
         assert await book.store.count("patient") == before
-        assert (await book.store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(mine.id)
+        ).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 
@@ -231,7 +245,9 @@ async def test_registering_with_guessed_details_is_a_counted_identity_attempt(bo
         _nothing_disclosed(first)
         _nothing_disclosed(result)
         assert await book.store.count("patient") == before  # no junk "Ann Lee" records
-        assert (await book.store.get_appointment(mine.id)).status == AppointmentStatus.BOOKED
+        assert (
+            await book.store.appointments.get_appointment(mine.id)
+        ).status == AppointmentStatus.BOOKED
     assert call.state.identity.patient_id is None
 
 

@@ -27,7 +27,7 @@ async def test_message_is_stored_with_the_callers_number(book):
         result = await call.session.run(user_input="Can someone call me about my bill? Dan Wu.")
         [(output, is_error)] = tool_results(result, "take_message")
         assert not is_error and "7103" in output and "4144007103" not in output
-        [message] = await book.store.open_messages("lakeside")
+        [message] = await book.store.records.open_messages("lakeside")
     assert (message.caller_name, message.callback_number) == ("Dan Wu", "+14144007103")
     assert message.urgency == "soon" and message.call_id == "SCL_test123"
     assert call.state.outcomes == [Outcome.MESSAGE]
@@ -50,7 +50,7 @@ async def test_message_with_a_spoken_callback_number_and_a_bad_one(book):
         result = await call.session.run(user_input="Take a message, call me at 414 555 0123.")
         [(first, bad), (_, good)] = tool_results(result, "take_message")
         assert bad and "area code" in first and not good
-        [message] = await book.store.open_messages()
+        [message] = await book.store.records.open_messages()
     assert message.callback_number == "+14145550123"
 
 
@@ -72,7 +72,7 @@ async def test_message_is_kept_in_the_outbox_when_the_database_is_down(book, tmp
     assert pending.kind == "message" and pending.values["reason"] == "Please call me"
     book.store.outbox = Outbox(tmp_path / "ob")
     assert await book.store.flush_outbox() == 1
-    [message] = await book.store.open_messages()
+    [message] = await book.store.records.open_messages()
     assert message.id == pending.values["id"]
 
 
@@ -107,7 +107,7 @@ async def test_urgent_dental_in_hours_goes_to_staff_and_leaves_a_note(book):
         result = await call.session.run(user_input="My son just knocked out his front tooth!")
         [(output, _)] = tool_results(result, "report_emergency")
         assert "transfer_to_staff" in output and "milk" in output
-        [note] = await book.store.open_messages()
+        [note] = await book.store.records.open_messages()
     assert note.urgency == "urgent" and note.reason.startswith("URGENT:")
     assert [t.transfer_to for t in call.api.transfers] == ["tel:+14145550101"]
     assert call.state.outcome == Outcome.EMERGENCY
@@ -131,7 +131,7 @@ async def test_urgent_dental_when_nobody_answers_books_the_soonest_urgent_visit(
         [(output, _)] = tool_results(result, "report_emergency")
         assert "Nobody can take a call now" in output and "opt-" in output
         await call.session.run(user_input="Yes please. Ann Lee, February 29 1980.")
-        [(appointment, _)] = await book.store.appointments_between(
+        [(appointment, _)] = await book.store.appointments.appointments_between(
             "lakeside", CLOSED_TIME, CLOSED_TIME.replace(month=12, day=20)
         )
     assert appointment.visit_type == "emergency"
@@ -171,9 +171,11 @@ async def test_urgent_dental_from_an_unknown_number_asks_for_one_and_takes_a_mes
         [(output, is_error)] = tool_results(result, "report_emergency")
         assert not is_error and "take_message" in output and "callback number" in output
         assert "has an urgent note" not in output
-        assert await book.store.open_messages() == []  # nothing with an "unknown" callback number
+        assert (
+            await book.store.records.open_messages() == []
+        )  # nothing with an "unknown" callback number
         await call.session.run(user_input="It's 414 555 0123, Dan Wu.")
-        [message] = await book.store.open_messages()
+        [message] = await book.store.records.open_messages()
     assert message.callback_number == "+14145550123" and message.urgency == "urgent"
 
 
@@ -189,7 +191,7 @@ async def test_an_urgent_note_that_could_not_be_saved_is_not_promised(book, capl
         async def broken(**values):
             raise RuntimeError(f"disk full while writing {values['callback_number']}")
 
-        book.store.add_message = broken
+        book.store.records.add_message = broken
         result = await call.session.run(user_input="I have terrible tooth pain.")
         [(output, is_error)] = tool_results(result, "report_emergency")
     assert not is_error and "has an urgent note" not in output and "take_message" in output

@@ -58,11 +58,11 @@ class ReminderRun:
     lifecycle: CallLifecycle
 
     async def reminder(self):
-        reminder, appointment, _ = await self.store.reminder_job(self.reminder_id)
+        reminder, appointment, _ = await self.store.reminders.reminder_job(self.reminder_id)
         return reminder, appointment
 
     async def attempt(self):
-        [result] = await self.store.reminder_results(
+        [result] = await self.store.reminders.reminder_results(
             None, start=NOW - timedelta(days=1), end=NOW + timedelta(days=1)
         )
         return result.attempt
@@ -91,11 +91,11 @@ async def reminder_call(
     async with practice_book(tmp_path) as store:
         visit = await book_directly(store, ANN, VISIT)
         want = Wanted(visit.id, visit.patient_id, 0)
-        [claim] = await store.claim_reminders(
+        [claim] = await store.reminders.claim_reminders(
             practice.id, [want], now=NOW, lease=timedelta(minutes=15), max_in_flight=5
         )
         job = ReminderJob(claim.reminder_id, claim.attempt, practice.id, "ST_out", 30)
-        _, appointment, patient = await store.reminder_job(claim.reminder_id)
+        _, appointment, patient = await store.reminders.reminder_job(claim.reminder_id)
         call = ReminderCall(job, practice, appointment, patient, store, clock=lambda: NOW)
         call.line, call.sip_status = Line.ANSWERED, 200
         fake_api = RecordingLiveKitAPI()
@@ -247,7 +247,7 @@ async def test_stop_calling_me_opts_out_for_good(tmp_path):
         await run.session.run(user_input="Stop calling me.")
         reminder, appointment = await run.reminder()
         assert reminder.status == ReminderStatus.OPTED_OUT and appointment.status == "booked"
-        assert await run.store.is_opted_out(run.call.practice.id, run.call.patient.id)
+        assert await run.store.reminders.is_opted_out(run.call.practice.id, run.call.patient.id)
 
 
 async def test_a_wrong_number_hears_nothing_about_the_patient_and_is_not_called_again(tmp_path):
@@ -346,7 +346,7 @@ class RecordingDialler(RecordingLiveKitAPI):
 async def _move(run: ReminderRun) -> None:
     visit = run.call.appointment
     starts = visit.starts_at + timedelta(days=1)
-    await run.store.reschedule(
+    await run.store.appointments.reschedule(
         visit.id,
         patient_id=visit.patient_id,
         provider_id=visit.provider_id,
@@ -358,13 +358,15 @@ async def _move(run: ReminderRun) -> None:
 CHANGES = {
     # on an inbound call (tools/booking.py), in the staff app, or the staff's opt-out list
     "cancelled": (
-        lambda run: run.store.cancel(run.call.appointment.id, patient_id=run.call.patient.id),
+        lambda run: run.store.appointments.cancel(
+            run.call.appointment.id, patient_id=run.call.patient.id
+        ),
         ReminderStatus.CANCELLED,
         VISIT_CANCELLED,
     ),
     "moved": (_move, ReminderStatus.MOVED, VISIT_MOVED),
     "opted out": (
-        lambda run: run.store.opt_out(
+        lambda run: run.store.reminders.opt_out(
             run.call.practice.id, run.call.patient.id, now=NOW, source="staff"
         ),
         ReminderStatus.OPTED_OUT,

@@ -174,7 +174,7 @@ async def test_a_message_taken_in_the_try_out_is_a_message_row(tmp_path):
         "goodbye",
     )
     try:
-        [message] = await store.open_messages(example_practice().id)
+        [message] = await store.records.open_messages(example_practice().id)
         assert message.caller_name == "Carla Diaz"
         assert message.callback_number == "+14145550177"
         assert message.reason == "It's about my invoice from the last visit"
@@ -196,7 +196,7 @@ async def test_a_refused_transfer_offers_a_message_and_a_yes_takes_it(tmp_path):
         "414 555 0123",
     )
     try:
-        [message] = await store.open_messages(example_practice().id)
+        [message] = await store.records.open_messages(example_practice().id)
         assert (message.caller_name, message.callback_number) == ("Bob Stone", "+14145550123")
         assert [use.name for use in run.tools] == ["transfer_to_staff", "take_message"]
     finally:
@@ -221,7 +221,7 @@ async def test_an_urgent_dental_problem_goes_through_the_emergency_tool_to_an_ur
             "urgent_dental",
         )
         assert Outcome.EMERGENCY in run.state.outcomes
-        [message] = await store.open_messages(example_practice().id)
+        [message] = await store.records.open_messages(example_practice().id)
         assert message.urgency == "urgent"
         assert message.reason == "URGENT: I knocked out a tooth playing hockey"
         assert message.callback_number == "+14144007103"

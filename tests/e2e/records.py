@@ -19,7 +19,7 @@ def call_record(database_url: str, sip_call_id: str, timeout: float = 30.0) -> C
 
     async def find() -> CallRecord | None:
         async with Store(database_url, outbox=Outbox(READER_OUTBOX)) as store:
-            for record in await store.recent_calls(limit=50):
+            for record in await store.records.recent_calls(limit=50):
                 if record.sip_call_id == sip_call_id:
                     return record
         return None

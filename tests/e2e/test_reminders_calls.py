@@ -101,9 +101,11 @@ def rig(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
 async def _visit(rig: Rig, name: str, phone: str, hours: int) -> str:
     store = Store(rig.book, outbox=Outbox(rig.workdir / "outbox"))
     try:
-        patient, _ = await store.register_patient("lakeside", name, date(1980, 5, 17), phone)
+        patient, _ = await store.appointments.register_patient(
+            "lakeside", name, date(1980, 5, 17), phone
+        )
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=hours)
-        visit = await store.book(
+        visit = await store.appointments.book(
             practice_id="lakeside",
             provider_id="dr-a",
             patient_id=patient.id,
@@ -119,17 +121,17 @@ async def _visit(rig: Rig, name: str, phone: str, hours: int) -> str:
 async def _state(rig: Rig, appointment_id: str):
     store = Store(rig.book, outbox=Outbox(rig.workdir / "outbox"))
     try:
-        reminder = (await store.reminders_for([appointment_id]))[appointment_id]
+        reminder = (await store.reminders.reminders_for([appointment_id]))[appointment_id]
         attempts = [
             r
-            for r in await store.reminder_results(
+            for r in await store.reminders.reminder_results(
                 "lakeside",
                 start=datetime.now(UTC) - timedelta(hours=1),
                 end=datetime.now(UTC) + timedelta(hours=1),
             )
             if r.reminder.id == reminder.id
         ]
-        appointment = await store.get_appointment(appointment_id)
+        appointment = await store.appointments.get_appointment(appointment_id)
         return reminder, [a.attempt for a in attempts], appointment
     finally:
         await store.close()

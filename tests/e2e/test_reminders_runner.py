@@ -119,11 +119,11 @@ async def _visits(book: str, tmp_path: Path, count: int) -> list[str]:
     try:
         now = datetime.now(UTC)
         for i in range(count):
-            patient, _ = await store.register_patient(
+            patient, _ = await store.appointments.register_patient(
                 "lakeside", f"Patient {i}", date(1980, 1, 1 + i), f"+1414555{i:04d}"
             )
             start = now + timedelta(hours=20, minutes=30 * i)
-            visit = await store.book(
+            visit = await store.appointments.book(
                 practice_id="lakeside",
                 provider_id="dr-a",
                 patient_id=patient.id,
@@ -133,9 +133,11 @@ async def _visits(book: str, tmp_path: Path, count: int) -> list[str]:
             )
             ids.append(visit.id)
         # One patient with no usable number: skipped with the reason, never dispatched.
-        nobody, _ = await store.register_patient("lakeside", "No Number", date(1970, 1, 1), "")
+        nobody, _ = await store.appointments.register_patient(
+            "lakeside", "No Number", date(1970, 1, 1), ""
+        )
         start = now + timedelta(hours=30)
-        await store.book(
+        await store.appointments.book(
             practice_id="lakeside",
             provider_id="dr-a",
             patient_id=nobody.id,
@@ -151,7 +153,7 @@ async def _visits(book: str, tmp_path: Path, count: int) -> list[str]:
 async def _reminders(book: str, tmp_path: Path, appointment_ids: list[str]):
     store = Store(book, outbox=Outbox(tmp_path / "outbox"))
     try:
-        return await store.reminders_for(appointment_ids)
+        return await store.reminders.reminders_for(appointment_ids)
     finally:
         await store.close()
 
@@ -201,7 +203,7 @@ def test_on_a_closure_nobody_is_called(stack, book, tmp_path):
         store = Store(book, outbox=Outbox(tmp_path / "outbox"))
         try:
             today = datetime.now(UTC).astimezone(ZoneInfo("America/Chicago")).date()
-            await store.add_closure("lakeside", start=today, end=None, reason="burst pipe")
+            await store.closures.add_closure("lakeside", start=today, end=None, reason="burst pipe")
         finally:
             await store.close()
 

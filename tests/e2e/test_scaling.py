@@ -153,7 +153,7 @@ def record_for(database_url: str, result: SippResult, timeout: float = 60.0):
     async def find():
         outbox = Outbox(Path(tempfile.gettempdir()) / "e2e-reader-outbox")
         async with Store(database_url, outbox=outbox) as store:
-            for record in await store.recent_calls(limit=50):
+            for record in await store.records.recent_calls(limit=50):
                 if record.sip_call_id == sip_call_id:
                     return record
         return None

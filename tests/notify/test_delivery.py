@@ -64,8 +64,8 @@ async def _leave(
 
 async def _rows(store: Store) -> list[Notification]:
     found: list[Notification] = []
-    for message in await store.open_messages():
-        found += await store.notifications_for_message(message.id)
+    for message in await store.records.open_messages():
+        found += await store.notifications.notifications_for_message(message.id)
     return found
 
 
@@ -240,7 +240,7 @@ async def test_a_sender_killed_between_sending_and_recording_is_redelivered_with
     t0 = await _leave(store, practice)
     lease = timedelta(seconds=60)
     # The first sender claims and sends, then dies before it records anything.
-    claimed = await store.claim_notifications(now=t0, lease=lease)
+    claimed = await store.notifications.claim_notifications(now=t0, lease=lease)
     for claim in claimed:
         await deliver(claim, settings, directory)
     assert len(receiver.accepted) == 1 and len(smtp.messages) == 2
@@ -263,8 +263,8 @@ async def test_a_sender_killed_between_sending_and_recording_is_redelivered_with
     assert {(r.status, r.attempts) for r in rows} == {(SENT, 2)}
     # The dead sender's claim cannot record over the newer one (its `attempts` fences it off).
     stale = claimed[0].notification
-    assert not await store.mark_notification_sent(stale.id, attempt=1, at=t0)
-    assert not await store.mark_notification_failed(
+    assert not await store.notifications.mark_notification_sent(stale.id, attempt=1, at=t0)
+    assert not await store.notifications.mark_notification_failed(
         stale.id, attempt=1, error="ConnectError", retry_at=t0
     )
     assert {r.status for r in await _rows(store)} == {SENT}
@@ -293,7 +293,7 @@ async def test_retries_stop_a_day_after_the_message_with_a_log_line_without_pati
     gave_up = [r for r in caplog.records if "gave up" in r.getMessage()]
     assert len(gave_up) == 3 and all(r.levelno == logging.ERROR for r in gave_up)
     assert leaks(caplog.text) == []
-    assert len(await store.open_messages()) == 1  # the message itself is still in the book
+    assert len(await store.records.open_messages()) == 1  # the message itself is still in the book
     assert (
         await send_due(store, settings, directory, now=nearly_a_day + timedelta(hours=1))
     ).total == 0
@@ -308,7 +308,9 @@ async def test_a_claim_abandoned_for_over_a_day_is_given_up_not_sent(
     receiver: WebhookReceiver,
 ):
     t0 = await _leave(store, practice)
-    await store.claim_notifications(now=t0, lease=timedelta(minutes=2))  # then the sender died
+    await store.notifications.claim_notifications(
+        now=t0, lease=timedelta(minutes=2)
+    )  # then the sender died
 
     counts = await send_due(store, settings, directory, now=t0 + timedelta(hours=25))
 
@@ -357,7 +359,7 @@ async def test_concurrent_claims_never_share_a_row(db_url: str, outbox: Outbox, 
 
     async def claim_all(store: Store) -> list[str]:
         taken: list[str] = []
-        while batch := await store.claim_notifications(now=now, lease=lease, limit=3):
+        while batch := await store.notifications.claim_notifications(now=now, lease=lease, limit=3):
             taken += [c.notification.id for c in batch]
         return taken
 

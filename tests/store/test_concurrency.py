@@ -31,12 +31,14 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp
     now = NOW.replace(tzinfo=practice.tz)
     setup = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
     patients = [
-        (await setup.register_patient("lakeside", f"Patient {i}", date(1990, 1, 1 + i % 28), ""))[
-            0
-        ].id
+        (
+            await setup.appointments.register_patient(
+                "lakeside", f"Patient {i}", date(1990, 1, 1 + i % 28), ""
+            )
+        )[0].id
         for i in range(ATTEMPTS)
     ]
-    [slot, *_] = await find_open_times(practice, setup, "checkup", now=now)
+    [slot, *_] = await find_open_times(practice, setup.appointments, "checkup", now=now)
     stores = [Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in range(ATTEMPTS)]
     offers = []
     for _ in range(ATTEMPTS):
@@ -49,7 +51,9 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp
         try:
             caller = Caller(patients[i], f"CA_{i}", o)
             return (
-                await Appointments(stores[i], practice).book(caller, option_id, now=now)
+                await Appointments(stores[i].appointments, practice).book(
+                    caller, option_id, now=now
+                )
             ).appointment
         except Refused as gone:
             return gone
@@ -66,7 +70,7 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(db_url: str, tmp
         assert gone.reason is Reason.TAKEN
         assert gone.fresh, "the caller must get fresh options"
         assert all(f.start != slot.start or f.provider_id != slot.provider_id for f in gone.fresh)
-    booked = await setup.appointments_between("lakeside", slot.start, slot.end)
+    booked = await setup.appointments.appointments_between("lakeside", slot.start, slot.end)
     assert [(a.status, a.patient_id) for a, _ in booked] == [
         (AppointmentStatus.BOOKED, winners[0].patient_id)
     ]
@@ -77,7 +81,10 @@ async def test_concurrent_registration_of_one_person_creates_one_patient(db_url:
     stores = [Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in range(8)]
     try:
         results = await asyncio.gather(
-            *(s.register_patient("lakeside", "Ann Lee", date(1980, 1, 2), "") for s in stores)
+            *(
+                s.appointments.register_patient("lakeside", "Ann Lee", date(1980, 1, 2), "")
+                for s in stores
+            )
         )
     finally:
         await asyncio.gather(*(s.close() for s in stores))
@@ -109,7 +116,7 @@ def _capped(**booking: int):
 
 async def _times(practice, store: Store, visit: str, count: int, now: datetime):
     """`count` open times on different days (so one patient may hold them all)."""
-    slots = await find_open_times(practice, store, visit, now=now, limit=count)
+    slots = await find_open_times(practice, store.appointments, visit, now=now, limit=count)
     assert len({s.day for s in slots}) == count, slots
     return slots
 
@@ -120,7 +127,7 @@ async def _book_all(practice, attempts):
 
     async def one(store, offers, option_id, patient_id, call_id):
         try:
-            await Appointments(store, practice).book(
+            await Appointments(store.appointments, practice).book(
                 Caller(patient_id, call_id, offers), option_id, now=NOW.replace(tzinfo=practice.tz)
             )
         except Refused as refused:  # phrased as the model reads it
@@ -132,13 +139,13 @@ async def _book_all(practice, attempts):
 
 
 async def _booked_for(store: Store, patient_id: str) -> list:
-    return await store.upcoming_for_patient(patient_id, after=NOW.replace(tzinfo=UTC))
+    return await store.appointments.upcoming_for_patient(patient_id, after=NOW.replace(tzinfo=UTC))
 
 
 async def test_parallel_bookings_in_one_call_stop_at_the_per_call_cap(store: Store):
     practice = _capped(max_per_call=3)
     now = NOW.replace(tzinfo=practice.tz)
-    ann, _ = await store.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "")
+    ann, _ = await store.appointments.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "")
     offers = Offers()  # one call: one set of offers, six book_appointment calls in one turn
     chosen = offers.add(await _times(practice, store, "exam", 6, now))
     refusals = await _book_all(
@@ -154,7 +161,7 @@ async def test_two_calls_from_one_new_patient_book_one_new_patient_exam(db_url: 
     practice = _capped()
     now = NOW.replace(tzinfo=practice.tz)
     setup = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
-    carla, _ = await setup.register_patient(
+    carla, _ = await setup.appointments.register_patient(
         "lakeside", "Carla Diaz", date(1992, 7, 14), "", new_patient=True
     )
     slots = await _times(practice, setup, "new-exam", 4, now)
@@ -180,7 +187,7 @@ async def test_concurrent_bookings_stop_at_the_per_patient_cap(db_url: str, tmp_
     practice = _capped(max_upcoming_per_patient=2)
     now = NOW.replace(tzinfo=practice.tz)
     setup = Store(db_url, outbox=Outbox(tmp_path / "outbox"))
-    ann, _ = await setup.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "")
+    ann, _ = await setup.appointments.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "")
     slots = await _times(practice, setup, "exam", 6, now)
     stores = [Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in slots]
     attempts = []

@@ -29,7 +29,7 @@ async def test_a_stuck_postgres_server_fails_fast_as_unavailable(tmp_path):
     try:
         async with asyncio.timeout(GUARD_S):
             with pytest.raises(StoreUnavailable):
-                await store.find_patient("lakeside", "Ann Lee", date(1980, 2, 29))
+                await store.appointments.find_patient("lakeside", "Ann Lee", date(1980, 2, 29))
     finally:
         await store.close()
         server.close()
@@ -45,7 +45,9 @@ async def test_a_locked_sqlite_database_fails_fast_as_unavailable(sqlite_templat
     try:
         async with asyncio.timeout(GUARD_S):
             with pytest.raises(StoreUnavailable):
-                await store.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "")
+                await store.appointments.register_patient(
+                    "lakeside", "Ann Lee", date(1980, 2, 29), ""
+                )
     finally:
         holder.execute("ROLLBACK")
         holder.close()

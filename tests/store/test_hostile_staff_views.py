@@ -41,7 +41,7 @@ def views_env(db_url: str, tmp_path, monkeypatch) -> str:
 
 async def _seed(store: Store) -> None:
     now = datetime.now(UTC)
-    await store.insert_once(
+    await store.records.insert_once(
         "message",
         {
             "id": "m-hostile",
@@ -54,7 +54,7 @@ async def _seed(store: Store) -> None:
             "created_at": now,
         },
     )
-    await store.insert_once(
+    await store.records.insert_once(
         "call",
         {
             "id": "c-hostile",
@@ -73,12 +73,12 @@ async def _seed(store: Store) -> None:
 
 
 async def _seed_appointment(store: Store) -> str:
-    patient, _ = await store.register_patient(
+    patient, _ = await store.appointments.register_patient(
         PRACTICE.id, f"Bob {SHORT}", date(1975, 6, 1), "+14145550123"
     )
     day = PRACTICE.now().date() + timedelta(days=3)
     start = datetime.combine(day, datetime.min.time(), tzinfo=PRACTICE.tz).replace(hour=10)
-    await store.book(
+    await store.appointments.book(
         practice_id=PRACTICE.id,
         provider_id=PRACTICE.providers[0].id,
         patient_id=patient.id,
@@ -139,7 +139,7 @@ async def test_on_a_colour_terminal_only_our_own_styles_are_sent(
 async def test_well_formed_markup_and_escapes_neither_style_nor_act(views_env, store: Store):
     # Markup that parses (so nothing crashes) must still not become a link or blinking text,
     # and escape sequences must not reach the terminal.
-    await store.add_message(
+    await store.records.add_message(
         practice_id=PRACTICE.id,
         callback_number="+14145550123",
         caller_name="Ann Lee",

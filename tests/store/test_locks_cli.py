@@ -27,7 +27,7 @@ def _fail_checks(url: str, tmp_path, n: int) -> None:
         store = Store(url, outbox=Outbox(tmp_path / "outbox"))
         now = datetime.now(UTC)
         for i in range(n):
-            await store.record_identity_failure(
+            await store.identity.record_identity_failure(
                 "lakeside",
                 name_key("Ann Lee"),
                 f"+1414555016{i}",

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from receptionist.store import Outbox, Store
+from receptionist.store.records import Records
 
 T0 = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
 
@@ -20,14 +21,14 @@ def _down_url(db_url: str, tmp_path) -> str:
 async def test_outbox_keeps_records_while_down_and_flushes_once(db_url: str, tmp_path):
     outbox = Outbox(tmp_path / "outbox")
     down = Store(_down_url(db_url, tmp_path), outbox=outbox)
-    message_id, where = await down.add_message(
+    message_id, where = await down.records.add_message(
         practice_id="lakeside",
         callback_number="+14145550123",
         reason="call me back",
         urgency="urgent",
         call_id="CA_1",
     )
-    call_where = await down.save(
+    call_where = await down.records.save(
         "call",
         {
             "practice_id": "lakeside",
@@ -59,9 +60,9 @@ async def test_outbox_keeps_records_while_down_and_flushes_once(db_url: str, tmp
         assert await up.flush_outbox() == 2  # cleared again...
         assert await up.count("message") == 1  # ...but written once
         assert await up.count("call") == 1
-        [message] = await up.open_messages()
+        [message] = await up.records.open_messages()
         assert (message.id, message.urgency) == (message_id, "urgent")
-        [call] = await up.recent_calls()
+        [call] = await up.records.recent_calls()
         assert call.started_at == T0 and call.usage == {"llm_prompt_tokens": 10}
     finally:
         await up.close()
@@ -90,7 +91,7 @@ async def test_a_database_without_tables_queues_rather_than_loses(tmp_path):
     outbox = Outbox(tmp_path / "outbox")
     store = Store(f"sqlite+aiosqlite:///{tmp_path}/never-migrated.db", outbox=outbox)
     try:
-        _, where = await store.add_message(
+        _, where = await store.records.add_message(
             practice_id="lakeside", callback_number="+14145550123", reason="call me"
         )
     finally:
@@ -139,17 +140,17 @@ async def test_a_record_the_database_rejects_is_quarantined_and_the_rest_flushed
     outbox.put("message", _message("a-rejected"))
     outbox.put("message", _message("b-fine"))
     store = Store(db_url, outbox=outbox)
-    real_insert = Store.insert_once
+    real_insert = Records.insert_once
 
     async def insert_once(self, kind, values):
         if values["id"] == "a-rejected":  # e.g. a value too long for its column on PostgreSQL
             raise DataError("INSERT INTO messages ...", None, ValueError("value too long"))
         return await real_insert(self, kind, values)
 
-    monkeypatch.setattr(Store, "insert_once", insert_once)
+    monkeypatch.setattr(Records, "insert_once", insert_once)
     try:
         assert await store.flush_outbox() == 1
-        [message] = await store.open_messages()
+        [message] = await store.records.open_messages()
         assert message.id == "b-fine"
     finally:
         await store.close()

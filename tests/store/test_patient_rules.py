@@ -21,12 +21,14 @@ T0 = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
 
 
 async def _patient(store: Store, name: str = "Ann Lee") -> str:
-    patient, _ = await store.register_patient("lakeside", name, date(1980, 2, 29), "+14145550123")
+    patient, _ = await store.appointments.register_patient(
+        "lakeside", name, date(1980, 2, 29), "+14145550123"
+    )
     return patient.id
 
 
 async def _book(store: Store, patient_id: str, start: datetime, provider: str, minutes: int = 60):
-    return await store.book(
+    return await store.appointments.book(
         practice_id="lakeside",
         provider_id=provider,
         patient_id=patient_id,
@@ -47,7 +49,9 @@ async def test_a_patients_own_visits_never_overlap_even_with_two_providers(store
     bob = await _patient(store, "Bob Stone")
     with pytest.raises(SlotTaken):  # the provider's rule is still its own
         await _book(store, bob, T0, "dr-a")
-    assert len(await store.upcoming_for_patient(ann, after=T0 - timedelta(days=1))) == 2
+    assert (
+        len(await store.appointments.upcoming_for_patient(ann, after=T0 - timedelta(days=1))) == 2
+    )
 
 
 async def test_moving_a_visit_onto_the_patients_other_visit_is_refused(store: Store):
@@ -55,20 +59,22 @@ async def test_moving_a_visit_onto_the_patients_other_visit_is_refused(store: St
     first = await _book(store, ann, T0, "dr-a")
     await _book(store, ann, T0 + timedelta(hours=3), "dr-b")
     with pytest.raises(PatientBusy):
-        await store.reschedule(
+        await store.appointments.reschedule(
             first.id,
             patient_id=ann,
             provider_id="dr-a",
             starts_at=T0 + timedelta(hours=3),
             ends_at=T0 + timedelta(hours=4),
         )
-    assert (await store.get_appointment(first.id)).status == "booked"  # nothing changed
+    assert (
+        await store.appointments.get_appointment(first.id)
+    ).status == "booked"  # nothing changed
 
 
 async def test_upcoming_counts_for_the_booking_caps(store: Store):
     ann = await _patient(store)
     await _book(store, ann, T0, "dr-a")
-    await store.book(
+    await store.appointments.book(
         practice_id="lakeside",
         provider_id="dr-b",
         patient_id=ann,
@@ -76,55 +82,60 @@ async def test_upcoming_counts_for_the_booking_caps(store: Store):
         starts_at=T0 + timedelta(days=1),
         ends_at=T0 + timedelta(days=1, hours=1),
     )
-    assert await store.count_upcoming(ann, after=T0, visit_type="new-patient") == (2, 1)
-    assert await store.count_upcoming(ann, after=T0 + timedelta(hours=2), visit_type="x") == (1, 0)
+    assert await store.appointments.count_upcoming(ann, after=T0, visit_type="new-patient") == (
+        2,
+        1,
+    )
+    assert await store.appointments.count_upcoming(
+        ann, after=T0 + timedelta(hours=2), visit_type="x"
+    ) == (1, 0)
 
 
 async def test_identity_failures_count_per_name_and_per_number_within_the_window(store: Store):
     ann = name_key("Ann Lee")
     for minutes, caller in ((0, "+14145550161"), (10, "+14145550162"), (20, "unknown")):
-        await store.record_identity_failure(
+        await store.identity.record_identity_failure(
             "lakeside", ann, caller, call_id="SCL_1", at=T0 + timedelta(minutes=minutes)
         )
-    await store.record_identity_failure(
+    await store.identity.record_identity_failure(
         "lakeside", name_key("Bob Stone"), "+14145550161", call_id="SCL_2", at=T0
     )
-    counts = await store.identity_failures("lakeside", ann, "+14145550161", since=T0)
+    counts = await store.identity.identity_failures("lakeside", ann, "+14145550161", since=T0)
     assert (counts.by_name, counts.by_number) == (3, 2)
-    later = await store.identity_failures(
+    later = await store.identity.identity_failures(
         "lakeside", ann, "+14145550161", since=T0 + timedelta(minutes=5)
     )
     assert (later.by_name, later.by_number) == (2, 0)
-    withheld = await store.identity_failures("lakeside", ann, "unknown", since=T0)
+    withheld = await store.identity.identity_failures("lakeside", ann, "unknown", since=T0)
     assert withheld.by_number == 0  # a withheld number is nobody's number
-    other = await store.identity_failures("elsewhere", ann, "+14145550161", since=T0)
+    other = await store.identity.identity_failures("elsewhere", ann, "+14145550161", since=T0)
     assert (other.by_name, other.by_number) == (0, 0)
 
 
 async def test_staff_see_and_clear_locks(store: Store):
     ann = name_key("Ann Lee")
     for i in range(5):
-        await store.record_identity_failure(
+        await store.identity.record_identity_failure(
             "lakeside", ann, f"+1414555016{i}", call_id="c", at=T0 + timedelta(minutes=i)
         )
-    locks = await store.identity_locks(since=T0 - timedelta(hours=1), limit=5)
+    locks = await store.identity.identity_locks(since=T0 - timedelta(hours=1), limit=5)
     assert [(lock.what, lock.key, lock.failures) for lock in locks] == [("name", ann, 5)]
     assert locks[0].last_at == T0 + timedelta(minutes=4)
-    assert await store.clear_identity_failures("lakeside", name_key=ann) == 5
-    assert await store.identity_locks(since=T0 - timedelta(hours=1), limit=5) == []
+    assert await store.identity.clear_identity_failures("lakeside", name_key=ann) == 5
+    assert await store.identity.identity_locks(since=T0 - timedelta(hours=1), limit=5) == []
 
 
 async def test_messages_have_a_kind(store: Store):
-    await store.add_message(
+    await store.records.add_message(
         practice_id="lakeside", callback_number="+14145550123", reason="call me"
     )
-    await store.add_message(
+    await store.records.add_message(
         practice_id="lakeside",
         callback_number="unknown",
         reason="identity checks locked",
         kind=SECURITY,
     )
-    kinds = sorted(m.kind for m in await store.open_messages())
+    kinds = sorted(m.kind for m in await store.records.open_messages())
     assert kinds == [CALLBACK, SECURITY]
 
 
@@ -136,13 +147,13 @@ async def test_a_record_the_database_refuses_is_not_queued(db_url: str, tmp_path
     store = Store(db_url, outbox=outbox)
     try:
         with pytest.raises(Exception):  # noqa: B017 (the driver's own error, raised to the tool)
-            await store.add_message(
+            await store.records.add_message(
                 practice_id="lakeside",
                 callback_number="+14145550123",
                 reason=f"swelling {refused} since last night",
                 urgency="urgent",
             )
-        assert await store.open_messages() == []
+        assert await store.records.open_messages() == []
     finally:
         await store.close()
     assert outbox.pending() == []  # raised to the tool, which says it was not saved
@@ -164,11 +175,15 @@ async def test_names_whose_key_grows_past_the_column_register_and_match(store: S
     for name in GROWING_NAMES:
         assert len(name_key(name)) <= NAME_LENGTH
         assert name_key(name) == name_key(f"  {name} ")  # the same name, the same key
-        patient, created = await store.register_patient("lakeside", name, born, "+14145550123")
+        patient, created = await store.appointments.register_patient(
+            "lakeside", name, born, "+14145550123"
+        )
         assert created, name
-        found = await store.find_patient("lakeside", name, born)
+        found = await store.appointments.find_patient("lakeside", name, born)
         assert found is not None and found.id == patient.id
-        again, created = await store.register_patient("lakeside", name, born, "+14145550123")
+        again, created = await store.appointments.register_patient(
+            "lakeside", name, born, "+14145550123"
+        )
         assert not created and again.id == patient.id  # no duplicate
         ids.add(patient.id)
     assert len(ids) == len(GROWING_NAMES) == await store.count("patient")
@@ -190,11 +205,11 @@ async def test_a_failed_check_of_such_a_name_is_counted_and_locks(store: Store):
     for index, name in enumerate(GROWING_NAMES[:2]):
         failed = await verifier(f"SCL_f{index}").verify(name, date(1981, 3, 1))
         assert failed.verdict is Verdict.NO_MATCH
-    counts = await store.identity_failures(
+    counts = await store.identity.identity_failures(
         practice.id, name_key(GROWING_NAMES[0]), "+14145550161", since=T0
     )
     assert (counts.by_name, counts.by_number) == (1, 2)
-    [security] = [m for m in await store.open_messages() if m.kind == SECURITY]
+    [security] = [m for m in await store.records.open_messages() if m.kind == SECURITY]
     assert security.caller_name == name_key(GROWING_NAMES[1])  # the lock names the key tried
     assert (await verifier("SCL_x").verify(GROWING_NAMES[0], born)).verdict is Verdict.LOCKED
 
@@ -213,19 +228,23 @@ async def test_open_times_for_a_patient_leave_out_their_own_visits(store: Store)
     await _book(store, bob, at(10), "dr-b", minutes=30)  # someone else's: only dr-b's time
     day = {"date_from": tuesday, "date_to": tuesday, "limit": 40}
 
-    cleanings = await find_open_times(practice, store, "checkup", now=now, patient_id=ann, **day)
+    cleanings = await find_open_times(
+        practice, store.appointments, "checkup", now=now, patient_id=ann, **day
+    )
     starts = [s.start for s in cleanings]
     assert at(8) in starts and at(9, 30) in starts and at(10) in starts
     assert not [s for s in cleanings if s.start < exam.ends_at and exam.starts_at < s.end]
-    anyone = await find_open_times(practice, store, "checkup", now=now, **day)
+    anyone = await find_open_times(practice, store.appointments, "checkup", now=now, **day)
     assert at(9) in [s.start for s in anyone]
 
     # Moving the exam: its own time no longer counts against Ann (dr-a's still does).
     moves = await find_open_times(
-        practice, store, "exam", now=now, patient_id=ann, moving=exam.id, **day
+        practice, store.appointments, "exam", now=now, patient_id=ann, moving=exam.id, **day
     )
     assert ("dr-b", at(9)) in [(s.provider_id, s.start) for s in moves]
-    stays = await find_open_times(practice, store, "exam", now=now, patient_id=ann, **day)
+    stays = await find_open_times(
+        practice, store.appointments, "exam", now=now, patient_id=ann, **day
+    )
     assert at(9) not in [s.start for s in stays]
 
 
@@ -239,14 +258,14 @@ async def test_migration_bounds_long_keys_sqlite_already_holds(tmp_path):
     from receptionist.store.models import IdentityFailure, Patient
 
     name, born = GROWING_NAMES[0], date(1980, 2, 29)
-    with patch("receptionist.store.repo.bounded_key", lambda key: key):
+    with patch("receptionist.store.appointments.bounded_key", lambda key: key):
         whole = name_key(name)  # the key as an older version stored it
     assert len(whole) > NAME_LENGTH and name_key(name) != whole
     url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
     await upgrade(url, "0008")
     store = Store(url, outbox=Outbox(tmp_path / "outbox"))
     try:
-        async with store._session(write=True) as s:
+        async with store.sessions.session(write=True) as s:
             await s.execute(
                 insert(Patient).values(
                     id="p-1",
@@ -270,11 +289,15 @@ async def test_migration_bounds_long_keys_sqlite_already_holds(tmp_path):
                 )
             )
         await upgrade(url)
-        found = await store.find_patient("lakeside", name, born)
+        found = await store.appointments.find_patient("lakeside", name, born)
         assert found is not None and found.id == "p-1"
-        _, created = await store.register_patient("lakeside", name, born, "+14145550123")
+        _, created = await store.appointments.register_patient(
+            "lakeside", name, born, "+14145550123"
+        )
         assert not created
-        counts = await store.identity_failures("lakeside", name_key(name), "unknown", since=T0)
+        counts = await store.identity.identity_failures(
+            "lakeside", name_key(name), "unknown", since=T0
+        )
         assert counts.by_name == 1
     finally:
         await store.close()

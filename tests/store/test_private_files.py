@@ -32,7 +32,9 @@ def umask(request: pytest.FixtureRequest) -> Iterator[int]:
 
 async def _write_a_message(url: str, tmp_path: Path) -> Store:
     store = Store(url, outbox=Outbox(tmp_path / "outbox"))
-    await store.add_message(practice_id="lakeside", callback_number="+14145550123", reason="hi")
+    await store.records.add_message(
+        practice_id="lakeside", callback_number="+14145550123", reason="hi"
+    )
     return store
 
 
@@ -77,7 +79,7 @@ async def test_messages_kept_in_the_outbox_are_owner_only(db_url: str, tmp_path:
     outbox = Outbox(tmp_path / "outbox")
     down = Store(_down_url(db_url, tmp_path), outbox=outbox)
     try:
-        _, where = await down.add_message(
+        _, where = await down.records.add_message(
             practice_id="lakeside", callback_number="+14145550123", reason="call me back"
         )
     finally:

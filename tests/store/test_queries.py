@@ -16,12 +16,12 @@ DOB = date(1980, 2, 29)
 
 
 async def _patient(store: Store, name: str = "Ann Lee", dob: date = DOB) -> str:
-    patient, _ = await store.register_patient("lakeside", name, dob, "+14145550123")
+    patient, _ = await store.appointments.register_patient("lakeside", name, dob, "+14145550123")
     return patient.id
 
 
 async def _book(store: Store, patient_id: str, start: datetime, minutes: int = 60, provider="dr-a"):
-    return await store.book(
+    return await store.appointments.book(
         practice_id="lakeside",
         provider_id=provider,
         patient_id=patient_id,
@@ -38,14 +38,18 @@ def test_name_key_ignores_case_accents_and_punctuation():
 
 
 async def test_register_and_find_patient(store: Store):
-    patient, created = await store.register_patient("lakeside", " Ann  Lee ", DOB, "+14145550123")
+    patient, created = await store.appointments.register_patient(
+        "lakeside", " Ann  Lee ", DOB, "+14145550123"
+    )
     assert created and patient.full_name == "Ann Lee"
-    again, created_again = await store.register_patient("lakeside", "ann lee", DOB, "+14145550999")
+    again, created_again = await store.appointments.register_patient(
+        "lakeside", "ann lee", DOB, "+14145550999"
+    )
     assert not created_again and again.id == patient.id
-    assert (await store.find_patient("lakeside", "ANN LEE", DOB)).id == patient.id
-    assert await store.find_patient("lakeside", "Ann Lee", date(1980, 3, 1)) is None
-    assert await store.find_patient("other-practice", "Ann Lee", DOB) is None
-    assert (await store.get_patient(patient.id)).date_of_birth == DOB
+    assert (await store.appointments.find_patient("lakeside", "ANN LEE", DOB)).id == patient.id
+    assert await store.appointments.find_patient("lakeside", "Ann Lee", date(1980, 3, 1)) is None
+    assert await store.appointments.find_patient("other-practice", "Ann Lee", DOB) is None
+    assert (await store.appointments.get_patient(patient.id)).date_of_birth == DOB
     assert await store.count("patient") == 1
 
 
@@ -63,20 +67,20 @@ async def test_book_refuses_overlaps_but_allows_adjacent_and_other_providers(sto
     await _book(store, pid, T0 + timedelta(hours=1))  # back to back is fine
     await _book(store, pid, T0 - timedelta(hours=1))
     await _book(store, third, T0, provider="dr-b")  # another provider, same time
-    busy = await store.busy(["dr-a"], T0 - timedelta(days=1), T0 + timedelta(days=1))
+    busy = await store.appointments.busy(["dr-a"], T0 - timedelta(days=1), T0 + timedelta(days=1))
     assert sorted(b.starts_at for b in busy) == [
         T0 - timedelta(hours=1),
         T0,
         T0 + timedelta(hours=1),
     ]
-    assert await store.busy([], T0, T0 + timedelta(hours=1)) == []
+    assert await store.appointments.busy([], T0, T0 + timedelta(hours=1)) == []
 
 
 async def test_times_round_trip_as_the_same_instant(store: Store):
     pid = await _patient(store)
     chicago = T0.astimezone(ZoneInfo("America/Chicago"))
     booked = await _book(store, pid, chicago)
-    fetched = await store.get_appointment(booked.id)
+    fetched = await store.appointments.get_appointment(booked.id)
     assert fetched.starts_at == T0 and fetched.starts_at.tzinfo is not None
     with pytest.raises(Exception, match="naive"):
         await _book(store, pid, datetime(2027, 3, 2, 9, 0))
@@ -108,17 +112,17 @@ async def test_database_itself_refuses_overlap_on_raw_insert_and_update(store: S
                 {"s": params["s"], "e": params["e"], "id": second.id},
             )
         await conn.rollback()
-    assert (await store.get_appointment(first.id)).status == AppointmentStatus.BOOKED
+    assert (await store.appointments.get_appointment(first.id)).status == AppointmentStatus.BOOKED
 
 
 async def test_cancelled_time_can_be_booked_again(store: Store):
     pid = await _patient(store)
     appointment = await _book(store, pid, T0)
-    cancelled = await store.cancel(appointment.id, patient_id=pid)
+    cancelled = await store.appointments.cancel(appointment.id, patient_id=pid)
     assert cancelled.status == AppointmentStatus.CANCELLED and cancelled.cancelled_at is not None
     await _book(store, pid, T0)
     with pytest.raises(NotFound):
-        await store.cancel(appointment.id, patient_id=pid)  # already cancelled
+        await store.appointments.cancel(appointment.id, patient_id=pid)  # already cancelled
 
 
 async def test_cannot_cancel_someone_elses_appointment(store: Store):
@@ -126,16 +130,18 @@ async def test_cannot_cancel_someone_elses_appointment(store: Store):
     bob = await _patient(store, "Bob Stone", date(1975, 6, 1))
     appointment = await _book(store, ann, T0)
     with pytest.raises(NotFound):
-        await store.cancel(appointment.id, patient_id=bob)
+        await store.appointments.cancel(appointment.id, patient_id=bob)
     with pytest.raises(NotFound):
-        await store.reschedule(
+        await store.appointments.reschedule(
             appointment.id,
             patient_id=bob,
             provider_id="dr-a",
             starts_at=T0 + timedelta(days=1),
             ends_at=T0 + timedelta(days=1, hours=1),
         )
-    assert (await store.get_appointment(appointment.id)).status == AppointmentStatus.BOOKED
+    assert (
+        await store.appointments.get_appointment(appointment.id)
+    ).status == AppointmentStatus.BOOKED
 
 
 async def test_upcoming_for_patient_lists_own_booked_future_soonest_first(store: Store):
@@ -145,9 +151,9 @@ async def test_upcoming_for_patient_lists_own_booked_future_soonest_first(store:
     sooner = await _book(store, ann, T0 + timedelta(days=1))
     await _book(store, ann, T0 - timedelta(days=3))  # past
     gone = await _book(store, ann, T0 + timedelta(days=5))
-    await store.cancel(gone.id, patient_id=ann)
+    await store.appointments.cancel(gone.id, patient_id=ann)
     await _book(store, bob, T0 + timedelta(days=2), provider="dr-b")
-    upcoming = await store.upcoming_for_patient(ann, after=T0)
+    upcoming = await store.appointments.upcoming_for_patient(ann, after=T0)
     assert [a.id for a in upcoming] == [sooner.id, later.id]
 
 
@@ -157,7 +163,7 @@ async def test_reschedule_moves_in_one_transaction(store: Store):
     mine = await _book(store, ann, T0)
     await _book(store, bob, T0 + timedelta(hours=3))
     # Overlapping its own old time is fine: the old row stops being booked first.
-    moved = await store.reschedule(
+    moved = await store.appointments.reschedule(
         mine.id,
         patient_id=ann,
         provider_id="dr-a",
@@ -166,20 +172,23 @@ async def test_reschedule_moves_in_one_transaction(store: Store):
         call_id="CA_2",
     )
     assert moved.replaces_id == mine.id and moved.status == AppointmentStatus.BOOKED
-    assert (await store.get_appointment(mine.id)).status == AppointmentStatus.RESCHEDULED
+    assert (
+        await store.appointments.get_appointment(mine.id)
+    ).status == AppointmentStatus.RESCHEDULED
     # Onto Bob's time: refused, and nothing changes.
     with pytest.raises(SlotTaken):
-        await store.reschedule(
+        await store.appointments.reschedule(
             moved.id,
             patient_id=ann,
             provider_id="dr-a",
             starts_at=T0 + timedelta(hours=3),
             ends_at=T0 + timedelta(hours=4),
         )
-    assert (await store.get_appointment(moved.id)).status == AppointmentStatus.BOOKED
-    assert [a.id for a in await store.upcoming_for_patient(ann, after=T0 - timedelta(days=1))] == [
-        moved.id
-    ]
+    assert (await store.appointments.get_appointment(moved.id)).status == AppointmentStatus.BOOKED
+    assert [
+        a.id
+        for a in await store.appointments.upcoming_for_patient(ann, after=T0 - timedelta(days=1))
+    ] == [moved.id]
 
 
 async def test_appointments_between_for_staff(store: Store):
@@ -187,20 +196,22 @@ async def test_appointments_between_for_staff(store: Store):
     a = await _book(store, ann, T0)
     b = await _book(store, ann, T0 + timedelta(hours=2), provider="dr-b")
     c = await _book(store, ann, T0 + timedelta(days=1))
-    await store.cancel(c.id, patient_id=ann)
-    day = await store.appointments_between(
+    await store.appointments.cancel(c.id, patient_id=ann)
+    day = await store.appointments.appointments_between(
         "lakeside", T0 - timedelta(hours=1), T0 + timedelta(hours=23)
     )
     assert [(x.id, p.full_name) for x, p in day] == [(a.id, "Ann Lee"), (b.id, "Ann Lee")]
-    everything = await store.appointments_between(
+    everything = await store.appointments.appointments_between(
         None, T0 - timedelta(days=1), T0 + timedelta(days=2), include_inactive=True
     )
     assert len(everything) == 3
-    assert await store.appointments_between("elsewhere", T0, T0 + timedelta(days=2)) == []
+    assert (
+        await store.appointments.appointments_between("elsewhere", T0, T0 + timedelta(days=2)) == []
+    )
 
 
 async def test_messages_are_idempotent_and_can_be_handled(store: Store):
-    message_id, where = await store.add_message(
+    message_id, where = await store.records.add_message(
         practice_id="lakeside",
         caller_name="Ann Lee",
         callback_number="+14145550123",
@@ -219,21 +230,21 @@ async def test_messages_are_idempotent_and_can_be_handled(store: Store):
         "call_id": "",
         "created_at": T0,
     }
-    assert await store.insert_once("message", row) is False  # same id: not written twice
-    [message] = await store.open_messages("lakeside")
+    assert await store.records.insert_once("message", row) is False  # same id: not written twice
+    [message] = await store.records.open_messages("lakeside")
     assert message.reason == "question about a bill" and message.urgency == "soon"
-    assert await store.mark_message_handled(message_id) is True
-    assert await store.mark_message_handled(message_id) is False
-    assert await store.open_messages() == []
+    assert await store.records.mark_message_handled(message_id) is True
+    assert await store.records.mark_message_handled(message_id) is False
+    assert await store.records.open_messages() == []
     with pytest.raises(Exception, match="(?i)check|constraint"):
-        await store.add_message(
+        await store.records.add_message(
             practice_id="lakeside", callback_number="+1", reason="x", urgency="whenever"
         )
 
 
 async def test_call_records_round_trip(store: Store):
     usage = {"llm_prompt_tokens": 1234, "tts_characters": 456, "stt_audio_seconds": 61.5}
-    await store.save(
+    await store.records.save(
         "call",
         {
             "practice_id": "lakeside",
@@ -249,7 +260,7 @@ async def test_call_records_round_trip(store: Store):
             "transcript": None,
         },
     )
-    await store.save(
+    await store.records.save(
         "call",
         {
             "practice_id": "lakeside",
@@ -264,11 +275,11 @@ async def test_call_records_round_trip(store: Store):
             "usage": None,
         },
     )
-    calls = await store.recent_calls("lakeside")
+    calls = await store.records.recent_calls("lakeside")
     assert [c.outcome for c in calls] == ["abandoned", "booked"]
     assert calls[1].usage == usage and calls[1].outcomes == ["booked", "information"]
     assert calls[1].started_at == T0
-    assert len(await store.recent_calls(limit=1)) == 1
+    assert len(await store.records.recent_calls(limit=1)) == 1
 
 
 async def test_appointments_longer_than_eight_hours_are_refused(store: Store):
@@ -284,20 +295,27 @@ async def test_appointments_longer_than_eight_hours_are_refused(store: Store):
 async def test_busy_finds_a_long_appointment_that_began_before_the_window(store: Store):
     pid = await _patient(store)
     long_one = await _book(store, pid, T0 - timedelta(hours=7, minutes=59), minutes=8 * 60)
-    busy = await store.busy(["dr-a"], T0, T0 + timedelta(hours=1))
+    busy = await store.appointments.busy(["dr-a"], T0, T0 + timedelta(hours=1))
     assert [(b.starts_at, b.ends_at) for b in busy] == [(long_one.starts_at, long_one.ends_at)]
-    assert await store.busy(["dr-a"], long_one.ends_at, long_one.ends_at + timedelta(hours=1)) == []
+    assert (
+        await store.appointments.busy(
+            ["dr-a"], long_one.ends_at, long_one.ends_at + timedelta(hours=1)
+        )
+        == []
+    )
 
 
 async def test_new_patient_stays_new_until_a_booked_visit_has_started(store: Store):
     now = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
-    carla, created = await store.register_patient(
+    carla, created = await store.appointments.register_patient(
         "lakeside", "Carla Diaz", date(1992, 7, 14), "+14145550123", new_patient=True
     )
-    staff_loaded, _ = await store.register_patient("lakeside", "Dan Wu", date(1970, 1, 1), "")
-    assert created and await store.is_new_patient(carla.id, now=now)
-    assert not await store.is_new_patient(staff_loaded.id, now=now)
-    exam = await store.book(
+    staff_loaded, _ = await store.appointments.register_patient(
+        "lakeside", "Dan Wu", date(1970, 1, 1), ""
+    )
+    assert created and await store.appointments.is_new_patient(carla.id, now=now)
+    assert not await store.appointments.is_new_patient(staff_loaded.id, now=now)
+    exam = await store.appointments.book(
         practice_id="lakeside",
         provider_id="dr-okafor",
         patient_id=carla.id,
@@ -305,10 +323,14 @@ async def test_new_patient_stays_new_until_a_booked_visit_has_started(store: Sto
         starts_at=now + timedelta(days=2),
         ends_at=now + timedelta(days=2, hours=1),
     )
-    assert await store.is_new_patient(carla.id, now=now)  # booked, not yet seen
-    assert not await store.is_new_patient(carla.id, now=exam.starts_at + timedelta(hours=2))
-    await store.cancel(exam.id, patient_id=carla.id)
-    assert await store.is_new_patient(carla.id, now=exam.starts_at + timedelta(hours=2))
+    assert await store.appointments.is_new_patient(carla.id, now=now)  # booked, not yet seen
+    assert not await store.appointments.is_new_patient(
+        carla.id, now=exam.starts_at + timedelta(hours=2)
+    )
+    await store.appointments.cancel(exam.id, patient_id=carla.id)
+    assert await store.appointments.is_new_patient(
+        carla.id, now=exam.starts_at + timedelta(hours=2)
+    )
 
 
 async def test_database_errors_never_carry_the_values_into_logs(store: Store):
@@ -317,7 +339,7 @@ async def test_database_errors_never_carry_the_values_into_logs(store: Store):
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError) as caught:
-        await store.add_message(
+        await store.records.add_message(
             practice_id="lakeside",
             caller_name="Ann Lee",
             callback_number="+14145550123",

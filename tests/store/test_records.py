@@ -34,7 +34,7 @@ async def test_finish_call_writes_the_record_without_transcript_by_default(store
     await finish_call(
         _state(store, transcripts=False), {"llm_prompt_tokens": 900, "nested": {"a": (1, 2)}}
     )
-    [call] = await store.recent_calls()
+    [call] = await store.records.recent_calls()
     assert (call.caller, call.dialled) == ("+14144007103", "+14145550100")
     assert (call.livekit_call_id, call.sip_call_id) == ("SCL_1", "a@b")
     assert call.started_at == START and call.duration_seconds == 83.25
@@ -46,7 +46,7 @@ async def test_finish_call_writes_the_record_without_transcript_by_default(store
 
 async def test_transcript_is_stored_only_when_the_practice_enables_it(store: Store):
     await finish_call(_state(store, transcripts=True, caller="anonymous"), None)
-    [call] = await store.recent_calls()
+    [call] = await store.records.recent_calls()
     assert call.transcript == [{"role": "user", "text": "I'd like a cleaning"}]
     assert call.caller == "unknown" and call.usage is None
 

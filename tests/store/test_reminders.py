@@ -27,11 +27,11 @@ async def _visits(store: Store, count: int, *, practice_id: str = "lakeside") ->
     """`count` patients, each with one visit tomorrow (an hour apart)."""
     wanted = []
     for i in range(count):
-        patient, _ = await store.register_patient(
+        patient, _ = await store.appointments.register_patient(
             practice_id, f"Patient {i}", date(1980, 1, 1 + i % 28), f"+1414555{i:04d}"
         )
         start = NOW + timedelta(hours=26 + i)
-        visit = await store.book(
+        visit = await store.appointments.book(
             practice_id=practice_id,
             provider_id=f"dr-{i}",
             patient_id=patient.id,
@@ -45,9 +45,9 @@ async def _visits(store: Store, count: int, *, practice_id: str = "lakeside") ->
 
 async def test_candidates_are_booked_visits_in_the_range_with_reminder_and_opt_out(store: Store):
     a, b, c = await _visits(store, 3)
-    await store.cancel(c.appointment_id, patient_id=c.patient_id)
-    await store.opt_out("lakeside", b.patient_id, now=NOW)
-    found = await store.reminder_candidates(
+    await store.appointments.cancel(c.appointment_id, patient_id=c.patient_id)
+    await store.reminders.opt_out("lakeside", b.patient_id, now=NOW)
+    found = await store.reminders.reminder_candidates(
         "lakeside", start=NOW + timedelta(hours=24), end=NOW + timedelta(hours=48)
     )
     assert [(x.appointment.id, x.opted_out, x.reminder) for x in found] == [
@@ -55,25 +55,33 @@ async def test_candidates_are_booked_visits_in_the_range_with_reminder_and_opt_o
         (b.appointment_id, True, None),
     ]
     assert found[0].patient.phone == "+14145550000"
-    narrow = await store.reminder_candidates(
+    narrow = await store.reminders.reminder_candidates(
         "lakeside", start=NOW + timedelta(hours=26, minutes=30), end=NOW + timedelta(hours=48)
     )
     assert [x.appointment.id for x in narrow] == [b.appointment_id]
-    assert await store.reminder_candidates("elsewhere", start=NOW, end=NOW + LEASE * 400) == []
+    assert (
+        await store.reminders.reminder_candidates("elsewhere", start=NOW, end=NOW + LEASE * 400)
+        == []
+    )
 
 
 async def test_a_claim_takes_at_most_the_cap_and_counts_calls_in_flight(store: Store):
     wanted = await _visits(store, 4)
-    first = await store.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=3)
+    first = await store.reminders.claim_reminders(
+        "lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=3
+    )
     assert [c.appointment_id for c in first] == [w.appointment_id for w in wanted[:3]]
     assert {c.attempt for c in first} == {1}
-    assert await store.reminders_in_flight("lakeside", now=NOW) == 3
+    assert await store.reminders.reminders_in_flight("lakeside", now=NOW) == 3
     # The cap is full: nothing more until a call finishes, and the claimed ones are not re-claimed.
     assert (
-        await store.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=3) == []
+        await store.reminders.claim_reminders(
+            "lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=3
+        )
+        == []
     )
     done = first[0]
-    assert await store.finish_reminder_attempt(
+    assert await store.reminders.finish_reminder_attempt(
         done.reminder_id,
         attempt=1,
         now=NOW,
@@ -82,15 +90,19 @@ async def test_a_claim_takes_at_most_the_cap_and_counts_calls_in_flight(store: S
         status=ReminderStatus.PENDING,
         retry_at=NOW + timedelta(hours=2),
     )
-    again = await store.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=3)
+    again = await store.reminders.claim_reminders(
+        "lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=3
+    )
     # The busy one was read with attempts=0 and now has 1: only the fourth is claimed.
     assert [c.appointment_id for c in again] == [wanted[3].appointment_id]
 
 
 async def test_a_runner_that_read_an_old_row_claims_nothing(store: Store):
     [want] = await _visits(store, 1)
-    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
-    await store.finish_reminder_attempt(
+    [claim] = await store.reminders.claim_reminders(
+        "lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5
+    )
+    await store.reminders.finish_reminder_attempt(
         claim.reminder_id,
         attempt=1,
         now=NOW,
@@ -99,10 +111,12 @@ async def test_a_runner_that_read_an_old_row_claims_nothing(store: Store):
         retry_at=NOW,
     )
     later = NOW + timedelta(hours=2)
-    stale = await store.claim_reminders("lakeside", [want], now=later, lease=LEASE, max_in_flight=5)
+    stale = await store.reminders.claim_reminders(
+        "lakeside", [want], now=later, lease=LEASE, max_in_flight=5
+    )
     assert stale == []
     fresh = Wanted(want.appointment_id, want.patient_id, 1)
-    [second] = await store.claim_reminders(
+    [second] = await store.reminders.claim_reminders(
         "lakeside", [fresh], now=later, lease=LEASE, max_in_flight=5
     )
     assert second.attempt == 2 and second.reminder_id == claim.reminder_id
@@ -110,34 +124,40 @@ async def test_a_runner_that_read_an_old_row_claims_nothing(store: Store):
 
 async def test_a_call_whose_job_died_is_claimed_again_after_its_lease(store: Store):
     [want] = await _visits(store, 1)
-    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
+    [claim] = await store.reminders.claim_reminders(
+        "lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5
+    )
     seen = Wanted(want.appointment_id, want.patient_id, 1)
     during = NOW + LEASE - timedelta(seconds=1)
     assert (
-        await store.claim_reminders("lakeside", [seen], now=during, lease=LEASE, max_in_flight=5)
+        await store.reminders.claim_reminders(
+            "lakeside", [seen], now=during, lease=LEASE, max_in_flight=5
+        )
         == []
     )
     after = NOW + LEASE
-    [again] = await store.claim_reminders(
+    [again] = await store.reminders.claim_reminders(
         "lakeside", [seen], now=after, lease=LEASE, max_in_flight=5
     )
     assert again.attempt == 2
     # The dead job's late report changes nothing: attempt 1 no longer holds the reminder.
-    assert not await store.reminder_choice(
+    assert not await store.reminders.reminder_choice(
         claim.reminder_id, attempt=1, status=ReminderStatus.CONFIRMED, now=after
     )
-    reminder, _, _ = await store.reminder_job(claim.reminder_id)
+    reminder, _, _ = await store.reminders.reminder_job(claim.reminder_id)
     assert reminder.status == ReminderStatus.CALLING and reminder.confirmed_at is None
 
 
 async def test_a_choice_finishes_the_reminder_and_the_call_report_keeps_it(store: Store):
     [want] = await _visits(store, 1)
-    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
-    await store.reminder_dispatched(claim.reminder_id, attempt=1, dispatch_id="AD_1")
-    assert await store.reminder_choice(
+    [claim] = await store.reminders.claim_reminders(
+        "lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5
+    )
+    await store.reminders.reminder_dispatched(claim.reminder_id, attempt=1, dispatch_id="AD_1")
+    assert await store.reminders.reminder_choice(
         claim.reminder_id, attempt=1, status=ReminderStatus.CONFIRMED, now=NOW
     )
-    assert await store.finish_reminder_attempt(
+    assert await store.reminders.finish_reminder_attempt(
         claim.reminder_id,
         attempt=1,
         now=NOW + timedelta(minutes=1),
@@ -149,11 +169,13 @@ async def test_a_choice_finishes_the_reminder_and_the_call_report_keeps_it(store
         status=ReminderStatus.PENDING,
         retry_at=NOW + timedelta(hours=2),
     )
-    reminder, appointment, patient = await store.reminder_job(claim.reminder_id)
+    reminder, appointment, patient = await store.reminders.reminder_job(claim.reminder_id)
     assert reminder.status == ReminderStatus.CONFIRMED and reminder.confirmed_at == NOW
     assert reminder.lease_until is None and reminder.dispatch_id == "AD_1"
     assert appointment.id == want.appointment_id and patient.id == want.patient_id
-    [result] = await store.reminder_results("lakeside", start=NOW, end=NOW + timedelta(days=1))
+    [result] = await store.reminders.reminder_results(
+        "lakeside", start=NOW, end=NOW + timedelta(days=1)
+    )
     attempt = result.attempt
     assert (attempt.line, attempt.answered_by, attempt.sip_status, attempt.choice) == (
         "answered",
@@ -167,15 +189,19 @@ async def test_a_choice_finishes_the_reminder_and_the_call_report_keeps_it(store
     seen = Wanted(want.appointment_id, want.patient_id, 1)
     later = NOW + timedelta(hours=3)
     assert (
-        await store.claim_reminders("lakeside", [seen], now=later, lease=LEASE, max_in_flight=5)
+        await store.reminders.claim_reminders(
+            "lakeside", [seen], now=later, lease=LEASE, max_in_flight=5
+        )
         == []
     )
 
 
 async def test_unanswered_attempts_end_given_up(store: Store):
     [want] = await _visits(store, 1)
-    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
-    assert await store.finish_reminder_attempt(
+    [claim] = await store.reminders.claim_reminders(
+        "lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5
+    )
+    assert await store.reminders.finish_reminder_attempt(
         claim.reminder_id,
         attempt=1,
         now=NOW,
@@ -184,44 +210,56 @@ async def test_unanswered_attempts_end_given_up(store: Store):
         status=ReminderStatus.GAVE_UP,
         reason="no answer; every attempt used",
     )
-    reminder, _, _ = await store.reminder_job(claim.reminder_id)
+    reminder, _, _ = await store.reminders.reminder_job(claim.reminder_id)
     assert reminder.status == ReminderStatus.GAVE_UP and "every attempt" in reminder.reason
-    [result] = await store.reminder_results(None, start=NOW, end=NOW + timedelta(days=1))
+    [result] = await store.reminders.reminder_results(None, start=NOW, end=NOW + timedelta(days=1))
     assert result.attempt.choice == ReminderStatus.GAVE_UP and result.attempt.sip_status == 480
 
 
 async def test_opt_outs_are_kept_once_and_can_be_removed(store: Store):
     [want] = await _visits(store, 1)
-    assert await store.opt_out("lakeside", want.patient_id, now=NOW, call_id="SCL_9")
-    assert not await store.opt_out("lakeside", want.patient_id, now=NOW)
-    assert await store.is_opted_out("lakeside", want.patient_id)
-    [(row, patient)] = await store.opt_outs("lakeside")
+    assert await store.reminders.opt_out("lakeside", want.patient_id, now=NOW, call_id="SCL_9")
+    assert not await store.reminders.opt_out("lakeside", want.patient_id, now=NOW)
+    assert await store.reminders.is_opted_out("lakeside", want.patient_id)
+    [(row, patient)] = await store.reminders.opt_outs("lakeside")
     assert row.source == "call" and patient.full_name == "Patient 0"
-    assert await store.remove_opt_out("lakeside", want.patient_id)
-    assert not await store.is_opted_out("lakeside", want.patient_id)
+    assert await store.reminders.remove_opt_out("lakeside", want.patient_id)
+    assert not await store.reminders.is_opted_out("lakeside", want.patient_id)
 
 
 async def test_a_skip_is_kept_for_staff_and_a_fixed_number_can_still_be_called(store: Store):
     [want] = await _visits(store, 1)
-    assert await store.skip_reminder("lakeside", want, reason="no usable phone number", now=NOW)
-    assert await store.skip_reminder("lakeside", want, reason="no usable phone number", now=NOW)
-    [found] = await store.reminder_candidates("lakeside", start=NOW, end=NOW + timedelta(days=2))
+    assert await store.reminders.skip_reminder(
+        "lakeside", want, reason="no usable phone number", now=NOW
+    )
+    assert await store.reminders.skip_reminder(
+        "lakeside", want, reason="no usable phone number", now=NOW
+    )
+    [found] = await store.reminders.reminder_candidates(
+        "lakeside", start=NOW, end=NOW + timedelta(days=2)
+    )
     assert found.reminder.status == ReminderStatus.SKIPPED and found.reminder.reason.startswith(
         "no"
     )
-    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
+    [claim] = await store.reminders.claim_reminders(
+        "lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5
+    )
     assert claim.attempt == 1
     # Once called, a reminder is never marked skipped.
-    assert not await store.skip_reminder("lakeside", want, reason="no usable phone number", now=NOW)
+    assert not await store.reminders.skip_reminder(
+        "lakeside", want, reason="no usable phone number", now=NOW
+    )
 
 
 async def test_an_opted_out_choice_is_a_final_status(store: Store):
     [want] = await _visits(store, 1)
-    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
-    assert await store.reminder_choice(
+    [claim] = await store.reminders.claim_reminders(
+        "lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5
+    )
+    assert await store.reminders.reminder_choice(
         claim.reminder_id, attempt=1, status=ReminderStatus.OPTED_OUT, now=NOW
     )
-    reminder, _, _ = await store.reminder_job(claim.reminder_id)
+    reminder, _, _ = await store.reminders.reminder_job(claim.reminder_id)
     assert reminder.status == ReminderStatus.OPTED_OUT and reminder.confirmed_at is None
 
 
@@ -237,7 +275,9 @@ async def test_two_runners_at_once_call_each_patient_once_within_the_cap(db_url:
             rounds.append(
                 await asyncio.gather(
                     *(
-                        r.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=5)
+                        r.reminders.claim_reminders(
+                            "lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=5
+                        )
                         for r in runners
                     )
                 )
@@ -245,17 +285,19 @@ async def test_two_runners_at_once_call_each_patient_once_within_the_cap(db_url:
         claimed = [c for batch in rounds for claims in batch for c in claims]
         assert len(claimed) == 5  # the cap, over every runner and round
         assert len({c.appointment_id for c in claimed}) == 5
-        assert await setup.reminders_in_flight("lakeside", now=NOW) == 5
+        assert await setup.reminders.reminders_in_flight("lakeside", now=NOW) == 5
         # Without a cap in the way, every reminder is claimed once, whoever wins each.
         rest = await asyncio.gather(
             *(
-                r.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=100)
+                r.reminders.claim_reminders(
+                    "lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=100
+                )
                 for r in runners
             )
         )
         claimed += [c for claims in rest for c in claims]
         assert sorted(c.appointment_id for c in claimed) == sorted(w.appointment_id for w in wanted)
-        attempts = await setup.reminder_results(
+        attempts = await setup.reminders.reminder_results(
             "lakeside", start=NOW, end=NOW + timedelta(minutes=1)
         )
         assert len(attempts) == 12 and {a.attempt.attempt for a in attempts} == {1}
@@ -282,9 +324,11 @@ class Dialler:
 async def _claimed_call(store: Store, want: Wanted) -> ReminderCall:
     """The reminder claimed by a runner, and its job's call as `run_reminder_call` builds it
     (reading the visit and the patient at the job's start)."""
-    [claim] = await store.claim_reminders("lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5)
+    [claim] = await store.reminders.claim_reminders(
+        "lakeside", [want], now=NOW, lease=LEASE, max_in_flight=5
+    )
     job = ReminderJob(claim.reminder_id, claim.attempt, "lakeside", "ST_out", 30)
-    _, appointment, patient = await store.reminder_job(claim.reminder_id)
+    _, appointment, patient = await store.reminders.reminder_job(claim.reminder_id)
     return ReminderCall(job, example_practice(), appointment, patient, store, clock=lambda: NOW)
 
 
@@ -297,7 +341,7 @@ async def _dialled_after(store: Store, call: ReminderCall) -> list[api.CreateSIP
 
 
 async def _move(store: Store, want: Wanted) -> None:
-    await store.reschedule(
+    await store.appointments.reschedule(
         want.appointment_id,
         patient_id=want.patient_id,
         provider_id="dr-0",
@@ -308,13 +352,17 @@ async def _move(store: Store, want: Wanted) -> None:
 
 CHANGES = {
     "cancelled": (
-        lambda store, want: store.cancel(want.appointment_id, patient_id=want.patient_id),
+        lambda store, want: store.appointments.cancel(
+            want.appointment_id, patient_id=want.patient_id
+        ),
         ReminderStatus.CANCELLED,
         VISIT_CANCELLED,
     ),
     "moved": (_move, ReminderStatus.MOVED, VISIT_MOVED),
     "opted out": (
-        lambda store, want: store.opt_out("lakeside", want.patient_id, now=NOW, source="staff"),
+        lambda store, want: store.reminders.opt_out(
+            "lakeside", want.patient_id, now=NOW, source="staff"
+        ),
         ReminderStatus.OPTED_OUT,
         OPTED_OUT,
     ),
@@ -331,18 +379,22 @@ async def test_a_change_after_the_claim_settles_the_reminder_and_nothing_is_dial
     call = await _claimed_call(store, want)
     make, status, reason = CHANGES[change]
     await make(store, want)
-    reminder, _, _ = await store.reminder_job(call.job.reminder_id)
+    reminder, _, _ = await store.reminders.reminder_job(call.job.reminder_id)
     assert (reminder.status, reminder.reason, reminder.lease_until) == (status, reason, None)
     assert await _dialled_after(store, call) == []
-    reminder, _, _ = await store.reminder_job(call.job.reminder_id)
+    reminder, _, _ = await store.reminders.reminder_job(call.job.reminder_id)
     assert (reminder.status, reminder.reason) == (status, reason)
-    [result] = await store.reminder_results("lakeside", start=NOW, end=NOW + timedelta(days=1))
+    [result] = await store.reminders.reminder_results(
+        "lakeside", start=NOW, end=NOW + timedelta(days=1)
+    )
     assert result.attempt.line == "not_dialled" and result.attempt.finished_at == NOW
     # Nor does a later runner claim it again.
     seen = Wanted(want.appointment_id, want.patient_id, 1)
     later = NOW + timedelta(hours=3)
     assert (
-        await store.claim_reminders("lakeside", [seen], now=later, lease=LEASE, max_in_flight=5)
+        await store.reminders.claim_reminders(
+            "lakeside", [seen], now=later, lease=LEASE, max_in_flight=5
+        )
         == []
     )
 
@@ -351,10 +403,12 @@ async def test_a_moved_visit_gets_its_own_reminder_at_the_new_time(store: Store)
     [want] = await _visits(store, 1)
     await _claimed_call(store, want)
     await _move(store, want)
-    [moved] = await store.reminder_candidates("lakeside", start=NOW, end=NOW + timedelta(days=3))
+    [moved] = await store.reminders.reminder_candidates(
+        "lakeside", start=NOW, end=NOW + timedelta(days=3)
+    )
     assert moved.appointment.id != want.appointment_id and moved.reminder is None
     fresh = Wanted(moved.appointment.id, want.patient_id, 0)
-    [claim] = await store.claim_reminders(
+    [claim] = await store.reminders.claim_reminders(
         "lakeside", [fresh], now=NOW, lease=LEASE, max_in_flight=5
     )
     assert claim.attempt == 1 and claim.appointment_id == moved.appointment.id
@@ -414,9 +468,11 @@ async def test_the_job_checks_the_book_just_before_dialling(store: Store, change
     async with store.engine.begin() as conn:
         await conn.execute(statement(want))
     assert await _dialled_after(store, call) == []
-    reminder, _, _ = await store.reminder_job(call.job.reminder_id)
+    reminder, _, _ = await store.reminders.reminder_job(call.job.reminder_id)
     assert (reminder.status, reminder.reason, reminder.lease_until) == (status, reason, None)
-    [result] = await store.reminder_results("lakeside", start=NOW, end=NOW + timedelta(days=1))
+    [result] = await store.reminders.reminder_results(
+        "lakeside", start=NOW, end=NOW + timedelta(days=1)
+    )
     assert result.attempt.line == "not_dialled"
     assert result.attempt.choice == ("" if status == ReminderStatus.PENDING else status)
 
@@ -431,19 +487,21 @@ async def test_a_call_still_wanted_is_dialled(store: Store):
 
 async def test_removing_an_opt_out_reopens_the_reminders_it_settled(store: Store):
     settled, chosen = await _visits(store, 2)
-    await store.claim_reminders("lakeside", [settled], now=NOW, lease=LEASE, max_in_flight=5)
+    await store.reminders.claim_reminders(
+        "lakeside", [settled], now=NOW, lease=LEASE, max_in_flight=5
+    )
     # The second patient said "stop calling me" on their reminder call.
-    [claim] = await store.claim_reminders(
+    [claim] = await store.reminders.claim_reminders(
         "lakeside", [chosen], now=NOW, lease=LEASE, max_in_flight=5
     )
-    await store.opt_out("lakeside", chosen.patient_id, now=NOW)
-    await store.reminder_choice(
+    await store.reminders.opt_out("lakeside", chosen.patient_id, now=NOW)
+    await store.reminders.reminder_choice(
         claim.reminder_id, attempt=1, status=ReminderStatus.OPTED_OUT, now=NOW
     )
-    await store.opt_out("lakeside", settled.patient_id, now=NOW, source="staff")
-    assert await store.remove_opt_out("lakeside", settled.patient_id)
-    assert await store.remove_opt_out("lakeside", chosen.patient_id)
-    rows = await store.reminders_for([settled.appointment_id, chosen.appointment_id])
+    await store.reminders.opt_out("lakeside", settled.patient_id, now=NOW, source="staff")
+    assert await store.reminders.remove_opt_out("lakeside", settled.patient_id)
+    assert await store.reminders.remove_opt_out("lakeside", chosen.patient_id)
+    rows = await store.reminders.reminders_for([settled.appointment_id, chosen.appointment_id])
     assert rows[settled.appointment_id].status == ReminderStatus.PENDING
     assert rows[chosen.appointment_id].status == ReminderStatus.OPTED_OUT  # their own choice stays
 
@@ -456,12 +514,14 @@ async def test_cancels_racing_claims_never_leave_a_call_to_place(db_url: str, tm
     runner, desk = (Store(db_url, outbox=Outbox(tmp_path / "outbox")) for _ in range(2))
     try:
         claims, *_ = await asyncio.gather(
-            runner.claim_reminders("lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=100),
-            *(desk.cancel(w.appointment_id, patient_id=w.patient_id) for w in wanted),
+            runner.reminders.claim_reminders(
+                "lakeside", wanted, now=NOW, lease=LEASE, max_in_flight=100
+            ),
+            *(desk.appointments.cancel(w.appointment_id, patient_id=w.patient_id) for w in wanted),
         )
         for claim in claims:
-            check = await setup.dial_check(claim.reminder_id)
-            _, appointment, _ = await setup.reminder_job(claim.reminder_id)
+            check = await setup.reminders.dial_check(claim.reminder_id)
+            _, appointment, _ = await setup.reminders.reminder_job(claim.reminder_id)
             instead = instead_of_dialling(
                 check, attempt=claim.attempt, starts_at=appointment.starts_at, now=NOW
             )
@@ -493,13 +553,13 @@ def test_staff_read_the_days_calls_and_the_opt_outs(tmp_path, monkeypatch):
         store = Store(url, outbox=Outbox(tmp_path / "outbox"))
         try:
             [want] = await _visits(store, 1, practice_id=practice.id)
-            [claim] = await store.claim_reminders(
+            [claim] = await store.reminders.claim_reminders(
                 practice.id, [want], now=now, lease=LEASE, max_in_flight=5
             )
-            await store.reminder_choice(
+            await store.reminders.reminder_choice(
                 claim.reminder_id, attempt=1, status=ReminderStatus.CONFIRMED, now=now
             )
-            await store.finish_reminder_attempt(
+            await store.reminders.finish_reminder_attempt(
                 claim.reminder_id,
                 attempt=1,
                 now=now,
@@ -508,7 +568,7 @@ def test_staff_read_the_days_calls_and_the_opt_outs(tmp_path, monkeypatch):
                 sip_status=200,
                 status=ReminderStatus.PENDING,
             )
-            await store.opt_out(practice.id, want.patient_id, now=now)
+            await store.reminders.opt_out(practice.id, want.patient_id, now=now)
         finally:
             await store.close()
 
@@ -554,7 +614,7 @@ def test_the_days_list_gives_each_attempt_its_own_result(tmp_path, monkeypatch):
         try:
             [want] = await _visits(store, 1, practice_id=practice.id)
             for when, seen, line, sip in ((first, 0, "busy", 486), (second, 1, "answered", 200)):
-                [claim] = await store.claim_reminders(
+                [claim] = await store.reminders.claim_reminders(
                     practice.id,
                     [Wanted(want.appointment_id, want.patient_id, seen)],
                     now=when,
@@ -562,13 +622,13 @@ def test_the_days_list_gives_each_attempt_its_own_result(tmp_path, monkeypatch):
                     max_in_flight=5,
                 )
                 if line == "answered":
-                    await store.reminder_choice(
+                    await store.reminders.reminder_choice(
                         claim.reminder_id,
                         attempt=claim.attempt,
                         status=ReminderStatus.CONFIRMED,
                         now=when,
                     )
-                await store.finish_reminder_attempt(
+                await store.reminders.finish_reminder_attempt(
                     claim.reminder_id,
                     attempt=claim.attempt,
                     now=when + timedelta(minutes=1),

@@ -33,7 +33,7 @@ async def _call(
     practice_id: str = "lakeside",
 ) -> str:
     record_id = new_id()
-    await store.save(
+    await store.records.save(
         "call",
         {
             "id": record_id,
@@ -51,7 +51,7 @@ async def _call(
 
 
 async def _message(store: Store, at: datetime, urgency: str = "routine", **values: Any) -> str:
-    message_id, where = await store.add_message(
+    message_id, where = await store.records.add_message(
         practice_id=values.pop("practice_id", "lakeside"),
         callback_number="+14145550123",
         reason="call me back",
@@ -67,10 +67,10 @@ async def test_call_record_of_a_livekit_call_id_is_the_newest(store: Store):
     await _call(store, T0, livekit_call_id="SCL_one")
     newer = await _call(store, T0 + timedelta(minutes=5), livekit_call_id="SCL_one")
     other = await _call(store, T0, livekit_call_id="SCL_two")
-    assert await store.call_record_id_for("SCL_one") == newer
-    assert await store.call_record_id_for("SCL_two") == other
-    assert await store.call_record_id_for("SCL_none") is None
-    assert await store.call_record_id_for("") is None
+    assert await store.staff.call_record_id_for("SCL_one") == newer
+    assert await store.staff.call_record_id_for("SCL_two") == other
+    assert await store.staff.call_record_id_for("SCL_none") is None
+    assert await store.staff.call_record_id_for("") is None
 
 
 async def test_call_log_pages_newest_first_per_location_and_merged(store: Store):
@@ -80,16 +80,18 @@ async def test_call_log_pages_newest_first_per_location_and_merged(store: Store)
     ]
     emergency = await _call(store, T0 - timedelta(hours=9), outcome="emergency")
 
-    page = await store.staff_calls(["lakeside"], limit=3)
+    page = await store.staff.staff_calls(["lakeside"], limit=3)
     assert [c.id for c in page] == here[:3]
-    older = await store.staff_calls(["lakeside"], before=page[-1].started_at, limit=3)
+    older = await store.staff.staff_calls(["lakeside"], before=page[-1].started_at, limit=3)
     assert [c.id for c in older] == [here[3], emergency]
-    assert [c.id for c in await store.staff_calls(["lakeside"], outcome="emergency")] == [emergency]
+    assert [c.id for c in await store.staff.staff_calls(["lakeside"], outcome="emergency")] == [
+        emergency
+    ]
 
-    merged = await store.staff_calls(["lakeside", "uptown"], limit=5)
+    merged = await store.staff.staff_calls(["lakeside", "uptown"], limit=5)
     assert [c.id for c in merged] == [here[0], there[0], here[1], there[1], here[2]]
-    assert [c.id for c in await store.staff_calls(["uptown", "uptown"], limit=5)] == there
-    assert await store.staff_calls(["elsewhere"]) == []
+    assert [c.id for c in await store.staff.staff_calls(["uptown", "uptown"], limit=5)] == there
+    assert await store.staff.staff_calls(["elsewhere"]) == []
 
 
 async def test_message_queue_open_and_handled(store: Store):
@@ -100,32 +102,34 @@ async def test_message_queue_open_and_handled(store: Store):
     routine_new = await _message(store, T0 - timedelta(hours=3))
     await _message(store, T0, "urgent", practice_id="uptown")
 
-    queue = await store.staff_messages(["lakeside"], handled=False)
+    queue = await store.staff.staff_messages(["lakeside"], handled=False)
     assert [m.id for m in queue] == [security, urgent, soon, routine_old, routine_new]
-    assert await store.open_message_count(["lakeside"]) == (5, T0 - timedelta(hours=1))
+    assert await store.staff.open_message_count(["lakeside"]) == (5, T0 - timedelta(hours=1))
 
     user = new_id()
-    assert await store.handle_message(soon, user_id=user, note="done", at=T0)
-    assert await store.handle_message(routine_old, user_id=user, note="", at=T0 + timedelta(1))
-    assert not await store.handle_message(soon, user_id=user, note="again", at=T0)
-    handled = await store.staff_messages(["lakeside"], handled=True)
+    assert await store.staff.handle_message(soon, user_id=user, note="done", at=T0)
+    assert await store.staff.handle_message(
+        routine_old, user_id=user, note="", at=T0 + timedelta(1)
+    )
+    assert not await store.staff.handle_message(soon, user_id=user, note="again", at=T0)
+    handled = await store.staff.staff_messages(["lakeside"], handled=True)
     assert [m.id for m in handled] == [routine_old, soon]
-    assert [m.id for m in await store.staff_messages(["lakeside"], handled=False)] == [
+    assert [m.id for m in await store.staff.staff_messages(["lakeside"], handled=False)] == [
         security,
         urgent,
         routine_new,
     ]
-    assert (await store.open_message_count(["lakeside", "uptown"]))[0] == 4
+    assert (await store.staff.open_message_count(["lakeside", "uptown"]))[0] == 4
 
 
 async def test_audit_writes_a_row_per_patient_and_reads_names_back(store: Store):
-    ann, _ = await store.register_patient("lakeside", "Ann Lee", DOB, "+14145550123")
-    bob, _ = await store.register_patient("lakeside", "Bob Stone", DOB, "+14145550124")
-    user = await store.add_staff_user(
+    ann, _ = await store.appointments.register_patient("lakeside", "Ann Lee", DOB, "+14145550123")
+    bob, _ = await store.appointments.register_patient("lakeside", "Bob Stone", DOB, "+14145550124")
+    user = await store.staff.add_staff_user(
         username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
     )
     long_action = "viewed_today" + "x" * 100
-    written = await store.audit(
+    written = await store.staff.audit(
         at=T0,
         user_id=user.id,
         action=long_action,
@@ -133,9 +137,11 @@ async def test_audit_writes_a_row_per_patient_and_reads_names_back(store: Store)
         patient_ids=[ann.id, None, ann.id, bob.id],
     )
     assert written == 2
-    assert await store.audit(at=T0 + timedelta(seconds=1), user_id=None, action="signed_in") == 1
+    assert (
+        await store.staff.audit(at=T0 + timedelta(seconds=1), user_id=None, action="signed_in") == 1
+    )
 
-    rows = await store.audit_entries()
+    rows = await store.staff.audit_entries()
     assert [(r.entry.action[:12], r.username, r.patient_name) for r in rows][0] == (
         "signed_in",
         None,
@@ -146,10 +152,10 @@ async def test_audit_writes_a_row_per_patient_and_reads_names_back(store: Store)
         ("maria", "Bob Stone"),
     }
     assert all(len(r.entry.action) == 40 for r in rows[1:])
-    only_ann = await store.audit_entries(patient_id=ann.id)
+    only_ann = await store.staff.audit_entries(patient_id=ann.id)
     assert [r.patient_name for r in only_ann] == ["Ann Lee"]
     first, second = rows[1].entry, rows[2].entry
-    assert [r.entry.id for r in await store.audit_entries(before=(first.at, first.id))] == [
+    assert [r.entry.id for r in await store.staff.audit_entries(before=(first.at, first.id))] == [
         second.id
     ]
 
@@ -159,7 +165,7 @@ LOCK_UNTIL = T0 + timedelta(minutes=15)
 
 
 async def _begin(store: Store, username: str = "maria", *, now: datetime = T0):
-    return await store.begin_sign_in(
+    return await store.staff.begin_sign_in(
         username, now=now, max_failures=MAX_FAILURES, lock_until=now + timedelta(minutes=15)
     )
 
@@ -170,7 +176,7 @@ async def test_parallel_sign_in_attempts_from_two_processes_get_max_failures_che
     """26 attempts begun at once from two app processes (two engines on one book): exactly
     `MAX_FAILURES` are admitted to a password check, the last of them locks the account, and
     every attempt begun after it is refused, however many are still being checked."""
-    user = await store.add_staff_user(
+    user = await store.staff.add_staff_user(
         username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
     )
     async with Store(db_url, outbox=outbox) as other:
@@ -179,44 +185,44 @@ async def test_parallel_sign_in_attempts_from_two_processes_get_max_failures_che
     assert len(admitted) == MAX_FAILURES
     assert sum(a.locks for a in admitted) == 1
     assert {a.refused for a in attempts if not a.admitted} == {"account locked"}
-    row = await store.staff_user(user.id)
+    row = await store.staff.staff_user(user.id)
     assert row.failed_logins == MAX_FAILURES and row.locked_until == LOCK_UNTIL
     assert (await _begin(store, now=LOCK_UNTIL - timedelta(seconds=1))).refused == "account locked"
 
     again = await _begin(store, now=LOCK_UNTIL)  # the lock has run out: counting starts again
     assert again.admitted and not again.locks
-    row = await store.staff_user(user.id)
+    row = await store.staff.staff_user(user.id)
     assert row.failed_logins == 1 and row.locked_until is None
-    await store.login_succeeded(user.id)  # the right password ends the run of failures
-    row = await store.staff_user(user.id)
+    await store.staff.login_succeeded(user.id)  # the right password ends the run of failures
+    row = await store.staff.staff_user(user.id)
     assert row.failed_logins == 0 and row.locked_until is None
 
 
 async def test_a_right_password_inside_the_allowed_attempts_clears_the_lock(store: Store):
-    user = await store.add_staff_user(
+    user = await store.staff.add_staff_user(
         username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
     )
     attempts = [await _begin(store) for _ in range(MAX_FAILURES)]
     assert [a.locks for a in attempts] == [False] * (MAX_FAILURES - 1) + [True]
-    assert (await store.staff_user(user.id)).locked_until == LOCK_UNTIL
-    await store.login_succeeded(user.id)  # the fifth attempt's password was right
+    assert (await store.staff.staff_user(user.id)).locked_until == LOCK_UNTIL
+    await store.staff.login_succeeded(user.id)  # the fifth attempt's password was right
     assert (await _begin(store)).admitted
 
 
 async def test_unknown_and_deactivated_accounts_are_refused_before_any_check(store: Store):
-    user = await store.add_staff_user(
+    user = await store.staff.add_staff_user(
         username="maria", full_name="Maria", role="staff", password_hash="x", at=T0
     )
     unknown = await _begin(store, "nobody")
     assert unknown.user is None and unknown.refused == "unknown username"
-    await store.update_staff_user(user.id, active=False)
+    await store.staff.update_staff_user(user.id, active=False)
     gone = await _begin(store)
     assert gone.refused == "deactivated account" and not gone.admitted
-    assert (await store.staff_user(user.id)).failed_logins == 0
+    assert (await store.staff.staff_user(user.id)).failed_logins == 0
 
 
 async def _active_admins(store: Store) -> set[str]:
-    return {u.username for u in await store.staff_users() if u.active and u.role == ADMIN}
+    return {u.username for u in await store.staff.staff_users() if u.active and u.role == ADMIN}
 
 
 async def test_two_admins_removing_each_other_at_once_leave_one(
@@ -226,11 +232,11 @@ async def test_two_admins_removing_each_other_at_once_leave_one(
     moment: one change wins, the other is refused, the practice keeps an active admin."""
     ids = {}
     for name in ("ana", "ben"):
-        user = await store.add_staff_user(
+        user = await store.staff.add_staff_user(
             username=name, full_name=name, role=ADMIN, password_hash="x", at=T0
         )
         ids[name] = user.id
-    await store.add_staff_user(username="desk", full_name="Desk", role="staff",
+    await store.staff.add_staff_user(username="desk", full_name="Desk", role="staff",
                                password_hash="x", at=T0)  # fmt: skip
     changes = [
         ({"role": "staff"}, {"role": "staff"}),
@@ -240,10 +246,10 @@ async def test_two_admins_removing_each_other_at_once_leave_one(
     async with Store(db_url, outbox=outbox) as other:
         for first, second in changes:
             for user_id in ids.values():
-                await store.update_staff_user(user_id, role=ADMIN, active=True)
+                await store.staff.update_staff_user(user_id, role=ADMIN, active=True)
             results = await asyncio.gather(
-                store.update_staff_user(ids["ben"], **first),
-                other.update_staff_user(ids["ana"], **second),
+                store.staff.update_staff_user(ids["ben"], **first),
+                other.staff.update_staff_user(ids["ana"], **second),
                 return_exceptions=True,
             )
             refused = [r for r in results if isinstance(r, LastAdmin)]
@@ -251,17 +257,19 @@ async def test_two_admins_removing_each_other_at_once_leave_one(
             assert len(await _active_admins(store)) == 1, (first, second)
     [last] = await _active_admins(store)
     with pytest.raises(LastAdmin):  # and the one left cannot be removed on its own either
-        await store.update_staff_user(ids[last], role="staff")
+        await store.staff.update_staff_user(ids[last], role="staff")
     other_id = ids["ben" if last == "ana" else "ana"]
-    assert await store.update_staff_user(other_id, role=ADMIN, active=True)
+    assert await store.staff.update_staff_user(other_id, role=ADMIN, active=True)
     assert await _active_admins(store) == {"ana", "ben"}
 
 
 async def test_bookings_made_this_week_by_the_assistant_and_by_staff(store: Store):
-    patient, _ = await store.register_patient("lakeside", "Ann Lee", DOB, "+14145550123")
+    patient, _ = await store.appointments.register_patient(
+        "lakeside", "Ann Lee", DOB, "+14145550123"
+    )
 
     async def book(start: datetime, **values: Any):
-        return await store.book(
+        return await store.appointments.book(
             practice_id="lakeside",
             provider_id=values.pop("provider_id", "dr-a"),
             patient_id=patient.id,
@@ -275,7 +283,7 @@ async def test_bookings_made_this_week_by_the_assistant_and_by_staff(store: Stor
     await book(soon, call_id="SCL_one")
     await book(soon + timedelta(hours=1), booked_by=new_id())
     moved = await book(soon + timedelta(hours=2), call_id="SCL_two")
-    await store.reschedule(
+    await store.appointments.reschedule(
         moved.id,
         patient_id=patient.id,
         provider_id="dr-b",
@@ -283,10 +291,10 @@ async def test_bookings_made_this_week_by_the_assistant_and_by_staff(store: Stor
         ends_at=soon + timedelta(hours=3, minutes=30),
     )
     week = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1)
-    assert await store.bookings_made_between(["lakeside"], *week) == (2, 1)
-    assert await store.bookings_made_between(["elsewhere"], *week) == (0, 0)
+    assert await store.staff.bookings_made_between(["lakeside"], *week) == (2, 1)
+    assert await store.staff.bookings_made_between(["elsewhere"], *week) == (0, 0)
     later = week[1], week[1] + timedelta(days=7)
-    assert await store.bookings_made_between(["lakeside"], *later) == (0, 0)
+    assert await store.staff.bookings_made_between(["lakeside"], *later) == (0, 0)
 
 
 async def _plans(store: Store, run: Callable[[], Awaitable[object]]) -> list[str]:
@@ -319,32 +327,32 @@ async def test_staff_queries_read_their_indexes_on_sqlite(store: Store):
     week = (T0, T0 + timedelta(days=7))
     one_call = CallRecord(livekit_call_id="SCL_one", patient_ids=[])
     expected: list[tuple[str, Callable[[], Awaitable[object]], str]] = [
-        ("ix_calls_livekit_call_id", lambda: store.call_record_id_for("SCL_one"), ""),
-        ("ix_calls_practice_start", lambda: store.staff_calls(["lakeside"]), "TEMP B-TREE"),
+        ("ix_calls_livekit_call_id", lambda: store.staff.call_record_id_for("SCL_one"), ""),
+        ("ix_calls_practice_start", lambda: store.staff.staff_calls(["lakeside"]), "TEMP B-TREE"),
         (
             "ix_calls_practice_start",
-            lambda: store.staff_calls(["lakeside", "uptown"], before=T0, outcome="booked"),
+            lambda: store.staff.staff_calls(["lakeside", "uptown"], before=T0, outcome="booked"),
             "TEMP B-TREE",
         ),
-        ("ix_calls_practice_start", lambda: store.calls_between(["lakeside"], *week), ""),
+        ("ix_calls_practice_start", lambda: store.staff.calls_between(["lakeside"], *week), ""),
         (
             "ix_messages_practice_handled",
-            lambda: store.staff_messages(["lakeside"], handled=True),
+            lambda: store.staff.staff_messages(["lakeside"], handled=True),
             "TEMP B-TREE",
         ),
         (
             "ix_messages_practice_handled",
-            lambda: store.staff_messages(["lakeside"], handled=False),
+            lambda: store.staff.staff_messages(["lakeside"], handled=False),
             "",
         ),
-        ("ix_messages_practice_handled", lambda: store.open_message_count(["lakeside"]), ""),
+        ("ix_messages_practice_handled", lambda: store.staff.open_message_count(["lakeside"]), ""),
         (
             "ix_appointments_practice_created",
-            lambda: store.bookings_made_between(["lakeside"], *week),
+            lambda: store.staff.bookings_made_between(["lakeside"], *week),
             "",
         ),
-        ("ix_appointments_call_id", lambda: store.call_patient_ids(one_call), "SCAN"),
-        ("ix_messages_call_id", lambda: store.call_patient_ids(one_call), "SCAN"),
+        ("ix_appointments_call_id", lambda: store.staff.call_patient_ids(one_call), "SCAN"),
+        ("ix_messages_call_id", lambda: store.staff.call_patient_ids(one_call), "SCAN"),
     ]
     for index, run, never in expected:
         plans = await _plans(store, run)

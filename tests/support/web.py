@@ -85,7 +85,7 @@ async def add_user(
     full_name: str = "Maria Santos",
     password: str = PASSWORD,
 ) -> StaffUser:
-    return await store.add_staff_user(
+    return await store.staff.add_staff_user(
         username=username,
         full_name=full_name,
         role=role,

@@ -164,12 +164,12 @@ class Site:
         assert self.path(page) != "/login", await page.locator("main").inner_text()
 
     async def user(self, username: str) -> StaffUser:
-        found = await self.store.staff_user_named(username)
+        found = await self.store.staff.staff_user_named(username)
         assert found is not None, username
         return found
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.store._session(write=False) as s:
+        async with self.store.sessions.session(write=False) as s:
             return int(await s.scalar(select(func.count()).select_from(model).where(*where)))
 
     async def screenshot(self, name: str, page: Page | None = None) -> Path | None:

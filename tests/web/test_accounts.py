@@ -21,7 +21,7 @@ async def post(client, path: str, csrf: str, **fields: str):
 
 
 async def user_id(rig: Rig, username: str) -> str:
-    user = await rig.store.staff_user_named(username)
+    user = await rig.store.staff.staff_user_named(username)
     assert user is not None
     return user.id
 
@@ -66,7 +66,7 @@ async def test_reset_deactivate_and_role_changes_take_effect_at_once(admin_clien
         async with rig.client_for("10.1.1.1") as elsewhere:  # maria locks herself out
             for _ in range(5):
                 await post_login(elsewhere, "maria", "wrong wrong wrong")
-        assert (await rig.store.staff_user(maria)).locked_until is not None
+        assert (await rig.store.staff.staff_user(maria)).locked_until is not None
         reset = await post(
             client, f"/accounts/{maria}/password", csrf, password=NEW_PASSWORD,
             password2=NEW_PASSWORD,
@@ -96,15 +96,19 @@ async def test_the_practice_always_keeps_an_admin(admin_client, rig):
     await add_user(rig.store, "second", role="admin", full_name="Second Admin")
     second = await user_id(rig, "second")
     assert (await post(client, f"/accounts/{second}/role", csrf, role="staff")).status_code == 303
-    user = await rig.store.staff_user(boss)
+    user = await rig.store.staff.staff_user(boss)
     assert user.active and user.role == "admin"
 
 
 async def test_the_audit_log_says_who_saw_or_changed_which_patient(admin_client, rig):
     client, csrf = admin_client
-    ann, _ = await rig.store.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "unknown")
-    bob, _ = await rig.store.register_patient("lakeside", "Bob Stone", date(1975, 6, 1), "unknown")
-    await rig.store.add_message(
+    ann, _ = await rig.store.appointments.register_patient(
+        "lakeside", "Ann Lee", date(1980, 2, 29), "unknown"
+    )
+    bob, _ = await rig.store.appointments.register_patient(
+        "lakeside", "Bob Stone", date(1975, 6, 1), "unknown"
+    )
+    await rig.store.records.add_message(
         practice_id="lakeside", caller_name="Ann Lee", callback_number="+14145550123",
         reason="call me", patient_id=ann.id,
     )  # fmt: skip
@@ -135,7 +139,7 @@ async def test_receptionist_staff_add_creates_a_working_account(rig, db_url, tmp
     )  # fmt: skip
     assert made.exit_code == 0, made.output
     assert "Account owner (admin) created" in made.output and PASSWORD not in made.output
-    user = await rig.store.staff_user_named("owner")
+    user = await rig.store.staff.staff_user_named("owner")
     assert user.role == "admin" and user.password_hash.startswith("$argon2id$")
     assert (await post_login(rig.client, "owner", PASSWORD)).status_code == 303
     assert (await rig.client.get("/accounts")).status_code == 200
@@ -147,7 +151,7 @@ async def test_receptionist_staff_add_creates_a_working_account(rig, db_url, tmp
     piped = await asyncio.to_thread(
         run, "staff", "add", "desk", "--name", "Desk", "--password-stdin", input=f"{PASSWORD}\n"
     )
-    assert piped.exit_code == 0 and (await rig.store.staff_user_named("desk")).role == "staff"
+    assert piped.exit_code == 0 and (await rig.store.staff.staff_user_named("desk")).role == "staff"
     again = await asyncio.to_thread(
         run, "staff", "add", "desk", "--name", "Desk", "--password-stdin", input=f"{PASSWORD}\n"
     )
@@ -173,7 +177,7 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(rig, monke
     await add_user(rig.store, "second", role="admin", full_name="Second Admin")
     boss, second = await user_id(rig, "boss"), await user_id(rig, "second")
     together = asyncio.Barrier(2)
-    update = rig.store.update_staff_user
+    update = rig.store.staff.update_staff_user
 
     async def update_together(user_id: str, **values: object) -> bool:
         async with asyncio.timeout(30):
@@ -182,7 +186,7 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(rig, monke
 
     async with rig.client_for() as one, rig.client_for() as two:
         csrf_one, csrf_two = await sign_in(one, "boss"), await sign_in(two, "second")
-        monkeypatch.setattr(rig.store, "update_staff_user", update_together)
+        monkeypatch.setattr(rig.store.staff, "update_staff_user", update_together)
         answers = await asyncio.gather(
             post(one, f"/accounts/{second}/role", csrf_one, role="staff"),
             post(two, f"/accounts/{boss}/role", csrf_two, role="staff"),
@@ -190,5 +194,5 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(rig, monke
     assert sorted(r.status_code for r in answers) == [303, 400]
     [refused] = [r for r in answers if r.status_code == 400]
     assert "This is the last active admin: make another admin first." in refused.text
-    admins = [u for u in await rig.store.staff_users() if u.role == "admin" and u.active]
+    admins = [u for u in await rig.store.staff.staff_users() if u.role == "admin" and u.active]
     assert len(admins) == 1

@@ -25,7 +25,7 @@ ANN_BORN = date(1980, 2, 29)
 
 
 async def visit(rig: Rig, patient_id: str, start, *, call_id: str, booked_by: str | None = None):
-    return await rig.store.book(
+    return await rig.store.appointments.book(
         practice_id="lakeside",
         provider_id="dr-a",
         patient_id=patient_id,
@@ -48,7 +48,7 @@ async def audit_page(client, patient_id: str) -> list[tuple[str, str]]:
 
 async def entries(rig: Rig, patient_id: str) -> list[AuditEntry]:
     """The patient's audit entries (the query behind the filtered Audit page)."""
-    return [r.entry for r in await rig.store.audit_entries(patient_id=patient_id)]
+    return [r.entry for r in await rig.store.staff.audit_entries(patient_id=patient_id)]
 
 
 async def test_viewing_a_call_is_in_the_audit_of_each_patient_it_booked_for_or_took_a_message_of(
@@ -59,16 +59,17 @@ async def test_viewing_a_call_is_in_the_audit_of_each_patient_it_booked_for_or_t
     bob = await patient(rig, "Bob Stone", date(1975, 6, 1))
     cara = await patient(rig, "Cara Diaz", date(1990, 7, 7))
     dan = await patient(rig, "Dan Ode", date(1960, 1, 2))
-    [boss] = await rig.store.staff_users()
+    [boss] = await rig.store.staff.staff_users()
     await call(rig, "c1", 30, outcome="booked", outcomes=["booked", "message"])  # SCL_c1
     await call(rig, "c0", 20, livekit_call_id="")  # a record without a LiveKit call id
     await visit(rig, ann, at(TUESDAY, 9), call_id="SCL_c1")
     booked = {"practice_id": "lakeside", "callback_number": "+14145550123"}
-    await rig.store.add_message(
+    await rig.store.records.add_message(
         **booked, reason="Ann asks about her bill", patient_id=ann, call_id="SCL_c1"
     )
     earlier = await visit(rig, bob, at(TUESDAY, 10), call_id="SCL_other")
-    await rig.store.reschedule(  # Bob moved his visit on the call: the new row carries its id
+    # Bob moved his visit on the call: the new row carries its id
+    await rig.store.appointments.reschedule(
         earlier.id,
         patient_id=bob,
         provider_id="dr-a",
@@ -76,7 +77,7 @@ async def test_viewing_a_call_is_in_the_audit_of_each_patient_it_booked_for_or_t
         ends_at=at(WEDNESDAY, 10) + timedelta(minutes=30),
         call_id="SCL_c1",
     )
-    await rig.store.add_message(**booked, reason="someone unverified", call_id="SCL_c1")
+    await rig.store.records.add_message(**booked, reason="someone unverified", call_id="SCL_c1")
     await visit(rig, cara, at(TUESDAY, 11), call_id="SCL_other")  # another call's patient
     await visit(rig, dan, at(TUESDAY, 12), call_id="", booked_by=boss.id)  # booked by staff
 
@@ -87,7 +88,7 @@ async def test_viewing_a_call_is_in_the_audit_of_each_patient_it_booked_for_or_t
     assert ("viewed call", "call c1") in await audit_page(client, bob)
     for other in (cara, dan):  # neither call shows them: their audit holds no view of either
         assert not [row for row in await audit_page(client, other) if row[0] == "viewed call"]
-    views = [e for e in (await rig.store.audit_entries()) if e.entry.action == "viewed_call"]
+    views = [e for e in (await rig.store.staff.audit_entries()) if e.entry.action == "viewed_call"]
     assert sorted((v.entry.subject, v.entry.patient_id or "") for v in views) == sorted(
         [("call c1", ann), ("call c1", bob), ("call c0", "")]
     )
@@ -152,7 +153,7 @@ async def test_a_refused_booking_shows_the_patient_again_and_is_audited_as_a_vie
     client, csrf = staff_client
     ann = await patient(rig, "Ann Lee", ANN_BORN)
     bob = await patient(rig, "Bob Stone", date(1975, 6, 1))
-    [maria] = await rig.store.staff_users()
+    [maria] = await rig.store.staff.staff_users()
     await visit(rig, bob, at(TUESDAY, 9), call_id="SCL_bob")  # the time is Bob's already
 
     taken = await post_book(client, csrf, ann, "exam", "dr-a", at(TUESDAY, 9))
@@ -177,7 +178,7 @@ async def test_a_refused_move_or_cancellation_shows_the_patient_again_and_is_aud
     client, csrf = staff_client
     ann = await patient(rig, "Ann Lee", ANN_BORN)
     bob = await patient(rig, "Bob Stone", date(1975, 6, 1))
-    [maria] = await rig.store.staff_users()
+    [maria] = await rig.store.staff.staff_users()
     mine = await visit(rig, ann, at(TUESDAY, 9), call_id="SCL_ann")
     await visit(rig, bob, at(WEDNESDAY, 10), call_id="SCL_bob")
 
@@ -191,8 +192,8 @@ async def test_a_refused_move_or_cancellation_shows_the_patient_again_and_is_aud
         data={"csrf_token": csrf, "provider": "dr-a", "start": "soon"},
     )
     assert odd.status_code == 400 and "Ann Lee" in odd.text
-    assert (await rig.store.get_appointment(mine.id)).status == "booked"
-    await rig.store.cancel(mine.id, patient_id=ann)  # cancelled meanwhile (on a call)
+    assert (await rig.store.appointments.get_appointment(mine.id)).status == "booked"
+    await rig.store.appointments.cancel(mine.id, patient_id=ann)  # cancelled meanwhile (on a call)
     again = await client.post(f"/appointments/{mine.id}/cancel", data={"csrf_token": csrf})
     assert again.status_code == 409 and "Ann Lee" in again.text
 

@@ -58,7 +58,7 @@ POSTS = [
 
 
 async def _rows(rig: Rig, model) -> list:
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         return list(await s.scalars(select(model)))
 
 
@@ -93,7 +93,7 @@ async def test_sign_in_sets_a_strict_cookie_and_stores_only_its_hash_and_sign_ou
 async def test_unknown_user_wrong_password_and_deactivated_account_get_the_same_answer(rig):
     await add_user(rig.store)
     gone = await add_user(rig.store, "olduser", full_name="Old User")
-    await rig.store.update_staff_user(gone.id, active=False)
+    await rig.store.staff.update_staff_user(gone.id, active=False)
     answers = [
         await post_login(rig.client, "nobody", PASSWORD),
         await post_login(rig.client, "maria", "wrong password!!"),
@@ -203,7 +203,7 @@ async def test_a_form_without_its_csrf_token_is_refused(staff_client, rig):
     for data in (form, {**form, "csrf_token": "forged"}):
         refused = await client.post("/closures", data=data)
         assert refused.status_code == 403 and "security token" in refused.text
-    assert await rig.store.closures_from("lakeside", rig.practice.now().date()) == []
+    assert await rig.store.closures.closures_from("lakeside", rig.practice.now().date()) == []
     for path in POSTS:
         assert (await client.post(path, data={})).status_code == 403, path
     assert (await client.post("/closures", data={**form, "csrf_token": csrf})).status_code == 303
@@ -293,9 +293,9 @@ async def test_after_signing_in_only_a_local_page_is_a_destination(rig):
 async def test_a_deactivated_account_is_signed_out_at_once(staff_client, rig):
     client, _ = staff_client
     [user] = await _rows(rig, StaffUser)
-    await rig.store.update_staff_user(user.id, active=False)
+    await rig.store.staff.update_staff_user(user.id, active=False)
     assert (await client.get("/today")).status_code == 303
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         assert await s.scalar(select(func.count()).select_from(StaffSession)) == 0
 
 

@@ -104,7 +104,7 @@ async def first_words(call: Call) -> str:
 
 
 async def add_message(site: Site, name: str, minutes_ago: int, **values: Any) -> str:
-    message_id, where = await site.store.add_message(
+    message_id, where = await site.store.records.add_message(
         practice_id=site.practice.id,
         caller_name=name,
         callback_number=values.pop("callback_number", "+14145550177"),
@@ -158,7 +158,7 @@ async def test_signing_in_through_the_form_and_a_wrong_password_is_refused(site:
 
 
 async def test_a_calls_booking_and_urgent_message_show_on_today_and_top_of_messages(site: Site):
-    ann, _ = await site.store.register_patient(site.practice.id, *ANN, "+14145550142")
+    ann, _ = await site.store.appointments.register_patient(site.practice.id, *ANN, "+14145550142")
     script = ScriptedLLM(
         [
             Step("verify_patient", full_name="Ann Lee", date_of_birth="1980-02-29"),
@@ -182,9 +182,9 @@ async def test_a_calls_booking_and_urgent_message_show_on_today_and_top_of_messa
             "Yes please. And my jaw is swollen, can someone call me back today?",
         ],
     )
-    [appointment] = await site.store.upcoming_for_patient(ann.id, after=site.clock.now)
+    [appointment] = await site.store.appointments.upcoming_for_patient(ann.id, after=site.clock.now)
     assert appointment.call_id == "SCL_browser1" and appointment.booked_by is None
-    messages = await site.store.open_messages(site.practice.id)
+    messages = await site.store.records.open_messages(site.practice.id)
     [urgent] = [m for m in messages if m.urgency == "urgent"]
     assert (urgent.caller_name, urgent.callback_number, urgent.call_id) == (
         "Ann Lee",
@@ -194,7 +194,7 @@ async def test_a_calls_booking_and_urgent_message_show_on_today_and_top_of_messa
     # Two callers who have waited longer (the tool stamps the message with the machine's
     # clock, so "longer" is counted from it): the urgent one must still come first.
     for name, minutes, urgency in (("Bob Stone", 90, "routine"), ("Grace Whitfield", 60, "soon")):
-        await site.store.add_message(
+        await site.store.records.add_message(
             practice_id=site.practice.id,
             caller_name=name,
             callback_number="+14145550177",
@@ -259,7 +259,7 @@ async def test_marking_a_message_handled_with_a_note(site: Site):
         "Called back, booked her in at 2 pm today"
     )
     await expect(done.get_by_role("button")).to_have_count(0)
-    row = await site.store.get_message(message_id)
+    row = await site.store.staff.get_message(message_id)
     maria = await site.user("maria")
     assert row.handled_by == maria.id and row.handled_at == site.clock.now
     assert row.handled_note == "Called back, booked her in at 2 pm today"
@@ -314,7 +314,7 @@ async def test_a_closure_added_in_the_browser_reaches_the_next_calls_greeting_an
     await expect(row).to_contain_text(f"{tomorrow:%a %d %b %Y}")
     await expect(row).to_contain_text("all day")
     await expect(row).to_contain_text("Maria Santos")
-    [closure] = await site.store.closures_from(site.practice.id, tomorrow)
+    [closure] = await site.store.closures.closures_from(site.practice.id, tomorrow)
     maria = await site.user("maria")
     assert (closure.start, closure.end, closure.created_by) == (tomorrow, None, maria.id)
 
@@ -377,7 +377,7 @@ async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(site
     assert (await posted.value).status == 403
 
     assert await site.count(StaffClosure) == 0
-    assert (await site.store.get_message(message_id)).handled_at is None
+    assert (await site.store.staff.get_message(message_id)).handled_at is None
     for action in ("closure_added", "message_handled"):
         assert await site.count(AuditEntry, AuditEntry.action == action) == 0
 
@@ -392,7 +392,7 @@ async def test_a_callers_markup_is_shown_as_text_and_nothing_runs(site: Site):
         ]
     )
     await phone_call(site, script, [f"My name is {name}. {reason}"], call_id="SCL_markup")
-    [stored] = await site.store.open_messages(site.practice.id)
+    [stored] = await site.store.records.open_messages(site.practice.id)
     assert (stored.caller_name, stored.reason) == (name, reason)  # kept as said
 
     await site.sign_in()
@@ -572,11 +572,11 @@ async def load_demo(site: Site) -> Demo:
     maria, amara = await site.user("maria"), await site.user("amara")
     jordan = await add_user(store, "jordan", full_name="Jordan Price")
     sam = await add_user(store, "sam", full_name="Sam Keller")
-    await store.update_staff_user(sam.id, active=False)
+    await store.staff.update_staff_user(sam.id, active=False)
     for user in (amara, maria, jordan, sam):
-        await store.update_staff_user(user.id, created_at=demo.at(9, 0, date(2027, 1, 25)))
+        await store.staff.update_staff_user(user.id, created_at=demo.at(9, 0, date(2027, 1, 25)))
     patients = {
-        key: (await store.register_patient(practice.id, name, born, phone))[0]
+        key: (await store.appointments.register_patient(practice.id, name, born, phone))[0]
         for key, (name, born, phone) in DEMO_PATIENTS.items()
     }
     made_at: dict[str, datetime] = {}  # appointment id -> when it was booked
@@ -594,7 +594,7 @@ async def load_demo(site: Site) -> Demo:
     for key, provider, visit_type, starts, who, booked in todays_visits:
         start = demo.at(*starts)
         on_call = who.startswith("SCL_")
-        row = await store.book(
+        row = await store.appointments.book(
             practice_id=practice.id,
             provider_id=provider,
             patient_id=patients[key].id,
@@ -635,7 +635,7 @@ async def load_demo(site: Site) -> Demo:
                     "detail": "486 Busy Here",
                 },
             )
-        await store.insert_once(
+        await store.records.insert_once(
             "call",
             {
                 "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-call-{index}")),
@@ -720,7 +720,7 @@ async def load_demo(site: Site) -> Demo:
 
     # The callback queue (Lucy's is handled in the browser by the test).
     async def message(name, at, reason, number, **values):
-        await store.add_message(
+        await store.records.add_message(
             practice_id=practice.id,
             caller_name=name,
             callback_number=number,
@@ -761,7 +761,7 @@ async def load_demo(site: Site) -> Demo:
         urgency="soon",
         kind="security",
     )
-    await store.add_closure(
+    await store.closures.add_closure(
         practice.id,
         start=DEMO_DAY + timedelta(days=10),
         end=None,
@@ -772,7 +772,7 @@ async def load_demo(site: Site) -> Demo:
     # What the calls wrote carries the machine's time (the tools take no clock): put it at the
     # calls' own times, so the week's figures and the queue read as that morning.
     call_times = {"SCL_demo_tue_1": demo.at(7, 13), "SCL_demo_tue_2": demo.at(9, 6)}
-    async with store._session(write=True) as s:
+    async with store.sessions.session(write=True) as s:
         for call_id, at in call_times.items():
             await s.execute(update(Message).where(Message.call_id == call_id).values(created_at=at))
             await s.execute(

@@ -56,7 +56,7 @@ async def call(rig: Rig, record_id: str, minutes_ago: float, **values) -> None:
         "outcomes": ["information"],
         **values,
     }
-    assert await rig.store.insert_once("call", row)
+    assert await rig.store.records.insert_once("call", row)
 
 
 async def test_the_call_log_shows_what_an_owner_asks_about(staff_client, rig):
@@ -127,7 +127,7 @@ async def test_without_transcripts_the_page_says_so_and_views_are_audited(staff_
     assert (await client.get("/calls/nothing-here")).status_code == 404
     missing = await client.get("/calls/from/SCL_unknown")
     assert missing.status_code == 404 and "not in the book yet" in missing.text
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         actions = list(
             await s.scalars(select(AuditEntry.subject).where(AuditEntry.action == "viewed_call"))
         )

@@ -48,7 +48,9 @@ async def test_a_closure_added_here_is_what_the_next_call_sees(staff_client, rig
     page = await client.get("/closures")
     assert "Closed because of snow" in page.text and "Maria Santos" in page.text
     # booking on that day from the screen offers the next open day instead
-    ann, _ = await rig.store.register_patient("lakeside", "Ann Lee", date(1980, 1, 1), "unknown")
+    ann, _ = await rig.store.appointments.register_patient(
+        "lakeside", "Ann Lee", date(1980, 1, 1), "unknown"
+    )
     book = await client.get(
         "/book", params={"patient": ann.id, "visit": "exam", "date": TUESDAY.isoformat()}
     )
@@ -62,7 +64,7 @@ async def test_a_closure_added_here_is_what_the_next_call_sees(staff_client, rig
     )
     assert removed.status_code == 303 and "notice=closure_removed" in removed.headers["location"]
     assert (await next_call_sees(rig)).closure_on(TUESDAY) is None
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         actions = list(await s.scalars(select(AuditEntry.action).order_by(AuditEntry.at)))
     assert "closure_added" in actions and "closure_removed" in actions
 
@@ -105,4 +107,4 @@ async def test_closures_the_rules_refuse(staff_client, rig):
     for expected, fields in cases.items():
         refused = await add(client, csrf, **fields)
         assert refused.status_code == 400 and expected in refused.text, expected
-    assert await rig.store.closures_from("lakeside", date(2030, 3, 1)) == []
+    assert await rig.store.closures.closures_from("lakeside", date(2030, 3, 1)) == []

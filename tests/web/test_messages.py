@@ -15,7 +15,7 @@ HOSTILE_REASON = "[link=https://evil.example]click[/link] <img src=x onerror=ale
 
 
 async def message(rig: Rig, name: str, minutes_ago: int, **values) -> str:
-    message_id, where = await rig.store.add_message(
+    message_id, where = await rig.store.records.add_message(
         practice_id="lakeside",
         caller_name=name,
         callback_number=values.pop("callback_number", "+14145550123"),
@@ -48,7 +48,9 @@ async def test_the_queue_puts_urgent_and_security_first_and_links_numbers_and_ca
 
 async def test_marking_handled_records_who_when_and_a_note(staff_client, rig):
     client, csrf = staff_client
-    ann, _ = await rig.store.register_patient("lakeside", "Ann Lee", MONDAY_8AM.date(), "unknown")
+    ann, _ = await rig.store.appointments.register_patient(
+        "lakeside", "Ann Lee", MONDAY_8AM.date(), "unknown"
+    )
     message_id = await message(rig, "Ann Lee", 30, patient_id=ann.id)
     rig.clock.advance(minutes=7)
     done = await client.post(
@@ -56,8 +58,8 @@ async def test_marking_handled_records_who_when_and_a_note(staff_client, rig):
         data={"csrf_token": csrf, "note": "Called back,\n booked Tuesday"},
     )
     assert done.status_code == 303 and done.headers["location"] == "/messages?notice=handled"
-    row = await rig.store.get_message(message_id)
-    [maria] = await rig.store.staff_users()
+    row = await rig.store.staff.get_message(message_id)
+    [maria] = await rig.store.staff.staff_users()
     assert row.handled_by == maria.id and row.handled_at == rig.clock.now
     assert row.handled_note == "Called back, booked Tuesday"
     assert "No open messages" in (await client.get("/messages")).text
@@ -67,8 +69,10 @@ async def test_marking_handled_records_who_when_and_a_note(staff_client, rig):
     )
     again = await client.post(f"/messages/{message_id}/handled", data={"csrf_token": csrf})
     assert again.headers["location"] == "/messages?notice=already_handled"
-    assert (await rig.store.get_message(message_id)).handled_note == "Called back, booked Tuesday"
-    async with rig.store._session(write=False) as s:
+    assert (
+        await rig.store.staff.get_message(message_id)
+    ).handled_note == "Called back, booked Tuesday"
+    async with rig.store.sessions.session(write=False) as s:
         entries = list(
             await s.scalars(select(AuditEntry).where(AuditEntry.action == "message_handled"))
         )
@@ -80,7 +84,7 @@ async def test_the_live_count_says_nothing_about_patients_and_is_not_activity(st
     await message(rig, "Ann Lee", 5, urgency="urgent")
     page = await client.get("/messages")
     newest = re.search(r'data-newest="([^"]+)"', page.text).group(1)
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         seen_before = (await s.scalars(select(StaffSession))).one().last_seen_at
     rig.clock.advance(minutes=3)
     count = await client.get("/api/messages/count")
@@ -88,14 +92,14 @@ async def test_the_live_count_says_nothing_about_patients_and_is_not_activity(st
     await message(rig, "Bob Stone", 1)
     later = (await client.get("/api/messages/count")).json()
     assert later["open"] == 2 and later["newest"] != newest
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         assert (await s.scalars(select(StaffSession))).one().last_seen_at == seen_before
 
 
 async def test_caller_text_is_shown_literally(staff_client, rig):
     client, _ = staff_client
     await message(rig, HOSTILE_NAME, 5, reason=HOSTILE_REASON, urgency="urgent")
-    await rig.store.insert_once(
+    await rig.store.records.insert_once(
         "message",  # an old row from before intake cleaning: a bidi override and an escape
         {
             "id": "old-row",

@@ -47,8 +47,10 @@ class Visit:
 async def visit(
     rig: Rig, name: str, hour: int, *, phone: str = "+14145550123", practice_id: str = "lakeside"
 ) -> Visit:
-    patient, _ = await rig.store.register_patient(practice_id, name, date(1980, 1, 1), phone)
-    appointment = await rig.store.book(
+    patient, _ = await rig.store.appointments.register_patient(
+        practice_id, name, date(1980, 1, 1), phone
+    )
+    appointment = await rig.store.appointments.book(
         practice_id=practice_id,
         provider_id="dr-a",
         patient_id=patient.id,
@@ -60,7 +62,7 @@ async def visit(
 
 
 async def claim(rig: Rig, v: Visit, when: datetime, *, seen: int = 0, practice_id="lakeside"):
-    [claimed] = await rig.store.claim_reminders(
+    [claimed] = await rig.store.reminders.claim_reminders(
         practice_id,
         [Wanted(v.appointment_id, v.patient_id, seen)],
         now=when,
@@ -88,10 +90,10 @@ async def call(
     """One reminder call, recorded as the outbound call records it: a choice, then the end."""
     attempt = await claim(rig, v, when, seen=seen, practice_id=practice_id)
     if choice:
-        assert await rig.store.reminder_choice(
+        assert await rig.store.reminders.reminder_choice(
             v.reminder_id, attempt=attempt, status=choice, now=when + timedelta(minutes=1)
         )
-    assert await rig.store.finish_reminder_attempt(
+    assert await rig.store.reminders.finish_reminder_attempt(
         v.reminder_id,
         attempt=attempt,
         now=when + timedelta(minutes=1),
@@ -150,8 +152,10 @@ async def a_day_of_calls(rig: Rig) -> Day:
     await call(rig, d.carl, at(MONDAY, 9, 15), choice=ReminderStatus.CALL_BACK)
     await call(rig, d.dee, at(MONDAY, 9, 20), by="machine", choice=ReminderStatus.LEFT_MESSAGE)
     await call(rig, d.eve, at(MONDAY, 9, 25), choice=ReminderStatus.OPTED_OUT)
-    await rig.store.opt_out("lakeside", d.eve.patient_id, now=at(MONDAY, 9, 26), call_id="SCL_1")
-    await rig.store.skip_reminder(
+    await rig.store.reminders.opt_out(
+        "lakeside", d.eve.patient_id, now=at(MONDAY, 9, 26), call_id="SCL_1"
+    )
+    await rig.store.reminders.skip_reminder(
         "lakeside",
         Wanted(d.fay.appointment_id, d.fay.patient_id),
         reason="no usable phone number",
@@ -178,12 +182,12 @@ def row_of(html: str, name: str) -> str:
 
 
 async def audit(rig: Rig, action: str) -> list[AuditEntry]:
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         return list(await s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
 async def opt_out_rows(rig: Rig) -> list[ReminderOptOut]:
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         return list(await s.scalars(select(ReminderOptOut)))
 
 
@@ -249,7 +253,7 @@ async def test_every_other_result_and_when_a_patient_not_reached_is_tried_again(
     kim = await visit(rig, "Kim Day", 10)
     await call(rig, kim, at(MONDAY, 10, 5), choice="staff")
     lou = await visit(rig, "Lou Yee", 11)
-    await rig.store.reschedule(
+    await rig.store.appointments.reschedule(
         lou.appointment_id,
         patient_id=lou.patient_id,
         provider_id="dr-b",
@@ -258,7 +262,7 @@ async def test_every_other_result_and_when_a_patient_not_reached_is_tried_again(
     )
     await call(rig, lou, at(MONDAY, 10, 10), choice="moved")
     max_ = await visit(rig, "Max Orr", 12)
-    await rig.store.cancel(max_.appointment_id, patient_id=max_.patient_id)
+    await rig.store.appointments.cancel(max_.appointment_id, patient_id=max_.patient_id)
     await call(rig, max_, at(MONDAY, 10, 15), choice="cancelled")
     html = (await client.get("/reminders")).text
     rest, desk = section(html, "calls"), section(html, "for-staff")
@@ -315,7 +319,9 @@ async def test_another_day_and_a_bad_date(staff_client, rig):
 async def test_a_hostile_patient_name_is_shown_as_text(staff_client, rig):
     client, _ = staff_client
     d = await a_day_of_calls(rig)
-    await rig.store.opt_out("lakeside", d.carl.patient_id, now=rig.clock.now, source="staff")
+    await rig.store.reminders.opt_out(
+        "lakeside", d.carl.patient_id, now=rig.clock.now, source="staff"
+    )
     html = (await client.get("/reminders")).text
     escaped = (
         "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=&#34;alert(2)&#34;&gt; Carl"
@@ -330,7 +336,7 @@ async def test_viewing_the_page_is_audited_with_every_patient_on_it(staff_client
     d = await a_day_of_calls(rig)
     await client.get("/reminders")
     viewed = await audit(rig, "viewed_reminders")
-    [maria] = await rig.store.staff_users()
+    [maria] = await rig.store.staff.staff_users()
     shown = [d.ann, d.bob, d.carl, d.dee, d.eve, d.fay, d.gus, d.hal]
     assert {e.patient_id for e in viewed} == {v.patient_id for v in shown}
     assert {(e.user_id, e.subject) for e in viewed} == {(maria.id, "lakeside 2030-03-04")}
@@ -368,7 +374,7 @@ async def test_staff_add_a_patient_who_asked_not_to_be_called(staff_client, rig)
     [row] = await opt_out_rows(rig)
     assert (row.practice_id, row.patient_id, row.source) == ("lakeside", ann.patient_id, "staff")
     # The runner's next pass sees it: that visit is not called.
-    [candidate] = await rig.store.reminder_candidates(
+    [candidate] = await rig.store.reminders.reminder_candidates(
         "lakeside", start=at(TUESDAY, 0), end=at(TUESDAY, 23)
     )
     assert candidate.opted_out
@@ -380,7 +386,7 @@ async def test_staff_add_a_patient_who_asked_not_to_be_called(staff_client, rig)
     )
     assert again.headers["location"].endswith("notice=opt_out_already")
     assert len(await opt_out_rows(rig)) == 1
-    [maria] = await rig.store.staff_users()
+    [maria] = await rig.store.staff.staff_users()
     entries = await audit(rig, "reminder_opt_out_added")
     assert [(e.user_id, e.patient_id) for e in entries] == [(maria.id, ann.patient_id)] * 2
     assert "Ann" not in entries[0].subject + entries[0].detail
@@ -414,8 +420,8 @@ async def test_staff_remove_an_opt_out_and_it_is_audited(staff_client, rig):
     assert removed.status_code == 303
     assert removed.headers["location"].endswith("notice=opt_out_removed")
     assert await opt_out_rows(rig) == []
-    assert not await rig.store.is_opted_out("lakeside", d.eve.patient_id)
-    [maria] = await rig.store.staff_users()
+    assert not await rig.store.reminders.is_opted_out("lakeside", d.eve.patient_id)
+    [maria] = await rig.store.staff.staff_users()
     [entry] = await audit(rig, "reminder_opt_out_removed")
     assert (entry.user_id, entry.patient_id) == (maria.id, d.eve.patient_id)
     after = await client.get(removed.headers["location"])

@@ -90,18 +90,18 @@ def attempt(client: httpx.AsyncClient, token: str, password: str) -> asyncio.Tas
 
 
 async def sessions(rig: Rig) -> list[StaffSession]:
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         return list(await s.scalars(select(StaffSession)))
 
 
 async def failures_audited(rig: Rig) -> list[str]:
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         rows = await s.scalars(select(AuditEntry).where(AuditEntry.action == "sign_in_failed"))
         return sorted(e.detail for e in rows)
 
 
 async def assert_locked_after_five_checks(rig: Rig, gate: Gate, password_hash: str) -> None:
-    user = await rig.store.staff_user_named("maria")
+    user = await rig.store.staff.staff_user_named("maria")
     assert user is not None
     assert user.locked_until == rig.clock.now + LOCK_FOR
     assert gate.hashes.count(password_hash) == MAX_FAILURES  # the others: the dummy hash
@@ -171,7 +171,7 @@ async def test_all_at_once_from_one_address_nothing_signs_in(rig, monkeypatch):
 
     assert 303 not in {r.status_code for r in answers}
     assert await sessions(rig) == []
-    locked = await rig.store.staff_user_named("maria")
+    locked = await rig.store.staff.staff_user_named("maria")
     assert locked is not None and locked.locked_until == rig.clock.now + LOCK_FOR
     assert checked.count(user.password_hash) <= MAX_FAILURES
     assert len(checked) <= rig.web.throttle.limit

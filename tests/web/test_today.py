@@ -31,7 +31,7 @@ def offered(html: str) -> list[tuple[str, datetime]]:
 
 
 async def patient(rig: Rig, name: str, born: date, *, new: bool = False) -> str:
-    row, _ = await rig.store.register_patient(
+    row, _ = await rig.store.appointments.register_patient(
         "lakeside", name, born, "+14145550123", new_patient=new
     )
     return row.id
@@ -40,7 +40,7 @@ async def patient(rig: Rig, name: str, born: date, *, new: bool = False) -> str:
 async def book_by_call(
     rig: Rig, patient_id: str, provider: str, start: datetime, *, minutes: int = 30
 ) -> Appointment:
-    return await rig.store.book(
+    return await rig.store.appointments.book(
         practice_id="lakeside",
         provider_id=provider,
         patient_id=patient_id,
@@ -52,12 +52,12 @@ async def book_by_call(
 
 
 async def appointments(rig: Rig) -> list[Appointment]:
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         return list(await s.scalars(select(Appointment).order_by(Appointment.created_at)))
 
 
 async def audit(rig: Rig, action: str) -> list[AuditEntry]:
-    async with rig.store._session(write=False) as s:
+    async with rig.store.sessions.session(write=False) as s:
         return list(await s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
@@ -80,8 +80,8 @@ async def test_today_lists_the_days_visits_by_provider_with_who_booked_each(staf
     ann = await patient(rig, "Ann Lee", date(1980, 2, 29))
     bob = await patient(rig, "Bob Stone", date(1975, 6, 1))
     by_call = await book_by_call(rig, ann, "dr-a", at(TUESDAY, 9))
-    [maria] = await rig.store.staff_users()
-    await rig.store.book(
+    [maria] = await rig.store.staff.staff_users()
+    await rig.store.appointments.book(
         booked_by=maria.id,
         practice_id="lakeside",
         provider_id="hy-c",
@@ -90,7 +90,7 @@ async def test_today_lists_the_days_visits_by_provider_with_who_booked_each(staf
         starts_at=at(TUESDAY, 10),
         ends_at=at(TUESDAY, 11),
     )
-    await rig.store.insert_once(
+    await rig.store.records.insert_once(
         "call",
         {
             "id": "call-record-1",
@@ -140,7 +140,7 @@ async def test_staff_find_a_patient_and_book_one_of_the_offered_times(staff_clie
     assert booked.status_code == 303
     assert booked.headers["location"] == "/today?practice=lakeside&date=2030-03-05&notice=booked"
     [row] = await appointments(rig)
-    [maria] = await rig.store.staff_users()
+    [maria] = await rig.store.staff.staff_users()
     assert (row.patient_id, row.provider_id, row.starts_at) == (ann, "hy-c", at(TUESDAY, 8))
     assert row.booked_by == maria.id and row.call_id == ""
     [entry] = await audit(rig, "booked")
@@ -196,7 +196,7 @@ async def test_the_new_patient_rules_hold_on_the_screen(staff_client, rig):
     )
     assert registered.status_code == 303 and "notice=registered" in registered.headers["location"]
     nina = re.search(r"patient=([0-9a-f-]+)", registered.headers["location"]).group(1)
-    record = await rig.store.get_patient(nina)
+    record = await rig.store.appointments.get_patient(nina)
     assert record.full_name == "Nina New" and record.phone == "+14145550177"
     assert record.new_patient
     page = await client.get(
@@ -240,7 +240,8 @@ async def test_move_and_cancel_from_the_appointment_page(staff_client, rig):
         data={"csrf_token": csrf, "provider": "dr-a", "start": at(WEDNESDAY, 10).isoformat()},
     )
     assert (
-        taken.status_code == 409 and (await rig.store.get_appointment(visit.id)).status == "booked"
+        taken.status_code == 409
+        and (await rig.store.appointments.get_appointment(visit.id)).status == "booked"
     )
     moved = await client.post(
         f"/appointments/{visit.id}/move",
@@ -248,14 +249,14 @@ async def test_move_and_cancel_from_the_appointment_page(staff_client, rig):
     )
     assert moved.status_code == 303
     assert moved.headers["location"] == "/today?practice=lakeside&date=2030-03-06&notice=moved"
-    old = await rig.store.get_appointment(visit.id)
+    old = await rig.store.appointments.get_appointment(visit.id)
     [new] = [a for a in await appointments(rig) if a.replaces_id == visit.id]
-    [maria] = await rig.store.staff_users()
+    [maria] = await rig.store.staff.staff_users()
     assert old.status == "rescheduled" and new.status == "booked"
     assert new.starts_at == at(WEDNESDAY, 9) and new.booked_by == maria.id
     cancelled = await client.post(f"/appointments/{new.id}/cancel", data={"csrf_token": csrf})
     assert cancelled.status_code == 303 and "notice=cancelled" in cancelled.headers["location"]
-    assert (await rig.store.get_appointment(new.id)).status == "cancelled"
+    assert (await rig.store.appointments.get_appointment(new.id)).status == "cancelled"
     twice = await client.post(f"/appointments/{new.id}/cancel", data={"csrf_token": csrf})
     assert twice.status_code == 409 and "no longer booked" in twice.text
     assert [e.patient_id for e in await audit(rig, "moved")] == [ann]

@@ -31,7 +31,7 @@ async def seed_week(rig: Rig) -> None:
     for index, (started, outcome, outcomes) in enumerate(calls):
         # Reply times: 1.0 s and 1.0 + index/10 s per call; the week's are those of calls 0-5.
         replies = [{"at": 1.0, "wait_s": 1.0}, {"at": 2.0, "wait_s": 1.0 + index / 10}]
-        await rig.store.insert_once(
+        await rig.store.records.insert_once(
             "call",
             {
                 "id": f"call-{index}",
@@ -42,9 +42,13 @@ async def seed_week(rig: Rig) -> None:
                 "usage": {"models": [], "replies": replies} if index != 3 else None,
             },
         )
-    await rig.store.add_closure("lakeside", start=date(2030, 3, 7), end=None, reason="training")
-    ann, _ = await rig.store.register_patient("lakeside", "Ann Lee", date(1980, 2, 29), "unknown")
-    [staff] = await rig.store.staff_users()
+    await rig.store.closures.add_closure(
+        "lakeside", start=date(2030, 3, 7), end=None, reason="training"
+    )
+    ann, _ = await rig.store.appointments.register_patient(
+        "lakeside", "Ann Lee", date(1980, 2, 29), "unknown"
+    )
+    [staff] = await rig.store.staff.staff_users()
     made = [  # (created, starts, booked_by, replaces)
         (local(4, 9), local(12, 9), None, None),
         (local(5, 7), local(13, 9), None, None),
@@ -52,7 +56,7 @@ async def seed_week(rig: Rig) -> None:
         (local(6, 11), local(15, 9), None, "an-old-one"),  # a move, not a booking
         (local(1, 9), local(18, 9), None, None),  # made the week before
     ]
-    async with rig.store._session(write=True) as s:
+    async with rig.store.sessions.session(write=True) as s:
         for created, starts, booked_by, replaces in made:
             s.add(
                 Appointment(
@@ -77,7 +81,7 @@ async def seed_week(rig: Rig) -> None:
         (local(1, 9), "urgent", "callback"),  # the week before
     ]
     for created, urgency, kind in messages:
-        await rig.store.add_message(
+        await rig.store.records.add_message(
             practice_id="lakeside",
             callback_number="+14145550123",
             reason="call me",

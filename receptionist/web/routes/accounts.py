@@ -44,7 +44,7 @@ async def _page(
         "accounts.html",
         status=status,
         nav="accounts",
-        users=await web.store.staff_users(),
+        users=await web.store.staff.staff_users(),
         roles=STAFF_ROLES,
         now=web.now(),
         error=error,
@@ -56,7 +56,7 @@ def _done(notice: str) -> RedirectResponse:
 
 
 async def _target(web: Web, user_id: str) -> StaffUser:
-    user = await web.store.staff_user(user_id)
+    user = await web.store.staff.staff_user(user_id)
     if user is None:
         raise HTTPException(404, "There is no such account.")
     return user
@@ -72,7 +72,7 @@ def _not_yourself(staff: Staff, user: StaffUser) -> None:
 async def _change(web: Web, user: StaffUser, **values: object) -> None:
     """Changes a role or the active flag; `AccountError` if that would leave no active admin."""
     try:
-        await web.store.update_staff_user(user.id, **values)
+        await web.store.staff.update_staff_user(user.id, **values)
     except LastAdmin:
         raise AccountError(LAST_ADMIN) from None
 
@@ -93,7 +93,7 @@ async def add_account(request: Request, staff: AdminChanging) -> Response:
         password = forms.field(form, "password")
         if problem := password_problem(password, forms.field(form, "password2")):
             raise AccountError(problem)
-        user = await web.store.add_staff_user(
+        user = await web.store.staff.add_staff_user(
             username=username,
             full_name=full_name,
             role=role,
@@ -137,7 +137,7 @@ async def change_active(request: Request, staff: AdminChanging, user_id: str) ->
     except AccountError as exc:
         return await _page(request, web, status=400, error=str(exc))
     if not active:
-        await web.store.close_user_sessions(user.id)
+        await web.store.staff.close_user_sessions(user.id)
     action = "account_activated" if active else "account_deactivated"
     await web.audit(staff, action, subject=f"user {user.id}")
     return _done(action)
@@ -151,8 +151,10 @@ async def reset_password(request: Request, staff: AdminChanging, user_id: str) -
     password = forms.field(form, "password")
     if problem := password_problem(password, forms.field(form, "password2")):
         return await _page(request, web, status=400, error=problem)
-    await web.store.update_staff_user(user.id, password_hash=await hash_password_async(password))
-    await web.store.close_user_sessions(user.id)
+    await web.store.staff.update_staff_user(
+        user.id, password_hash=await hash_password_async(password)
+    )
+    await web.store.staff.close_user_sessions(user.id)
     await web.audit(staff, "password_reset", subject=f"user {user.id}")
     if user.id == staff.id:  # their own session just ended with the others
         return RedirectResponse("/login?notice=password_reset", status_code=303)
@@ -169,7 +171,7 @@ async def audit_log(
     after_id: str = "",
 ) -> Response:
     web = web_of(request)
-    rows = await web.store.audit_entries(
+    rows = await web.store.staff.audit_entries(
         user_id=user or None,
         patient_id=patient or None,
         before=_cursor(before, after_id),
@@ -197,10 +199,10 @@ async def audit_log(
         "audit.html",
         nav="audit",
         rows=rows,
-        users=await web.store.staff_users(),
+        users=await web.store.staff.staff_users(),
         user_id=user,
         patient_id=patient,
-        patient=await web.store.get_patient(patient) if patient else None,
+        patient=await web.store.appointments.get_patient(patient) if patient else None,
         older=older,
     )
 

@@ -47,14 +47,14 @@ def _see_other(path: str, **query: str) -> RedirectResponse:
 
 
 async def _patient(web: Web, patient_id: str, practice: Practice) -> Patient:
-    patient = await web.store.get_patient(patient_id) if patient_id else None
+    patient = await web.store.appointments.get_patient(patient_id) if patient_id else None
     if patient is None or patient.practice_id != practice.id:
         raise HTTPException(404, "There is no such patient at this location.")
     return patient
 
 
 async def _appointment(web: Web, appointment_id: str) -> tuple[Appointment, Practice]:
-    appointment = await web.store.get_appointment(appointment_id)
+    appointment = await web.store.appointments.get_appointment(appointment_id)
     if appointment is None:
         raise HTTPException(404, "There is no such appointment.")
     return appointment, web.practice_or_default(appointment.practice_id)
@@ -92,12 +92,12 @@ async def _book_page(
     is_new = False
     if patient is not None:
         await web.audit(staff, "viewed_patient", subject="booking", patient_ids=[patient.id])
-        upcoming = await web.store.upcoming_for_patient(patient.id, after=now)
-        is_new = await web.store.is_new_patient(patient.id, now=now)
+        upcoming = await web.store.appointments.upcoming_for_patient(patient.id, after=now)
+        is_new = await web.store.appointments.is_new_patient(patient.id, now=now)
     if patient is not None and visit and day is not None and error is None:
         try:
             check_patient_kind(require_visit_type(practice, visit), is_new_patient=is_new)
-            times = await Appointments(web.store, as_called).times_on(
+            times = await Appointments(web.store.appointments, as_called).times_on(
                 visit, day, now=now, provider_id=provider or None, patient_id=patient.id
             )
         except Refused as exc:
@@ -157,7 +157,7 @@ async def find_patient(request: Request, staff: Changing) -> Response:
         born = forms.birth_date(forms.field(form, "dob"), today=web.today(location))
     except forms.FormError as exc:
         return await _book_page(request, web, staff, location, error=str(exc), status=400)
-    patient = await web.store.find_patient(location.id, name, born)
+    patient = await web.store.appointments.find_patient(location.id, name, born)
     await web.audit(
         staff,
         "patient_search",
@@ -197,7 +197,7 @@ async def register_patient(request: Request, staff: Changing) -> Response:
             )
     except forms.FormError as exc:
         return await _book_page(request, web, staff, location, error=str(exc), status=400)
-    patient, created = await web.store.register_patient(
+    patient, created = await web.store.appointments.register_patient(
         location.id, name, born, phone, new_patient=forms.field(form, "new_patient") == "yes"
     )
     await web.audit(
@@ -224,7 +224,7 @@ async def book(request: Request, staff: Changing) -> Response:
     provider = forms.field(form, "provider")
     try:
         posted = Posted(patient.id, visit, provider, forms.moment(forms.field(form, "start")))
-        service = Appointments(web.store, await web.as_callers_meet_it(location))
+        service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
         appointment = (await service.book(StaffMember(staff.id), posted, now=web.now())).appointment
     except forms.FormError as exc:
         return await _book_page(
@@ -278,11 +278,13 @@ async def _appointment_page(
         subject=f"appointment {appointment.id}",
         patient_ids=[appointment.patient_id],
     )
-    patient = await web.store.get_patient(appointment.patient_id)
+    patient = await web.store.appointments.get_patient(appointment.patient_id)
     times = None
     if appointment.status == AppointmentStatus.BOOKED and day is not None and error is None:
         try:
-            times = await Appointments(web.store, await web.as_callers_meet_it(practice)).times_on(
+            times = await Appointments(
+                web.store.appointments, await web.as_callers_meet_it(practice)
+            ).times_on(
                 appointment.visit_type,
                 day,
                 now=now,
@@ -294,7 +296,7 @@ async def _appointment_page(
             error = booking.staff_words(exc.refusal)
     call_record = None
     if appointment.call_id and appointment.booked_by is None:
-        call_record = await web.store.call_record_id_for(appointment.call_id)
+        call_record = await web.store.staff.call_record_id_for(appointment.call_id)
     return web.pages.render(
         request,
         "appointment.html",
@@ -350,7 +352,7 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
             forms.field(form, "provider"),
             forms.moment(forms.field(form, "start")),
         )
-        service = Appointments(web.store, await web.as_callers_meet_it(location))
+        service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
         new = (await service.move(StaffMember(staff.id), appointment.id, posted, now=web.now())).new
     except forms.FormError as exc:
         return await _appointment_page(
@@ -382,7 +384,7 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
 async def cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
     web = web_of(request)
     appointment, location = await _appointment(web, appointment_id)
-    service = Appointments(web.store, location)
+    service = Appointments(web.store.appointments, location)
     by, whose = StaffMember(staff.id), appointment.patient_id
     try:
         cancelled = (

@@ -81,7 +81,7 @@ async def calls(
 ) -> Response:
     web = web_of(request)
     wanted = outcome if outcome in {o.value for o in Outcome} else ""
-    rows = await web.store.staff_calls(
+    rows = await web.store.staff.staff_calls(
         web.selected_ids(practice), before=_moment(before), outcome=wanted or None, limit=PAGE
     )
     await web.audit(
@@ -108,7 +108,7 @@ async def calls(
 @router.get("/calls/from/{livekit_call_id}")
 async def call_from(request: Request, _: SignedIn, livekit_call_id: str) -> Response:
     web = web_of(request)
-    record_id = await web.store.call_record_id_for(livekit_call_id)
+    record_id = await web.store.staff.call_record_id_for(livekit_call_id)
     if record_id is None:
         raise HTTPException(
             404,
@@ -121,14 +121,14 @@ async def call_from(request: Request, _: SignedIn, livekit_call_id: str) -> Resp
 @router.get("/calls/{call_id}")
 async def call_page(request: Request, staff: SignedIn, call_id: str) -> Response:
     web = web_of(request)
-    call = await web.store.get_call(call_id)
+    call = await web.store.staff.get_call(call_id)
     if call is None:
         raise HTTPException(404, "There is no such call.")
     await web.audit(
         staff,
         "viewed_call",
         subject=f"call {call.id}",
-        patient_ids=await web.store.call_patient_ids(call),
+        patient_ids=await web.store.staff.call_patient_ids(call),
     )
     practice = web.practice_or_default(call.practice_id)
     return web.pages.render(

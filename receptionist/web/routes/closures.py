@@ -50,7 +50,7 @@ async def _page(
         provider_closures=[
             (p, c) for p in practice.providers for c in p.closures if c.last >= today
         ],
-        staff_closures=await web.store.closures_from(practice.id, today),
+        staff_closures=await web.store.closures.closures_from(practice.id, today),
         users=await staff_names(web),
         error=error,
     )
@@ -97,7 +97,7 @@ async def add_closure(request: Request, staff: Changing) -> Response:
         closure = _closure_from(form, web.today(practice))
     except forms.FormError as exc:
         return await _page(request, web, practice, status=400, error=str(exc))
-    row = await web.store.add_closure(
+    row = await web.store.closures.add_closure(
         practice.id,
         start=closure.start,
         end=closure.end,
@@ -117,7 +117,7 @@ async def remove_closure(request: Request, staff: Changing, closure_id: str) -> 
     web = web_of(request)
     form = await request.form()
     practice = web.practice(forms.field(form, "practice"))
-    if not await web.store.remove_closure(closure_id, at=web.now()):
+    if not await web.store.closures.remove_closure(closure_id, at=web.now()):
         raise HTTPException(404, "There is no such closure (it may have been removed already).")
     await web.audit(staff, "closure_removed", subject=f"closure {closure_id}")
     return RedirectResponse(

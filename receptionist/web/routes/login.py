@@ -101,14 +101,14 @@ async def login(request: Request) -> Response:
     web.throttle.release(client, slot)
     earlier = request.cookies.get(session_cookie(web.settings))
     session = new_token()
-    await web.store.open_staff_session(
+    await web.store.staff.open_staff_session(
         session_id=session_id(session),
         user_id=result.user.id,
         csrf_token=new_token(),
         now=now,
         replaces=session_id(earlier) if earlier else None,
     )
-    await web.store.close_idle_sessions(seen_before=now - web.idle)
+    await web.store.staff.close_idle_sessions(seen_before=now - web.idle)
     await web.audit(None, "signed_in", user_id=result.user.id)
     response = RedirectResponse(target, status_code=303)
     set_cookie(response, web.settings, session_cookie(web.settings), session)
@@ -119,7 +119,7 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, staff: Changing) -> Response:
     web = web_of(request)
-    await web.store.close_staff_session(staff.session.id)
+    await web.store.staff.close_staff_session(staff.session.id)
     await web.audit(staff, "signed_out")
     response = RedirectResponse("/login?notice=signed_out", status_code=303)
     clear_cookie(response, web.settings, session_cookie(web.settings))

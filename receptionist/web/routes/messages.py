@@ -32,8 +32,8 @@ async def messages(
     web = web_of(request)
     handled = status == "handled"
     ids = web.selected_ids(practice)
-    rows = await web.store.staff_messages(ids, handled=handled, limit=SHOWN)
-    count, newest = await web.store.open_message_count(ids)
+    rows = await web.store.staff.staff_messages(ids, handled=handled, limit=SHOWN)
+    count, newest = await web.store.staff.open_message_count(ids)
     await web.audit(
         staff,
         "viewed_messages",
@@ -60,11 +60,13 @@ async def messages(
 async def mark_handled(request: Request, staff: Changing, message_id: str) -> Response:
     web = web_of(request)
     form = await request.form()
-    message = await web.store.get_message(message_id)
+    message = await web.store.staff.get_message(message_id)
     if message is None:
         raise HTTPException(404, "There is no such message.")
     note = forms.free_text(form, "note", limit=NOTE_LENGTH, label="The note", required=False)
-    done = await web.store.handle_message(message_id, user_id=staff.id, note=note, at=web.now())
+    done = await web.store.staff.handle_message(
+        message_id, user_id=staff.id, note=note, at=web.now()
+    )
     if done:
         await web.audit(
             staff,
@@ -84,5 +86,5 @@ async def mark_handled(request: Request, staff: Changing, message_id: str) -> Re
 async def open_count(request: Request, _: Quietly, practice: str = "") -> Response:
     """How many messages are open and when the newest came: no names, no numbers."""
     web = web_of(request)
-    count, newest = await web.store.open_message_count(web.selected_ids(practice))
+    count, newest = await web.store.staff.open_message_count(web.selected_ids(practice))
     return JSONResponse({"open": count, "newest": newest.isoformat() if newest else ""})

@@ -182,11 +182,13 @@ async def _page(
 ) -> Response:
     start = localize_floor(day, practice.tz)
     end = localize_floor(day + timedelta(days=1), practice.tz)
-    calls = await web.store.reminder_results(practice.id, start=start, end=end, limit=SHOWN_CALLS)
-    skipped = await web.store.skipped_reminders(
+    calls = await web.store.reminders.reminder_results(
+        practice.id, start=start, end=end, limit=SHOWN_CALLS
+    )
+    skipped = await web.store.reminders.skipped_reminders(
         practice.id, start=start, end=end, limit=SHOWN_SKIPPED
     )
-    opt_outs = await web.store.opt_outs(practice.id, limit=SHOWN_OPT_OUTS)
+    opt_outs = await web.store.reminders.opt_outs(practice.id, limit=SHOWN_OPT_OUTS)
     rows = _rows(practice, calls, skipped, start=start, now=web.now())
     await web.audit(
         staff,
@@ -248,7 +250,7 @@ async def add_opt_out(request: Request, staff: Changing) -> Response:
         born = forms.birth_date(forms.field(form, "dob"), today=web.today(location))
     except forms.FormError as exc:
         return await _page(request, web, staff, location, day, status=400, error=str(exc))
-    patient = await web.store.find_patient(location.id, name, born)
+    patient = await web.store.appointments.find_patient(location.id, name, born)
     if patient is None:
         await web.audit(staff, "patient_search", subject=location.id, detail="no match")
         return await _page(
@@ -263,7 +265,9 @@ async def add_opt_out(request: Request, staff: Changing) -> Response:
                 "spelling and the date."
             ),
         )
-    added = await web.store.opt_out(location.id, patient.id, now=web.now(), source="staff")
+    added = await web.store.reminders.opt_out(
+        location.id, patient.id, now=web.now(), source="staff"
+    )
     await web.audit(
         staff,
         "reminder_opt_out_added",
@@ -281,7 +285,7 @@ async def remove_opt_out(request: Request, staff: Changing, patient_id: str) -> 
     form = await request.form()
     location = web.practice(forms.field(form, "practice"))
     day = chosen_day(web, location, forms.field(form, "date"))
-    if not await web.store.remove_opt_out(location.id, patient_id):
+    if not await web.store.reminders.remove_opt_out(location.id, patient_id):
         raise HTTPException(404, "There is no such opt-out (it may have been removed already).")
     await web.audit(
         staff,

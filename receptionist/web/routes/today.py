@@ -45,7 +45,7 @@ def by_provider(practice: Practice, rows: list[tuple[Appointment, Patient]]) -> 
 
 
 async def staff_names(web: Web) -> dict[str, StaffUser]:
-    return {user.id: user for user in await web.store.staff_users()}
+    return {user.id: user for user in await web.store.staff.staff_users()}
 
 
 def chosen_day(web: Web, practice: Practice, value: str) -> date:
@@ -73,7 +73,9 @@ async def today(
     day = chosen_day(web, location, date)
     start = localize_floor(day, location.tz)
     end = localize_floor(day + timedelta(days=1), location.tz)
-    rows = await web.store.appointments_between(location.id, start, end, include_inactive=bool(all))
+    rows = await web.store.appointments.appointments_between(
+        location.id, start, end, include_inactive=bool(all)
+    )
     as_called = await web.as_callers_meet_it(location)
     await web.audit(
         staff,

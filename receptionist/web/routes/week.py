@@ -52,11 +52,13 @@ async def week(
     monday -= timedelta(days=monday.weekday())
     start = localize_floor(monday, location.tz)
     end = localize_floor(monday + timedelta(days=7), location.tz)
-    hours = with_staff_closures(location, await web.store.closures_from(location.id, monday))
+    hours = with_staff_closures(
+        location, await web.store.closures.closures_from(location.id, monday)
+    )
     days = {monday + timedelta(days=i): Tally(monday + timedelta(days=i)) for i in range(7)}
     total = Tally()
     waits: list[float] = []
-    for call in await web.store.calls_between([location.id], start, end):
+    for call in await web.store.staff.calls_between([location.id], start, end):
         waits += stored_waits(call.usage)
         day = call.started_at.astimezone(location.tz).date()
         for tally in (total, days.get(day)):
@@ -67,8 +69,8 @@ async def week(
             tally.transfers += Outcome.TRANSFERRED.value in call.outcomes
             tally.abandoned += call.outcome == Outcome.ABANDONED.value
             tally.emergencies += Outcome.EMERGENCY.value in call.outcomes
-    by_assistant, by_staff = await web.store.bookings_made_between([location.id], start, end)
-    messages, urgent = await web.store.messages_between([location.id], start, end)
+    by_assistant, by_staff = await web.store.staff.bookings_made_between([location.id], start, end)
+    messages, urgent = await web.store.staff.messages_between([location.id], start, end)
     return web.pages.render(
         request,
         "week.html",
