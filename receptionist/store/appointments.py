@@ -31,7 +31,7 @@ from receptionist.store.models import (
     utcnow,
 )
 from receptionist.store.reminders import settle_visit_reminder
-from receptionist.store.sessions import Sessions
+from receptionist.store.sessions import Repository
 
 MAX_APPOINTMENT = timedelta(hours=8)  # enforced by the database (migration 0002)
 KEY_DIGEST_LENGTH = 16  # hex digits of SHA-256 ending a name key too long for its column
@@ -84,11 +84,8 @@ class Busy:
     ends_at: datetime
 
 
-class AppointmentBook:
+class AppointmentBook(Repository):
     """`store.appointments`: the practice's patients and appointments (the `Book` port)."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
 
     # --- patients ---------------------------------------------------------------------------
 

@@ -8,14 +8,11 @@ from sqlalchemy import or_, select, update
 
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import StaffClosure, new_id, utcnow
-from receptionist.store.sessions import Sessions
+from receptionist.store.sessions import Repository
 
 
-class Closures:
+class Closures(Repository):
     """`store.closures`: the `staff_closures` table."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
 
     async def add_closure(
         self,

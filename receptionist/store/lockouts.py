@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, or_, select
 
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import IdentityFailure, new_id
-from receptionist.store.sessions import Sessions
+from receptionist.store.sessions import Repository
 
 UNKNOWN = "unknown"
 
@@ -40,11 +40,8 @@ class Lock:
     last_at: datetime
 
 
-class IdentityFailures:
+class IdentityFailures(Repository):
     """`store.identity`: the `identity_failures` table."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
 
     async def record_identity_failure(
         self,

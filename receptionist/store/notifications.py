@@ -31,7 +31,7 @@ from receptionist.store.models import (
     Message,
     Notification,
 )
-from receptionist.store.sessions import Sessions
+from receptionist.store.sessions import Repository
 
 ERROR_LENGTH = 200  # notifications.last_error
 
@@ -62,11 +62,8 @@ def _held(notification_id: str, attempt: int) -> ColumnElement[bool]:
     )
 
 
-class NotificationQueue:
+class NotificationQueue(Repository):
     """`store.notifications`: the `notifications` table, as the sender and the staff see it."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
 
     async def claim_notifications(
         self,

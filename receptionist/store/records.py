@@ -29,7 +29,7 @@ from receptionist.store.models import (
     utcnow,
 )
 from receptionist.store.outbox import Outbox
-from receptionist.store.sessions import Sessions
+from receptionist.store.sessions import Repository, Sessions
 
 log = logging.getLogger(__name__)
 # Notification ids derive from (message, channel, destination): an outbox replay adds none twice.
@@ -38,11 +38,11 @@ NOTIFICATION_IDS = uuid.UUID("0d9a5c3e-7f0b-4b8e-9a59-3f1d2b6c7e10")
 TABLES: dict[str, Table] = {"message": Message.__table__, "call": CallRecord.__table__}
 
 
-class Records:
+class Records(Repository):
     """`store.records`: messages and call records, written now or kept in the outbox."""
 
     def __init__(self, sessions: Sessions, outbox: Outbox) -> None:
-        self._sessions = sessions
+        super().__init__(sessions)
         self.outbox = outbox
 
     async def insert_once(self, kind: str, values: dict[str, Any]) -> bool:

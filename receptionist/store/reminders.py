@@ -46,7 +46,7 @@ from receptionist.store.models import (
     new_id,
     utcnow,
 )
-from receptionist.store.sessions import Sessions
+from receptionist.store.sessions import Repository
 
 REASON_LENGTH = 120  # reminders.reason
 # Statuses a claim may start from: waiting, skipped earlier (the number may be fixed since), or a
@@ -174,11 +174,8 @@ async def settle_visit_reminder(
     )
 
 
-class ReminderBook:
+class ReminderBook(Repository):
     """`store.reminders`: the `reminders`, `reminder_attempts` and `reminder_opt_outs` tables."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
 
     # --- what the runner reads ---------------------------------------------------------------
 

@@ -52,3 +52,11 @@ class Sessions:
             if is_unavailable(exc):
                 raise StoreUnavailable(f"database unavailable: {type(exc).__name__}") from exc
             raise
+
+
+class Repository:
+    """What every repository is built on: the store's one `Sessions`, so each runs its queries
+    in transactions on the one engine and none needs to know how the others are built."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions

@@ -51,7 +51,7 @@ from receptionist.store.models import (
     UTCDateTime,
     new_id,
 )
-from receptionist.store.sessions import Sessions
+from receptionist.store.sessions import Repository
 
 # Column bounds of the audit log (models.AuditEntry): longer text is cut, never refused.
 _ACTION, _SUBJECT, _DETAIL = 40, 80, 200
@@ -110,11 +110,8 @@ def _priority() -> ColumnElement[int]:
     )
 
 
-class StaffStore:
+class StaffStore(Repository):
     """`store.staff`: the staff app's tables (accounts, sessions, audit log) and its views."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
 
     # --- accounts ---------------------------------------------------------------------------
 
