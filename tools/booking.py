@@ -331,9 +331,8 @@ async def reschedule_appointment(
     state.record(Outcome.RESCHEDULED)
     today = state.local_now().date()
     state.note("rescheduled", f"to {spoken_time(new.starts_at, practice.tz, today)}")
-    note = ""
-    if moved.late and moved.policy:
-        note = f" Mention the policy: {moved.policy}"
+    policy = moved.terms.late_policy
+    note = f" Mention the policy: {policy}" if policy else ""
     return (
         f"Moved from {spoken_time(old.starts_at, practice.tz, today)} to "
         f"{spoken_time(new.starts_at, practice.tz, today)} for {_whose(state)}. "

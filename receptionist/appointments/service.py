@@ -107,21 +107,26 @@ class Booked:
 
 
 @dataclass(frozen=True)
-class Moved:
-    """`late`: moving it now falls inside the cancellation notice (`policy` may apply)."""
+class Terms:
+    """The terms of cancelling (or moving) a visit now: late (inside the notice) or not, and
+    the practice's policy."""
 
-    old: Appointment
-    new: Appointment
     late: bool
     policy: str
+
+    @property
+    def late_policy(self) -> str:
+        """The policy the patient must be told because the change is late; "" when none applies."""
+        return self.policy if self.late else ""
 
 
 @dataclass(frozen=True)
-class Terms:
-    """The terms of cancelling a visit now: late (inside the notice) or not, and the policy."""
+class Moved:
+    """A moved visit, with the terms it was moved on (inside the notice, a policy may apply)."""
 
-    late: bool
-    policy: str
+    old: Appointment
+    new: Appointment
+    terms: Terms
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,7 @@ class Cancelled:
     """A cancelled visit, with the terms it was cancelled on."""
 
     appointment: Appointment
-    late: bool
-    policy: str
+    terms: Terms
 
 
 @dataclass
@@ -344,7 +348,7 @@ class Appointments:
         )
         new = await self._commit(write, actor, option_id, slot, patient_id, now, appointment_id)
         terms = self.terms(old, now=now)
-        return Moved(old, new, terms.late, terms.policy)
+        return Moved(old, new, terms)
 
     async def _posted(self, posted: Posted, *, now: datetime, moving: str | None = None) -> Slot:
         """A staff screen's posted time, if availability would offer it now; else `Refused`
@@ -449,4 +453,4 @@ class Appointments:
         except NotFound:
             raise Refused(Refusal(Reason.NOT_BOOKED)) from None
         terms = self.terms(cancelled, now=now)
-        return Cancelled(cancelled, terms.late, terms.policy)
+        return Cancelled(cancelled, terms)

@@ -149,8 +149,8 @@ class ReminderCall:
             return "That appointment is already cancelled. Thank you, goodbye!"
         await self._choose(ReminderStatus.CANCELLED)
         line = "Your appointment is cancelled."
-        if cancelled.late and cancelled.policy:
-            line += f" Please note our policy: {cancelled.policy}"
+        if cancelled.terms.late_policy:
+            line += f" Please note our policy: {cancelled.terms.late_policy}"
         return line + " Call us whenever you would like to book again. Goodbye!"
 
     async def another_time(self) -> None:

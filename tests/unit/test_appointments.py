@@ -260,8 +260,8 @@ async def test_a_move_keeps_the_visit_type_and_reports_whether_it_was_late():
         AppointmentStatus.RESCHEDULED,
         AppointmentStatus.BOOKED,
     )
-    assert moved.late is (old.starts_at - NOW < timedelta(hours=24))
-    assert moved.policy == "A late fee applies."
+    assert moved.terms.late is (old.starts_at - NOW < timedelta(hours=24))
+    assert moved.terms.policy == "A late fee applies."
     cleaning, *_ = await offer(appointments, caller, "clean")
     wrong = await refusal_of(appointments.move(caller, moved.new.id, cleaning, now=NOW))
     assert (wrong.reason, wrong.visit_type) == (Reason.WRONG_VISIT_TYPE, "exam")
@@ -281,7 +281,7 @@ async def test_a_caller_cancels_only_after_hearing_the_policy():
     assert terms.late and terms.policy == "A late fee applies."  # the visit is today
     heard = Caller("ann", "CA_1", caller.offers, policy_heard=True)
     cancelled = await appointments.cancel(heard, booked.id, now=NOW)
-    assert cancelled.appointment.status == AppointmentStatus.CANCELLED and cancelled.late
+    assert cancelled.appointment.status == AppointmentStatus.CANCELLED and cancelled.terms.late
     assert (await refusal_of(appointments.cancel(heard, booked.id, now=NOW))).reason is (
         Reason.NOT_BOOKED
     )
@@ -297,7 +297,7 @@ async def test_a_reminder_call_cancels_its_visit_and_someone_elses_is_not_booked
     assert stranger.reason is Reason.NOT_BOOKED and booked.status == AppointmentStatus.BOOKED
     early = NOW - timedelta(days=3)
     cancelled = await appointments.cancel(Reminder("ann", "CA_R"), booked.id, now=early)
-    assert cancelled.appointment.status == AppointmentStatus.CANCELLED and not cancelled.late
+    assert cancelled.appointment.status == AppointmentStatus.CANCELLED and not cancelled.terms.late
 
 
 # --- a staff member ------------------------------------------------------------------------------
