@@ -97,6 +97,31 @@ class Posted:
     start: datetime
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One booking or move being written: who asks, for which patient, the slot, the caller's
+    option id it came from ("" for staff) and the visit being moved (None for a booking)."""
+
+    actor: Caller | StaffMember
+    patient_id: str
+    slot: Slot
+    option_id: str = ""
+    moving: str | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self.actor.call_id if isinstance(self.actor, Caller) else ""
+
+    @property
+    def booked_by(self) -> str | None:
+        return self.actor.user_id if isinstance(self.actor, StaffMember) else None
+
+    def drop_option(self) -> None:
+        """A time the book can no longer give leaves the caller's offers for good."""
+        if isinstance(self.actor, Caller):
+            self.actor.offers.discard(self.option_id)
+
+
 # --- what happened ------------------------------------------------------------------------------
 
 
@@ -260,22 +285,16 @@ class Appointments:
             visit = require_visit_type(self.practice, slot.visit_type)
             check_call_limit(self.practice, booked_in_call=actor.offers.claimed)
             with actor.offers.booking():  # no await since the check: parallel calls count this one
-                return await self._write_booking(actor, choice, slot, visit, actor.patient_id, now)
+                attempt = _Attempt(actor, actor.patient_id, slot, option_id=choice)
+                return await self._write_booking(attempt, visit, now)
         assert isinstance(choice, Posted)
         slot = await self._posted(choice, now=now)
         visit = require_visit_type(self.practice, slot.visit_type)
-        return await self._write_booking(actor, "", slot, visit, choice.patient_id, now)
+        return await self._write_booking(_Attempt(actor, choice.patient_id, slot), visit, now)
 
-    async def _write_booking(
-        self,
-        actor: Caller | StaffMember,
-        option_id: str,
-        slot: Slot,
-        visit: VisitType,
-        patient_id: str,
-        now: datetime,
-    ) -> Booked:
-        await self._check_notice(actor, option_id, slot, visit, patient_id, now)
+    async def _write_booking(self, attempt: _Attempt, visit: VisitType, now: datetime) -> Booked:
+        await self._check_notice(attempt, visit, now)
+        slot = attempt.slot
 
         def check(standing: Standing) -> None:
             check_patient_limits(self.practice, visit, standing)
@@ -283,16 +302,16 @@ class Appointments:
         write = self._book.book(
             practice_id=self.practice.id,
             provider_id=slot.provider_id,
-            patient_id=patient_id,
+            patient_id=attempt.patient_id,
             visit_type=slot.visit_type,
             starts_at=slot.start,
             ends_at=slot.end,
-            call_id=actor.call_id if isinstance(actor, Caller) else "",
-            booked_by=actor.user_id if isinstance(actor, StaffMember) else None,
+            call_id=attempt.call_id,
+            booked_by=attempt.booked_by,
             check=check,
             now=now,
         )
-        appointment = await self._commit(write, actor, option_id, slot, patient_id, now)
+        appointment = await self._commit(write, attempt, now)
         return Booked(appointment, slot)
 
     @overload
@@ -334,7 +353,8 @@ class Appointments:
         visit = require_visit_type(self.practice, slot.visit_type)
         is_new = await self._book.is_new_patient(patient_id, now=now)
         check_patient_kind(visit, is_new_patient=is_new)
-        await self._check_notice(actor, option_id, slot, visit, patient_id, now, appointment_id)
+        attempt = _Attempt(actor, patient_id, slot, option_id=option_id, moving=appointment_id)
+        await self._check_notice(attempt, visit, now)
         if slot.visit_type != old.visit_type:
             raise Refused(Refusal(Reason.WRONG_VISIT_TYPE, visit_type=old.visit_type))
         write = self._book.reschedule(
@@ -343,10 +363,10 @@ class Appointments:
             provider_id=slot.provider_id,
             starts_at=slot.start,
             ends_at=slot.end,
-            call_id=actor.call_id if isinstance(actor, Caller) else "",
-            booked_by=actor.user_id if isinstance(actor, StaffMember) else None,
+            call_id=attempt.call_id,
+            booked_by=attempt.booked_by,
         )
-        new = await self._commit(write, actor, option_id, slot, patient_id, now, appointment_id)
+        new = await self._commit(write, attempt, now)
         terms = self.terms(old, now=now)
         return Moved(old, new, terms)
 
@@ -366,41 +386,26 @@ class Appointments:
             raise Refused(Refusal(Reason.NO_LONGER_OPEN, fresh=fresh))
         return slot
 
-    async def _check_notice(
-        self,
-        actor: Caller | StaffMember,
-        option_id: str,
-        slot: Slot,
-        visit: VisitType,
-        patient_id: str,
-        now: datetime,
-        moving: str | None = None,
-    ) -> None:
+    async def _check_notice(self, attempt: _Attempt, visit: VisitType, now: datetime) -> None:
         """`TOO_SOON` (with fresh options) if the time no longer has enough notice."""
-        if too_soon(visit, slot.start, now):
-            if isinstance(actor, Caller):
-                actor.offers.discard(option_id)
-            fresh = await self._fresh(slot, now, patient_id, moving)
-            raise Refused(Refusal(Reason.TOO_SOON, fresh=fresh))
+        if too_soon(visit, attempt.slot.start, now):
+            attempt.drop_option()
+            raise Refused(Refusal(Reason.TOO_SOON, fresh=await self._fresh(attempt, now)))
 
-    async def _fresh(
-        self, slot: Slot, now: datetime, patient_id: str, moving: str | None = None
-    ) -> tuple[Slot, ...]:
+    async def _fresh(self, attempt: _Attempt, now: datetime) -> tuple[Slot, ...]:
         """Other times for the same visit from the same day on, none clashing with the patient's."""
+        slot = attempt.slot
         found = await self.find_times(
-            slot.visit_type, now=now, date_from=slot.day, patient_id=patient_id, moving=moving
+            slot.visit_type,
+            now=now,
+            date_from=slot.day,
+            patient_id=attempt.patient_id,
+            moving=attempt.moving,
         )
         return tuple(found)
 
     async def _commit(
-        self,
-        write: Awaitable[Appointment],
-        actor: Caller | StaffMember,
-        option_id: str,
-        slot: Slot,
-        patient_id: str,
-        now: datetime,
-        moving: str | None = None,
+        self, write: Awaitable[Appointment], attempt: _Attempt, now: datetime
     ) -> Appointment:
         """Runs a booking write; a slot the book refuses as taken leaves the offers for good."""
         try:
@@ -408,14 +413,12 @@ class Appointments:
         except PatientBusy:
             raise Refused(Refusal(Reason.PATIENT_BUSY)) from None
         except SlotTaken:
-            if isinstance(actor, Caller):
-                actor.offers.discard(option_id)
-            fresh = await self._fresh(slot, now, patient_id, moving)
-            raise Refused(Refusal(Reason.TAKEN, fresh=fresh)) from None
+            attempt.drop_option()
+            raise Refused(Refusal(Reason.TAKEN, fresh=await self._fresh(attempt, now))) from None
         except NotFound:  # moved or cancelled meanwhile
             raise Refused(Refusal(Reason.NOT_BOOKED)) from None
-        if isinstance(actor, Caller):
-            actor.offers.mark_booked(option_id)
+        if isinstance(attempt.actor, Caller):
+            attempt.actor.offers.mark_booked(attempt.option_id)
         return result
 
     # --- cancelling ------------------------------------------------------------------------------
