@@ -9,10 +9,31 @@ model's coaching for the same refusal is in `tools/_refusals.py`: nothing here c
 
 from __future__ import annotations
 
-from receptionist.appointments import Reason, Refusal
+from dataclasses import dataclass
+
+from receptionist.appointments import Reason, Refusal, Slot
 
 # Refusals about the time or the visit itself (it went, or changed, since the page was drawn).
 GONE = frozenset({Reason.TAKEN, Reason.TOO_SOON, Reason.NO_LONGER_OPEN, Reason.NOT_BOOKED})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a page is drawn again after a post: the HTTP status, the sentence staff read, and the
+    other times to offer instead (a time that went meanwhile comes back with fresh ones)."""
+
+    status: int
+    error: str
+    fresh: tuple[Slot, ...] = ()
+
+    @classmethod
+    def refused(cls, refusal: Refusal) -> Problem:
+        return cls(status(refusal), staff_words(refusal), refusal.fresh)
+
+    @classmethod
+    def bad_form(cls, error: Exception) -> Problem:
+        """A form field that does not parse: 400, its own message (it names the field)."""
+        return cls(400, str(error))
 
 
 def status(refusal: Refusal) -> int:

@@ -34,6 +34,7 @@ from receptionist.store import Appointment, Patient
 from receptionist.store.models import NAME_LENGTH, AppointmentStatus
 from receptionist.web import booking, forms
 from receptionist.web.auth import Staff
+from receptionist.web.booking import Problem
 from receptionist.web.context import Web, web_of
 from receptionist.web.guard import Changing, SignedIn
 from receptionist.web.routes.today import staff_names
@@ -78,13 +79,12 @@ async def _book_page(
     visit: str = "",
     day: Date | None = None,
     provider: str = "",
-    status: int = 200,
-    error: str | None = None,
-    fresh: list | None = None,
+    problem: Problem | None = None,
 ) -> Response:
     """The booking page; with a patient chosen it shows their name, birth date, phone and visits,
     so drawing it is a view of that patient, audited whatever led here."""
     now = web.now()
+    error = problem.error if problem else None
     as_called = await web.as_callers_meet_it(practice)
     times = None
     kind_problem = None
@@ -105,7 +105,7 @@ async def _book_page(
     return web.pages.render(
         request,
         "book.html",
-        status=status,
+        status=problem.status if problem else 200,
         nav="today",
         practice=practice,
         directory=web.directory,
@@ -118,7 +118,7 @@ async def _book_page(
         times=times,
         kind_problem=kind_problem,
         error=error,
-        fresh=fresh or [],
+        fresh=list(problem.fresh) if problem else [],
         found=None,
     )
 
@@ -140,7 +140,7 @@ async def book_page(
         day = forms.optional_day(date)
     except forms.FormError as exc:
         return await _book_page(
-            request, web, staff, location, patient=chosen, error=str(exc), status=400
+            request, web, staff, location, patient=chosen, problem=Problem.bad_form(exc)
         )
     return await _book_page(
         request, web, staff, location, patient=chosen, visit=visit, day=day, provider=provider
@@ -156,7 +156,7 @@ async def find_patient(request: Request, staff: Changing) -> Response:
         name = forms.free_text(form, "name", limit=NAME_LENGTH, label="The patient's name")
         born = forms.birth_date(forms.field(form, "dob"), today=web.today(location))
     except forms.FormError as exc:
-        return await _book_page(request, web, staff, location, error=str(exc), status=400)
+        return await _book_page(request, web, staff, location, problem=Problem.bad_form(exc))
     patient = await web.store.appointments.find_patient(location.id, name, born)
     await web.audit(
         staff,
@@ -171,10 +171,10 @@ async def find_patient(request: Request, staff: Changing) -> Response:
             web,
             staff,
             location,
-            status=404,
-            error=(
+            problem=Problem(
+                404,
                 "No patient with that name and date of birth at this location. Check the "
-                "spelling and the date, or register them below."
+                "spelling and the date, or register them below.",
             ),
         )
     return _see_other("/book", practice=location.id, patient=patient.id)
@@ -196,7 +196,7 @@ async def register_patient(request: Request, staff: Changing) -> Response:
                 "leave it empty."
             )
     except forms.FormError as exc:
-        return await _book_page(request, web, staff, location, error=str(exc), status=400)
+        return await _book_page(request, web, staff, location, problem=Problem.bad_form(exc))
     patient, created = await web.store.appointments.register_patient(
         location.id, name, born, phone, new_patient=forms.field(form, "new_patient") == "yes"
     )
@@ -228,7 +228,13 @@ async def book(request: Request, staff: Changing) -> Response:
         appointment = (await service.book(StaffMember(staff.id), posted, now=web.now())).appointment
     except forms.FormError as exc:
         return await _book_page(
-            request, web, staff, location, patient=patient, visit=visit, error=str(exc), status=400
+            request,
+            web,
+            staff,
+            location,
+            patient=patient,
+            visit=visit,
+            problem=Problem.bad_form(exc),
         )
     except Refused as exc:
         return await _book_page(
@@ -238,9 +244,7 @@ async def book(request: Request, staff: Changing) -> Response:
             location,
             patient=patient,
             visit=visit,
-            status=booking.status(exc.refusal),
-            error=booking.staff_words(exc.refusal),
-            fresh=list(exc.refusal.fresh),
+            problem=Problem.refused(exc.refusal),
         )
     await web.audit(
         staff,
@@ -265,13 +269,12 @@ async def _appointment_page(
     *,
     day: Date | None = None,
     provider: str = "",
-    status: int = 200,
-    error: str | None = None,
-    fresh: list | None = None,
+    problem: Problem | None = None,
 ) -> Response:
     """One appointment with its patient (name, birth date, phone): drawing it is a view of that
     patient, audited whatever led here (a refused move or cancellation shows it again)."""
     now = web.now()
+    error = problem.error if problem else None
     await web.audit(
         staff,
         "viewed_appointment",
@@ -300,7 +303,7 @@ async def _appointment_page(
     return web.pages.render(
         request,
         "appointment.html",
-        status=status,
+        status=problem.status if problem else 200,
         nav="today",
         practice=practice,
         appointment=appointment,
@@ -315,7 +318,7 @@ async def _appointment_page(
         provider=provider,
         times=times,
         error=error,
-        fresh=fresh or [],
+        fresh=list(problem.fresh) if problem else [],
     )
 
 
@@ -333,7 +336,7 @@ async def appointment_page(
         day = forms.optional_day(date)
     except forms.FormError as exc:
         return await _appointment_page(
-            request, web, staff, appointment, location, error=str(exc), status=400
+            request, web, staff, appointment, location, problem=Problem.bad_form(exc)
         )
     return await _appointment_page(
         request, web, staff, appointment, location, day=day, provider=provider
@@ -356,7 +359,7 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
         new = (await service.move(StaffMember(staff.id), appointment.id, posted, now=web.now())).new
     except forms.FormError as exc:
         return await _appointment_page(
-            request, web, staff, appointment, location, status=400, error=str(exc)
+            request, web, staff, appointment, location, problem=Problem.bad_form(exc)
         )
     except Refused as exc:
         return await _appointment_page(
@@ -365,9 +368,7 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
             staff,
             appointment,
             location,
-            status=booking.status(exc.refusal),
-            error=booking.staff_words(exc.refusal),
-            fresh=list(exc.refusal.fresh),
+            problem=Problem.refused(exc.refusal),
         )
     await web.audit(
         staff,
@@ -397,8 +398,7 @@ async def cancel(request: Request, staff: Changing, appointment_id: str) -> Resp
             staff,
             appointment,
             location,
-            status=booking.status(exc.refusal),
-            error=booking.staff_words(exc.refusal),
+            problem=Problem.refused(exc.refusal),
         )
     await web.audit(
         staff,
