@@ -240,9 +240,7 @@ class ReminderBook(Repository):
             for want in wanted:
                 if room <= 0:
                     break
-                await s.execute(
-                    _insert_ignoring(self._sessions.dialect, _new_row(practice_id, want, now))
-                )
+                await _ensure_row(s, self._sessions.dialect, practice_id, want, now)
                 row = await s.scalar(
                     select(Reminder)
                     .where(
@@ -300,9 +298,7 @@ class ReminderBook(Repository):
         """Records why a reminder is not called (e.g. no usable number), for staff to see; only a
         reminder never called yet. True if the row says so now."""
         async with self._sessions.session(write=True) as s:
-            await s.execute(
-                _insert_ignoring(self._sessions.dialect, _new_row(practice_id, want, now))
-            )
+            await _ensure_row(s, self._sessions.dialect, practice_id, want, now)
             result = await s.execute(
                 update(Reminder)
                 .where(
@@ -639,10 +635,14 @@ def _new_row(practice_id: str, want: Wanted, now: datetime) -> dict[str, object]
     }
 
 
-def _insert_ignoring(dialect: str, row: dict[str, object]) -> postgresql.Insert | sqlite.Insert:
+async def _ensure_row(
+    s: AsyncSession, dialect: str, practice_id: str, want: Wanted, now: datetime
+) -> None:
+    """Inserts the visit's pending reminder row unless it has one (one row per appointment: the
+    unique index decides, so two runners never make two)."""
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
+    await s.execute(
         dialect_insert(Reminder)
-        .values(**row)
+        .values(**_new_row(practice_id, want, now))
         .on_conflict_do_nothing(index_elements=["appointment_id"])
     )

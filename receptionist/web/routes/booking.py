@@ -66,6 +66,25 @@ def _when(appointment: Appointment, practice: Practice) -> str:
     return f"{appointment.visit_type} {local:%Y-%m-%d %H:%M} {appointment.provider_id}"
 
 
+async def _changed(
+    web: Web, staff: Staff, practice: Practice, action: str, subject_id: str, now: Appointment
+) -> Response:
+    """Audits a booking, move or cancellation (`action`, also the page's notice) of the visit
+    `subject_id`, and shows the day the visit (`now`, as it stands after the change) is on."""
+    detail = _when(now, practice)
+    if now.id != subject_id:  # a move books the new time as a visit of its own
+        detail = f"to {detail} (now {now.id})"
+    await web.audit(
+        staff,
+        action,
+        subject=f"appointment {subject_id}",
+        detail=detail,
+        patient_ids=[now.patient_id],
+    )
+    day = now.starts_at.astimezone(practice.tz).date().isoformat()
+    return _see_other("/today", practice=practice.id, date=day, notice=action)
+
+
 # --- choosing the patient -----------------------------------------------------------------------
 
 
@@ -246,15 +265,7 @@ async def book(request: Request, staff: Changing) -> Response:
             visit=visit,
             problem=Problem.refused(exc.refusal),
         )
-    await web.audit(
-        staff,
-        "booked",
-        subject=f"appointment {appointment.id}",
-        detail=_when(appointment, location),
-        patient_ids=[patient.id],
-    )
-    day = appointment.starts_at.astimezone(location.tz).date().isoformat()
-    return _see_other("/today", practice=location.id, date=day, notice="booked")
+    return await _changed(web, staff, location, "booked", appointment.id, appointment)
 
 
 # --- one appointment: move or cancel ------------------------------------------------------------
@@ -362,23 +373,9 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
             request, web, staff, appointment, location, problem=Problem.bad_form(exc)
         )
     except Refused as exc:
-        return await _appointment_page(
-            request,
-            web,
-            staff,
-            appointment,
-            location,
-            problem=Problem.refused(exc.refusal),
-        )
-    await web.audit(
-        staff,
-        "moved",
-        subject=f"appointment {appointment.id}",
-        detail=f"to {_when(new, location)} (now {new.id})",
-        patient_ids=[appointment.patient_id],
-    )
-    day = new.starts_at.astimezone(location.tz).date().isoformat()
-    return _see_other("/today", practice=location.id, date=day, notice="moved")
+        problem = Problem.refused(exc.refusal)
+        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
+    return await _changed(web, staff, location, "moved", appointment.id, new)
 
 
 @router.post("/appointments/{appointment_id}/cancel")
@@ -392,20 +389,6 @@ async def cancel(request: Request, staff: Changing, appointment_id: str) -> Resp
             await service.cancel(by, appointment.id, now=web.now(), patient_id=whose)
         ).appointment
     except Refused as exc:
-        return await _appointment_page(
-            request,
-            web,
-            staff,
-            appointment,
-            location,
-            problem=Problem.refused(exc.refusal),
-        )
-    await web.audit(
-        staff,
-        "cancelled",
-        subject=f"appointment {appointment.id}",
-        detail=_when(cancelled, location),
-        patient_ids=[appointment.patient_id],
-    )
-    day = cancelled.starts_at.astimezone(location.tz).date().isoformat()
-    return _see_other("/today", practice=location.id, date=day, notice="cancelled")
+        problem = Problem.refused(exc.refusal)
+        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
+    return await _changed(web, staff, location, "cancelled", appointment.id, cancelled)
