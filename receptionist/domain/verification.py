@@ -9,7 +9,7 @@ is disclosed. The tools call `Verifier` and phrase its answer.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -37,25 +37,17 @@ class Checked:
     patient: VerifiedPatient | None = None
 
 
+@dataclass
 class Verifier:
     """Identity checks for one call, over its `Identity` and the practice's book."""
 
-    def __init__(
-        self,
-        identity: Identity,
-        store: Store,
-        practice: Practice,
-        *,
-        caller: str,
-        call_id: str,
-        now: datetime,
-    ) -> None:
-        self.identity = identity
-        self.store = store
-        self.practice = practice
-        self.caller = caller
-        self.call_id = call_id
-        self.now = now
+    identity: Identity
+    store: Store
+    practice: Practice
+    _: KW_ONLY
+    caller: str
+    call_id: str
+    now: datetime
 
     async def verify(self, full_name: str, born: date) -> Checked:
         """Raises `IdentityLocked` (this call) or `StoreUnavailable` (the attempt then does not
