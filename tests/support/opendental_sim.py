@@ -180,9 +180,9 @@ class OpenDentalSim:
                     hook.run(self)
             response = await handler(request)
         except web.HTTPException as exc:
-            self.log.append((request.method, path, exc.status))
+            self.log.append((request.method, request.path_qs.removeprefix("/api/v1"), exc.status))
             raise
-        self.log.append((request.method, path, response.status))
+        self.log.append((request.method, request.path_qs.removeprefix("/api/v1"), response.status))
         if fault is not None and fault.lose_answer:
             assert request.transport is not None
             request.transport.close()  # done, but the answer never reaches the client
