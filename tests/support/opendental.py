@@ -52,7 +52,8 @@ class Office:
 @asynccontextmanager
 async def opendental_office(store: Store, **overrides: Any) -> AsyncIterator[Office]:
     """The seeded simulator and the example practice's book on it, over `store`'s patients."""
-    sim = OpenDentalSim()
+    door = overrides.get("door", "local")
+    sim = OpenDentalSim(page_size=100 if door == "remote" else 1000)  # the door's page size
     sim.seed_practice()
     base_url = await sim.start()
     practice = od_practice(base_url, **overrides)

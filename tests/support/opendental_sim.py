@@ -169,6 +169,7 @@ class OpenDentalSim:
             if request.headers.get("Authorization") != expected:
                 raise web.HTTPUnauthorized(text="Invalid Authorization header")
             if fault is not None and fault.delay:
+                await request.read()  # received in full: a slow office still does the work
                 await asyncio.sleep(fault.delay)
             if fault is not None and fault.status:
                 if fault.status == 429:

@@ -156,6 +156,7 @@ class Mirror:
         self._lock = asyncio.Lock()
         self.operatories: dict[int, Row] = {}
         self.appointments: dict[int, OdAppointment] = {}
+        self._on_day: dict[date, set[int]] = {}  # AptNums by local start date: searches scan a day
         self._schedules: dict[date, list[Schedule]] = {}
         self._first: date | None = None
         self._last: date | None = None
@@ -243,8 +244,17 @@ class Mirror:
         mirror: what the book learned is what the next search sees."""
         read = [OdAppointment.from_row(r, self._tz) for r in rows]
         for appointment in read:
+            before = self.appointments.get(appointment.num)
+            if before is not None:
+                self._on_day.get(before.start.date(), set()).discard(before.num)
             self.appointments[appointment.num] = appointment
+            self._on_day.setdefault(appointment.start.date(), set()).add(appointment.num)
         return read
+
+    def on_day(self, day: date) -> list[OdAppointment]:
+        """The appointments that may overlap `day` (starting on it or the evening before)."""
+        nums = self._on_day.get(day, set()) | self._on_day.get(day - timedelta(days=1), set())
+        return [self.appointments[n] for n in nums]
 
     def take_schedules(self, day: date, rows: Iterable[Row]) -> None:
         self._schedules[day] = [
@@ -288,9 +298,10 @@ class Mirror:
         if not spans:
             return {}
         start_of_day, end_of_day = self._at(day, time(0)), self._at(day, time(23, 59, 59))
+        todays = self.on_day(day)
         own = [
             (a.start, a.end)
-            for a in self.appointments.values()
+            for a in todays
             if a.blocks
             and a.occupant == prov
             and a.num != ignore
@@ -305,7 +316,7 @@ class Mirror:
             ]
             booked = [
                 (a.start, a.end)
-                for a in self.appointments.values()
+                for a in todays
                 if a.blocks
                 and a.op == op
                 and a.num != ignore
