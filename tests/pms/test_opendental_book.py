@@ -4,6 +4,7 @@ them, and writes that end in the simulator's state (never twice, never when refu
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -11,11 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from receptionist import logs
 from receptionist.appointments import Appointments, Posted, Reason, Refused, StaffMember
 from receptionist.store import Store, StoreUnavailable
 from tests.conversation.book_support import ANN, practice_book
 from tests.support.harness import OPEN_TIME
 from tests.support.opendental import Office, opendental_office
+from tests.support.opendental_sim import CUSTOMER_KEY, DEV_KEY
 
 NOW = OPEN_TIME  # Tuesday 2026-11-24 10:00 in Chicago
 WED, MON = date(2026, 11, 25), date(2026, 11, 30)
@@ -233,3 +236,19 @@ async def test_a_write_that_lands_after_we_gave_up_is_found_not_repeated(office,
         now=NOW,
     )
     assert again.id == str(landed["AptNum"]) and len(ours(office)) == 1
+
+
+async def test_no_keys_or_patient_details_reach_the_logs(office, store, caplog):
+    """The API's query strings carry names and birth dates (patients/Simple?LName=...): httpx
+    logs every request URL at INFO, so its logger is kept quiet; ours log types and routes."""
+    logs.install("INFO")
+    caplog.set_level(logging.DEBUG)
+    office.sim.fault("POST", "/appointments", lose_answer=True)
+    await service(office).book(STAFF, await posted(store), now=NOW)
+    office.sim.customer_key = "re-issued"
+    with pytest.raises(StoreUnavailable):
+        await service(office).times_on("checkup", WED, now=NOW)
+    text = caplog.text
+    assert "open dental refused the keys (401)" in text  # what went wrong is there
+    for secret in (CUSTOMER_KEY, DEV_KEY, "ODFHIR", "Lee", "1980", "LName", "PatNum="):
+        assert secret not in text, secret

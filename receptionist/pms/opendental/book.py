@@ -117,8 +117,9 @@ class OpenDentalBook:
         patient = await self._patients(patient_id)
         if patient is None:
             return None
-        first, _, last = patient.full_name.partition(" ")
-        last = last or first
+        # "First Middle Last": Open Dental's LName is the last word, FName the rest.
+        first, _, last = patient.full_name.rpartition(" ")
+        first = first or last
         birth = patient.date_of_birth.strftime(DATE)
         rows, _ = await self._call(
             self.client.get_all("patients/Simple", LName=last, FName=first, Birthdate=birth)
