@@ -38,6 +38,7 @@ from receptionist import logs  # noqa: E402
 from receptionist.call.providers import load_factory  # noqa: E402
 from receptionist.call.session import Worker, quiet_framework_notices, run_call  # noqa: E402
 from receptionist.domain.practice import load_directory  # noqa: E402
+from receptionist.pms.books import Books  # noqa: E402
 from receptionist.settings import load_settings  # noqa: E402
 from receptionist.store import open_store  # noqa: E402
 from tools import receptionist_tools  # noqa: E402
@@ -73,12 +74,15 @@ PRELOAD = [
 
 def prewarm(proc: JobProcess) -> None:
     """Once per process, before any call: the VAD model, the practice profiles and the book."""
+    practices = load_directory(settings.practice_file)
+    store = open_store(settings)
     proc.userdata["worker"] = Worker(
         settings=settings,
-        practices=load_directory(settings.practice_file),
-        store=open_store(settings),
+        practices=practices,
+        store=store,
         vad=silero.VAD.load(),
         tools=receptionist_tools,
+        books=Books.build(settings, store, practices),
     )
 
 

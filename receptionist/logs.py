@@ -46,7 +46,8 @@ _SAFE_EXTRAS = {"call_id", "job_id", "pid", "level", "name"}
 # LiveKit marks fields holding what callers said (`lk.pii.text`, ...) with this prefix.
 _PII_PREFIX = "lk.pii"
 # Database drivers log SQL parameters (names, numbers) at DEBUG: keep them quiet.
-_QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine")
+# httpx logs every request's URL at INFO: a PMS's query strings hold names and birth dates.
+_QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "httpx", "httpcore")
 
 
 def redact(text: str) -> str:

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None  # a private CA for the mail server's certificate, if any
     webhook_secret: SecretStr = SecretStr("")  # signs each webhook body (HMAC-SHA256)
 
+    # Open Dental (a location with `[practice.book] kind = "opendental"`): the ODFHIR header's
+    # two halves. The developer key is the vendor's (Open Dental's vendor relations); the office
+    # makes the customer key (Setup > Advanced Setup > API). Never in practice.toml.
+    opendental_developer_key: SecretStr = SecretStr("")
+    opendental_customer_key: SecretStr = SecretStr("")
+
     # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
     provider_factory: str = ""
 

@@ -48,7 +48,7 @@ LOCKED_ACROSS_CALLS = (
 
 
 def _appointments(state: CallState) -> Appointments:
-    return Appointments(state.store.appointments, state.practice)
+    return Appointments(state.appointment_book, state.practice)
 
 
 def _caller(state: CallState, patient_id: str, *, policy_heard: bool = False) -> Caller:
@@ -264,9 +264,7 @@ async def list_appointments(ctx: RunContext[CallState]) -> str:
     practice = state.practice
     patient_id = require_patient(state)
     try:
-        upcoming = await state.store.appointments.upcoming_for_patient(
-            patient_id, after=state.now()
-        )
+        upcoming = await state.appointment_book.upcoming_for_patient(patient_id, after=state.now())
     except StoreUnavailable:
         raise ToolError(DB_DOWN) from None
     who = _whose(state)

@@ -92,7 +92,7 @@ async def report_emergency(
     options = ""
     if practice.emergency.visit_type:
         try:
-            slots = await Appointments(state.store.appointments, practice).find_times(
+            slots = await Appointments(state.appointment_book, practice).find_times(
                 practice.emergency.visit_type,
                 now=state.now(),
                 patient_id=state.identity.patient_id,  # a known caller: none of her own times

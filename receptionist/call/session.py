@@ -45,6 +45,7 @@ from receptionist.domain.closures import practice_today
 from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.domain.replies import MAX_REPLIES, reply_time
 from receptionist.logs import bind_call
+from receptionist.pms.books import Books
 from receptionist.settings import Settings
 from receptionist.store import Store, StoreError
 
@@ -234,6 +235,7 @@ class Worker:
     store: Store
     vad: VAD  # silero.VAD, loaded once per process
     tools: Callable[[], AgentTools]  # a fresh set per call (the end-call tool has state)
+    books: Books | None = None  # each location's book ([practice.book]); None: the store's
 
 
 async def todays_practice(store: Store, practice: Practice, now: datetime) -> Practice:
@@ -285,6 +287,7 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
         started_at=(recovery.call_started_at if recovery else None) or datetime.now(UTC),
         caller_identity=participant.identity,
         room_name=ctx.room.name,
+        book=worker.books.for_practice(practice) if worker.books else None,
     )
     if recovery is not None:
         state.note("recovered", recovery.timeline_detail())

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypedDict
 
-from receptionist.appointments import Offers
+from receptionist.appointments import Book, Offers
 from receptionist.call.clips import ClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.keypad import Keypad
@@ -66,9 +66,16 @@ class CallState:
     events: list[CallEvent] = field(default_factory=list)
     # How long the caller waited for each reply (figures only): stored with every call record.
     replies: list[ReplyTime] = field(default_factory=list)
+    # The location's book when it is not the store's own ([practice.book]: Open Dental).
+    book: Book | None = None
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def appointment_book(self) -> Book:
+        """Where this call's bookings go: the location's chosen book, else the store's."""
+        return self.book if self.book is not None else self.store.appointments
 
     def local_now(self) -> datetime:
         return self.now().astimezone(self.practice.tz)

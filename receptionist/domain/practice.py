@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from receptionist.domain.books import BookChoice
 from receptionist.domain.phone import mask, normalize
 from receptionist.paths import REPO_ROOT
 
@@ -593,6 +594,7 @@ class Practice(NamedWithId):
     records: Records = Records()
     reminders: Reminders = Reminders()
     transfers: Transfers = Transfers()
+    book: BookChoice = BookChoice()  # where the schedule lives: ours, or the practice's PMS
 
     @field_validator("timezone")
     @classmethod
@@ -661,6 +663,7 @@ class Practice(NamedWithId):
                 f"use one of {', '.join(vids) or '(none defined)'}"
             )
         self._check_reminders(vids)
+        self.book.check_against(self)
         return self
 
     def _check_reminders(self, vids: list[str]) -> None:

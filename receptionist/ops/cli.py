@@ -10,6 +10,7 @@ import typer
 
 from receptionist.ops import accounts, locks, staff
 from receptionist.ops import notify as notify_cli
+from receptionist.ops import pms as pms_cli
 from receptionist.ops import reminders as reminders_cli
 from receptionist.ops import web as web_cli
 from receptionist.ops.sip import cli as sip_cli
@@ -23,6 +24,7 @@ app.add_typer(locks.app, name="locks")
 app.add_typer(notify_cli.app, name="notify")
 app.add_typer(accounts.app, name="staff")
 app.add_typer(reminders_cli.app, name="reminders")
+app.add_typer(pms_cli.app, name="pms")
 staff.register(app)
 web_cli.register(app)
 app.command("watch")(watch_command)

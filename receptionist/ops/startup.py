@@ -15,6 +15,7 @@ import sys
 
 from receptionist.domain.practice import PracticeError, load_directory
 from receptionist.domain.text import visible
+from receptionist.pms.books import key_problems
 from receptionist.settings import Settings, SettingsError, describe_missing, load_settings
 from receptionist.store.engine import DatabaseUrlError
 from receptionist.store.outbox import Outbox, OutboxError
@@ -48,9 +49,11 @@ def startup_problems(mode: str, *, text: bool = False) -> list[str]:
     if mode in CALL_MODES:
         problems += missing_keys(settings, mode, text=text)
     try:
-        load_directory(settings.practice_file)
+        directory = load_directory(settings.practice_file)
     except PracticeError as exc:
         problems.append(str(exc))
+    else:
+        problems += key_problems(settings, directory)
     problems += _outbox_problems(settings)
     problems += _schema_problems(settings)
     return problems
