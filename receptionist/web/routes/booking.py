@@ -28,6 +28,7 @@ from receptionist.appointments import (
     is_late_cancellation,
     require_visit_type,
 )
+from receptionist.domain.books import BookKind
 from receptionist.domain.phone import UNKNOWN, normalize
 from receptionist.domain.practice import Practice
 from receptionist.store import Appointment, Patient
@@ -47,6 +48,19 @@ def _see_other(path: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode(shown)}" if shown else path, status_code=303)
 
 
+def _own_book(practice: Practice) -> Practice:
+    """The staff pages book, move and cancel in the built-in book only (issue 19 is bringing them
+    to the PMS): at a location whose schedule is in its PMS they refuse, rather than write a visit
+    the practice's real schedule never sees."""
+    if practice.book.kind is not BookKind.BUILTIN:
+        raise HTTPException(
+            409,
+            f"{practice.name} keeps its schedule in Open Dental: book, move and "
+            f"cancel its visits there. The assistant books into it on calls (docs/pms.md).",
+        )
+    return practice
+
+
 async def _patient(web: Web, patient_id: str, practice: Practice) -> Patient:
     patient = await web.store.appointments.get_patient(patient_id) if patient_id else None
     if patient is None or patient.practice_id != practice.id:
@@ -58,7 +72,7 @@ async def _appointment(web: Web, appointment_id: str) -> tuple[Appointment, Prac
     appointment = await web.store.appointments.get_appointment(appointment_id)
     if appointment is None:
         raise HTTPException(404, "There is no such appointment.")
-    return appointment, web.practice_or_default(appointment.practice_id)
+    return appointment, _own_book(web.practice_or_default(appointment.practice_id))
 
 
 def _when(appointment: Appointment, practice: Practice) -> str:
@@ -153,7 +167,7 @@ async def book_page(
     provider: str = "",
 ) -> Response:
     web = web_of(request)
-    location = web.practice(practice)
+    location = _own_book(web.practice(practice))
     chosen = await _patient(web, patient, location) if patient else None
     try:
         day = forms.optional_day(date)
@@ -237,7 +251,7 @@ async def register_patient(request: Request, staff: Changing) -> Response:
 async def book(request: Request, staff: Changing) -> Response:
     web = web_of(request)
     form = await request.form()
-    location = web.practice(forms.field(form, "practice"))
+    location = _own_book(web.practice(forms.field(form, "practice")))
     patient = await _patient(web, forms.field(form, "patient"), location)
     visit = forms.field(form, "visit")
     provider = forms.field(form, "provider")
