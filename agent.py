@@ -13,6 +13,7 @@ in the form LiveKit accepts (`WARN`, not `WARNING`).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sys
 from typing import TypedDict
@@ -30,6 +31,14 @@ if __name__ == "__main__":
 
     exit_if_not_ready(sys.argv[1:])
 
+from receptionist.settings import load_settings  # noqa: E402
+from receptionist.telemetry.multiprocess import share_between_processes  # noqa: E402
+
+settings = load_settings()
+# Before anything imports prometheus_client (livekit does): the job processes' metrics reach
+# the scrape through this folder, and so do the main process's (receptionist/telemetry/).
+metrics_folder = share_between_processes(settings.prometheus_port)
+
 from livekit.agents import AgentServer, JobContext, JobProcess, cli  # noqa: E402
 from livekit.agents.utils import http_context  # noqa: E402
 from livekit.plugins import silero  # noqa: E402
@@ -37,13 +46,13 @@ from livekit.plugins import silero  # noqa: E402
 from receptionist import logs  # noqa: E402
 from receptionist.call.providers import load_factory  # noqa: E402
 from receptionist.call.session import Worker, quiet_framework_notices, run_call  # noqa: E402
+from receptionist.call.traces import start_tracing  # noqa: E402
 from receptionist.domain.practice import load_directory  # noqa: E402
 from receptionist.pms.books import Books  # noqa: E402
-from receptionist.settings import load_settings  # noqa: E402
 from receptionist.store import open_store  # noqa: E402
+from receptionist.telemetry import backlog  # noqa: E402
 from tools import receptionist_tools  # noqa: E402
 
-settings = load_settings()
 quiet_framework_notices()  # LiveKit warnings that do not apply here (a variable nobody set)
 
 # The TLS context behind `ctx.api` (transfers, hang-ups): building it parses the CA bundle, which
@@ -63,6 +72,7 @@ if settings.provider_factory:  # the test seam's providers: loaded now, not in a
 # because Python 3.11's forkserver cannot preload "__main__": it is never given this file's path.
 PRELOAD = [
     "receptionist.call.session",
+    "receptionist.call.traces",
     "receptionist.domain.practice",
     "receptionist.store",
     "tools",
@@ -73,7 +83,9 @@ PRELOAD = [
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Once per process, before any call: the VAD model, the practice profiles and the book."""
+    """Once per process, before any call: traces, the VAD model, the practice profiles and the
+    book."""
+    start_tracing(settings)  # only with OTEL_EXPORTER_OTLP_ENDPOINT
     practices = load_directory(settings.practice_file)
     store = open_store(settings)
     proc.userdata["worker"] = Worker(
@@ -114,11 +126,24 @@ server = AgentServer(
     initialize_process_timeout=settings.initialize_process_timeout,
     preload_modules=PRELOAD if settings.preload_app else None,
     log_level=settings.log_level,
+    prometheus_port=settings.prometheus_port,  # None: no endpoint
+    prometheus_multiproc_dir=metrics_folder,
     **idle,
 )
-# LiveKit sets up the worker's log handlers when it starts; job processes forward their records
-# to them (adding the room name, which carries the caller's number), so redact there too.
-server.on("worker_started", lambda: logs.install(settings.log_level))
+_gauges: list[asyncio.Task[None]] = []  # the queue gauges' task, held while the worker runs
+
+
+def worker_started() -> None:
+    """In the worker's main process, once it runs: redacting log handlers, and the queue gauges
+    when metrics are served."""
+    # LiveKit sets up the worker's log handlers when it starts; job processes forward their
+    # records to them (adding the room name, which carries the caller's number): redact there.
+    logs.install(settings.log_level)
+    if settings.prometheus_port is not None and not _gauges:
+        _gauges.append(asyncio.get_running_loop().create_task(backlog.watch(open_store(settings))))
+
+
+server.on("worker_started", worker_started)
 
 
 @server.rtc_session(agent_name=settings.agent_name)

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     # Logs: any case of debug, info, warn or warning, error, critical; held as LiveKit's name.
     log_level: str = "INFO"
 
+    # Metrics and traces (docs/deploy.md, "Metrics and traces"). Off unless set: the worker's
+    # Prometheus endpoint (LiveKit's own, on every interface) at :PROMETHEUS_PORT/metrics; call
+    # traces to an OpenTelemetry collector's OTLP/HTTP address, e.g. http://127.0.0.1:4318, with
+    # its headers (e.g. an API key) as `name=value,name2=value2`.
+    prometheus_port: int | None = Field(default=None, ge=1, le=65535)
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_headers: SecretStr = SecretStr("")
+
     # SIP provisioning (`receptionist sip setup`): comma-separated lists where plural.
     sip_inbound_numbers: str = ""
     sip_auth_username: str = ""
@@ -152,6 +160,16 @@ class Settings(BaseSettings):
     def _livekit_url_scheme(cls, value: str) -> str:
         if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
             raise ValueError("must start with wss:// (or ws:// for a local server)")
+        return value
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be the collector's OTLP/HTTP address, e.g. http://127.0.0.1:4318 "
+                "(this worker sends traces over HTTP, not gRPC)"
+            )
         return value
 
     @field_validator("log_level")

@@ -110,4 +110,5 @@ class CallLifecycle:
             if result.ok:
                 state.transferred(destination)
                 return
+            state.transfer_failed(result.reason)
         await state.clips.play("trouble-goodbye")

@@ -53,6 +53,7 @@ from receptionist.call.sip import LiveKitClient, Outgoing
 from receptionist.call.speech import speak
 from receptionist.call.state import CallState
 from receptionist.call.transfer import operator_escape
+from receptionist.call.usage import count_usage
 from receptionist.domain.calls import CallInfo
 from receptionist.domain.lines import Line
 from receptionist.domain.phone import normalize
@@ -61,6 +62,7 @@ from receptionist.reminders.call import ReminderCall, Stage
 from receptionist.reminders.rules import ReminderJob
 from receptionist.store import StoreError
 from receptionist.store.models import ReminderStatus
+from receptionist.telemetry import metrics
 
 if TYPE_CHECKING:
     from livekit.agents.voice.amd import AMD
@@ -299,6 +301,9 @@ async def run_reminder_call(
         try:
             await call.finish()
         finally:
+            count_usage(practice.id, session.usage.model_usage)
+            line = call.line or Line.FAILED  # as the attempt is recorded
+            metrics.reminder_call(practice.id, line=line.value, result=call.status)
             get_job_context().shutdown(reason="reminder call finished")
 
     lifecycle = attach_call_handling(session, state, settings, on_finished=finished)

@@ -40,6 +40,7 @@ from receptionist.call.providers import Providers, build_llm, build_providers, t
 from receptionist.call.recovery import Recovery
 from receptionist.call.state import CallState
 from receptionist.call.transfer import operator_escape
+from receptionist.call.usage import count_usage
 from receptionist.domain.calls import DIALLED, CallInfo, attribute
 from receptionist.domain.closures import practice_today
 from receptionist.domain.practice import Practice, PracticeDirectory
@@ -48,6 +49,7 @@ from receptionist.logs import bind_call
 from receptionist.pms.books import Books
 from receptionist.settings import Settings
 from receptionist.store import Store, StoreError
+from receptionist.telemetry import metrics
 
 log = logging.getLogger("receptionist")
 
@@ -174,7 +176,8 @@ def noise_filter(settings: Settings) -> NoiseCancellationSelector | None:
 
 def reply_timer(state: CallState) -> Callable[[ConversationItemAddedEvent], None]:
     """Keeps how long the caller waited for each reply (`state.replies`), from the metrics
-    LiveKit puts on the caller's message and on the reply that answered it."""
+    LiveKit puts on the caller's message and on the reply that answered it; each wait is also
+    observed in the operator's reply-time histogram."""
     heard: dict[str, Any] = {}  # the metrics on the caller's last message
 
     def keep(ev: ConversationItemAddedEvent) -> None:
@@ -184,9 +187,12 @@ def reply_timer(state: CallState) -> Callable[[ConversationItemAddedEvent], None
         if item.role == "user":
             heard.clear()
             heard.update(item.metrics)
-        elif item.role == "assistant" and len(state.replies) < MAX_REPLIES:
+        elif item.role == "assistant":
             reply = reply_time(item.metrics, heard)
-            if reply is not None:
+            if reply is None:
+                return
+            metrics.reply(state.practice.id, reply["wait_s"])
+            if len(state.replies) < MAX_REPLIES:
                 state.replies.append(reply)
 
     return keep
@@ -302,10 +308,10 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
     console = ctx.is_fake_job()  # `agent.py console`: nobody on a line
 
     async def write_record(done: CallState) -> None:
-        usage = {
-            "models": [u.model_dump(mode="json") for u in session.usage.model_usage],
-            "replies": done.replies,
-        }
+        models = session.usage.model_usage
+        usage = {"models": [u.model_dump(mode="json") for u in models], "replies": done.replies}
+        if not console:
+            count_usage(done.practice.id, models)
         await write_call_record(done, usage, console=console)
 
     lifecycle = attach_call_handling(session, state, settings, on_finished=write_record)
@@ -355,13 +361,15 @@ async def write_call_record(state: CallState, usage: dict | None, *, console: bo
     """Hands the finished call to the call log, then lets the job end.
 
     A console session (`agent.py console`, a fake job) is a developer trying the agent, not a
-    call: it is left out of the call log, where it would show as an unknown caller who abandoned
-    and count in the staff's figures. What it booked or took as a message stays in the book."""
+    call: it is left out of the call log (and the operator's call counts), where it would show as
+    an unknown caller who abandoned and count in the staff's figures. What it booked or took as a
+    message stays in the book."""
     try:
         if console:
             log.info("console session: not written to the call log")
         else:
             await records.finish_call(state, usage=usage)
+            metrics.call_ended(state.practice.id, state.outcome.value)
     finally:
         log.info("call finished", extra={"outcome": state.outcome.value})
         get_job_context().shutdown(reason="call finished")

@@ -22,6 +22,7 @@ from receptionist.domain.practice import Practice
 from receptionist.domain.replies import ReplyTime
 from receptionist.store import Store
 from receptionist.store.models import new_id
+from receptionist.telemetry import metrics
 
 
 class TranscriptLine(TypedDict):
@@ -85,14 +86,23 @@ class CallState:
             self.outcomes.append(outcome)
 
     def note(self, kind: str, detail: str = "") -> None:
-        """Adds a step to the call's timeline (`events`), stored with the call record."""
+        """Adds a step to the call's timeline (`events`), stored with the call record; the steps
+        that change a booking are counted for the operator as they happen (telemetry.metrics)."""
         self.events.append({"at": self.now().isoformat(), "kind": kind, "detail": detail[:200]})
+        metrics.timeline_step(self.practice.id, kind)
 
-    def transferred(self, destination: str) -> None:
-        """The caller was handed to a person at `destination`."""
+    def transferred(self, destination: str, *, warm: bool = False) -> None:
+        """The caller was handed to a person at `destination` (a REFER, or a warm transfer's
+        joined legs)."""
         self.transfer_destination = destination
         self.record(Outcome.TRANSFERRED)
         self.note("transferred")
+        metrics.transfer(self.practice.id, warm=warm, connected=True)
+
+    def transfer_failed(self, reason: str, *, warm: bool = False) -> None:
+        """A transfer did not reach a person; `reason` is for the staff's timeline."""
+        self.note("transfer_failed", reason)
+        metrics.transfer(self.practice.id, warm=warm, connected=False)
 
     @property
     def transfer_target(self) -> str:

@@ -39,7 +39,8 @@ async def transfer_caller(
     """
     destination = state.transfer_target
     if refused := state.control.refusal(destination):
-        state.note("transfer_failed", refused.reason)  # staff see why nobody was put through
+        # staff see why nobody was put through
+        state.transfer_failed(refused.reason, warm=warm.wanted(state))
         return refused
     lock = state.control.transfer_lock
     if lock.locked():
@@ -61,7 +62,7 @@ async def cold_transfer(
     if result.ok:
         state.transferred(destination)
     else:
-        state.note("transfer_failed", result.reason)
+        state.transfer_failed(result.reason)
     return result
 
 

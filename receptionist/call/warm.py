@@ -291,7 +291,7 @@ class WarmTransfer:
         await self.legs.join(self.staff)
         await self.legs.stop_hold()
         held = self._held()
-        self.state.transferred(self.destination)
+        self.state.transferred(self.destination, warm=True)
         self.state.note("warm_transfer", f"connected after {held:.0f} s on hold")
         log.info("warm transfer connected", extra={"held_seconds": round(held, 1)})
         self._decide(TransferResult(ok=True, destination=self.destination))
@@ -314,7 +314,7 @@ class WarmTransfer:
             return
         await self._end_staff_leg(ending)
         self.state.note("warm_transfer", ending.value)
-        self.state.note("transfer_failed", f"warm: {ending.value}")  # the staff app's summary
+        self.state.transfer_failed(f"warm: {ending.value}", warm=True)  # the staff app's summary
         if ending is Ending.CALLER_LEFT:
             self._decide(TransferResult(False, self.destination, reason=ending, told_caller=True))
             return

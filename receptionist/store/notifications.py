@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, type_coerce, update
 
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
@@ -30,6 +30,7 @@ from receptionist.store.models import (
     SENT,
     Message,
     Notification,
+    UTCDateTime,
 )
 from receptionist.store.sessions import Repository
 
@@ -43,6 +44,19 @@ class Claimed:
 
     notification: Notification
     message: Message | None
+
+
+@dataclass(frozen=True)
+class NotificationBacklog:
+    """One practice's notifications on one channel that staff have not been sent yet: how many,
+    since when the oldest waits (None when none does), and how many were given up on. Counts and
+    times only: the operator's metrics are made from it."""
+
+    practice_id: str
+    channel: str
+    waiting: int  # pending or being sent
+    oldest: datetime | None  # when the oldest waiting one was written
+    given_up: int
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -188,6 +202,24 @@ class NotificationQueue(Repository):
             for status, channel, n in (await s.execute(query)).all():
                 counts.setdefault(status, Counter())[channel] += int(n)
         return counts
+
+    async def backlog(self) -> list[NotificationBacklog]:
+        """What waits to be sent, per practice and channel (every pair with a row, so a queue
+        that has emptied reads 0)."""
+        unsent = Notification.status.in_((PENDING, SENDING))
+        query = select(
+            Notification.practice_id,
+            Notification.channel,
+            func.count(case((unsent, 1))),
+            type_coerce(func.min(case((unsent, Notification.created_at))), UTCDateTime()),
+            func.count(case((Notification.status == GAVE_UP, 1))),
+        ).group_by(Notification.practice_id, Notification.channel)
+        async with self._sessions.session(write=False) as s:
+            rows = (await s.execute(query)).all()
+        return [
+            NotificationBacklog(practice, channel, int(waiting), oldest, int(given_up))
+            for practice, channel, waiting, oldest, given_up in rows
+        ]
 
     async def notifications_for_message(self, message_id: str) -> list[Notification]:
         """A message's notifications (for the staff app: emailed at..., webhook retrying...)."""

@@ -123,6 +123,16 @@ class Outbox:
             raise self._error("cannot be read", exc) from exc
         return [self.directory / n for n in names if n.endswith(".json") and n[0] != "."]
 
+    def counts(self) -> dict[str, int]:
+        """How many records of each kind wait, from the file names alone (cheap enough for a
+        metrics scrape: nothing is read or parsed); every kind is present."""
+        found = dict.fromkeys(KINDS, 0)
+        for path in self._files():
+            kind = path.name.partition("-")[0]
+            if kind in found:
+                found[kind] += 1
+        return found
+
     def pending(self) -> list[Pending]:
         """Every record waiting; raises `OutboxError` if the folder cannot be read."""
         found = []

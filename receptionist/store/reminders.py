@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,7 @@ from receptionist.store.models import (
     ReminderAttempt,
     ReminderOptOut,
     ReminderStatus,
+    UTCDateTime,
     new_id,
     utcnow,
 )
@@ -132,6 +133,18 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 @dataclass(frozen=True)
+class ReminderBacklog:
+    """One practice's reminder calls waiting for the runner: how many wait for a (next) try, how
+    many are under way, and since when the most overdue has been due (None when none is). Counts
+    and times only: the operator's metrics are made from it."""
+
+    practice_id: str
+    waiting: int  # pending: a try later, or due now
+    calling: int  # claimed, lease still running
+    oldest_due: datetime | None  # a due try's time, or a dead job's lease end
+
+
+@dataclass(frozen=True)
 class DialCheck:
     """What the book says, just before a reminder call is dialled, about its reminder, its visit
     and its patient (`ReminderBook.dial_check`); the domain decides from it whether to dial
@@ -178,6 +191,29 @@ class ReminderBook(Repository):
     """`store.reminders`: the `reminders`, `reminder_attempts` and `reminder_opt_outs` tables."""
 
     # --- what the runner reads ---------------------------------------------------------------
+
+    async def backlog(self, *, now: datetime) -> list[ReminderBacklog]:
+        """The reminder calls waiting, per practice with any reminder (so an emptied queue reads
+        0). Due: a pending reminder whose next try has come, or a call whose lease ran out (its
+        job died): both are the runner's to place now."""
+        pending = Reminder.status == ReminderStatus.PENDING
+        calling = Reminder.status == ReminderStatus.CALLING
+        due_since = case(
+            (and_(pending, Reminder.next_attempt_at <= now), Reminder.next_attempt_at),
+            (and_(calling, Reminder.lease_until <= now), Reminder.lease_until),
+        )
+        query = select(
+            Reminder.practice_id,
+            func.count(case((pending, 1))),
+            func.count(case((and_(calling, Reminder.lease_until > now), 1))),
+            type_coerce(func.min(due_since), UTCDateTime()),
+        ).group_by(Reminder.practice_id)
+        async with self._sessions.session(write=False) as s:
+            rows = (await s.execute(query)).all()
+        return [
+            ReminderBacklog(practice, int(waiting), int(calling), oldest)
+            for practice, waiting, calling, oldest in rows
+        ]
 
     async def reminder_candidates(
         self, practice_id: str, *, start: datetime, end: datetime

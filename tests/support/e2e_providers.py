@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import io
 import os
+import re
 import tempfile
 import uuid
 import wave
@@ -39,7 +40,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGive
 
 from receptionist.call.providers import Providers
 from receptionist.settings import Settings
-from tests.support.scripted_llm import Call, Say, ScriptedLLM
+from tests.support.scripted_llm import Call, Say, ScriptedLLM, last_tool_output
 
 CALLER_SAYS = "That is all I needed, thank you. Goodbye."
 GOODBYE = "Thank you for calling. Goodbye!"
@@ -187,6 +188,44 @@ def respond(chat_ctx: llm.ChatContext) -> Say | Call:
         if "goodbye" in heard or "that is all" in heard:
             return Call("end_call")
     return Say(ANSWER)
+
+
+# A booking call (`build_booking`): a new patient, registered and booked by the scripted model.
+BOOKING_CALLER_SAYS = "Hello, I am a new patient and I would like to book an exam."
+NEW_PATIENT = {"full_name": "Carla Diaz", "date_of_birth": "1992-07-14"}
+BOOKED = "You are booked for a new patient exam. Is there anything else I can help with?"
+# What each of the scripted model's turns reports using, so the usage counters have figures.
+TURN_USAGE = llm.CompletionUsage(prompt_tokens=900, completion_tokens=40, total_tokens=940)
+
+
+def respond_booking(chat_ctx: llm.ChatContext) -> Say | Call:
+    """The scripted model of a booking call, driven by what the tools have answered so far: the
+    caller's words register them as a new patient, then the new-patient exam's times are found
+    and the first is booked, and the booking is confirmed; anything said later gets a short
+    answer (the caller hangs up)."""
+    items = [i for i in chat_ctx.items if i.type in ("message", "function_call_output")]
+    answered = {i.name for i in items if i.type == "function_call_output"}
+    last = items[-1] if items else None
+    if last is None or (last.type == "message" and last.role != "user"):
+        return Say(ANSWER)
+    if "book_appointment" in answered:
+        return Say(BOOKED if last.type == "function_call_output" else ANSWER)
+    if "register_patient" not in answered:
+        return Call("register_patient", **NEW_PATIENT)
+    if "find_open_times" not in answered:
+        return Call("find_open_times", visit_type="new-patient")
+    options = re.findall(r"opt-[0-9a-f]{6}", last_tool_output(chat_ctx, "find_open_times"))
+    return Call("book_appointment", option_id=options[0])
+
+
+def build_booking(settings: Settings) -> Providers:
+    """PROVIDER_FACTORY for a call that books (tests/e2e/test_metrics_calls.py)."""
+    return Providers(
+        stt=HeardSTT(BOOKING_CALLER_SAYS),
+        llm=ScriptedLLM(then=respond_booking, usage=TURN_USAGE),
+        tts=EspeakTTS(),
+        turn_detection="vad",
+    )
 
 
 def build(settings: Settings) -> Providers:

@@ -40,10 +40,18 @@ Step = Say | Call | Fail | Sequence[Call] | Callable[[llm.ChatContext], "Step"]
 
 
 class ScriptedLLM(llm.LLM):
-    def __init__(self, steps: Sequence[Step] = (), *, then: Step | None = None) -> None:
+    def __init__(
+        self,
+        steps: Sequence[Step] = (),
+        *,
+        then: Step | None = None,
+        usage: llm.CompletionUsage | None = None,
+    ) -> None:
+        """`usage`: the tokens each turn reports, as a provider's last chunk does (none: none)."""
         super().__init__()
         self._steps = list(steps)
         self._then = then
+        self.usage = usage
         self.requests: list[llm.ChatContext] = []
         self.tool_names: list[list[str]] = []
 
@@ -96,6 +104,9 @@ class _ScriptedStream(llm.LLMStream):
             raise APIConnectionError(step.message, retryable=False)
         turn = step if isinstance(step, Say) else [step] if isinstance(step, Call) else list(step)
         self._event_ch.send_nowait(chunk(request_id, turn))
+        owner: ScriptedLLM = self._llm  # type: ignore[assignment]
+        if owner.usage is not None:
+            self._event_ch.send_nowait(llm.ChatChunk(id=request_id, usage=owner.usage))
 
 
 def last_tool_output(chat_ctx: llm.ChatContext, name: str) -> str:
