@@ -2,6 +2,7 @@
 
     sudo uv run python bench/calls.py --levels 1,5,10,20 --repeat 5      # the full run
     sudo uv run python bench/calls.py --levels 1,5 --repeat 2            # a quick look
+    sudo uv run python bench/calls.py --quick       # a call to each worker, one pressing 0
 
 What it measures, for two workers answering the same calls in the same run (one after the other,
 never at once): the receptionist (`agent.py start`) and a bare baseline (`bench/baseline_agent.py`:
@@ -56,6 +57,11 @@ Everything runs in a network namespace the benchmark creates ("rcp-bench"; root 
 e2e tests); only the cloud STT/LLM/TTS are test doubles (tests/support/e2e_providers.py: espeak-ng
 speech rendered once per sentence and reused). Writes bench/results/calls.json and calls.md
 (`--out`). A benchmark, not a test: nothing here asserts a time.
+
+`--quick` (`QUICK`: one cold burst of one short call to each worker, one sequential call; about
+a minute and a half) writes to a temporary folder and measures nothing worth keeping: it is how
+CI checks the benchmark still runs (bench/quick.sh), so it fails when a call it placed was not
+answered or heard.
 """
 
 from __future__ import annotations
@@ -132,6 +138,8 @@ MIN_SPEECH_S = 0.5
 MIN_DELAY_S = float(os.environ.get("ENDPOINTING_MIN_DELAY", "0.6"))
 MAX_DELAY_S = float(os.environ.get("ENDPOINTING_MAX_DELAY", "4.0"))
 HELD_SPLIT_S = (MIN_DELAY_S + MAX_DELAY_S) / 2
+# --quick: one call per worker, long enough for the greeting and one turn, and one call pressing 0
+QUICK = {"levels": "1", "repeat": 1, "modes": "cold", "listen": 14, "sequential": 1}
 
 LOG_PATTERNS = {
     "no_warm_process": "no warmed process available",
@@ -1029,7 +1037,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS / "calls.json")
     parser.add_argument("--keep", type=Path, help="keep sipp traces and captures in this folder")
     parser.add_argument("--note", default="", help="what was special about this run")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one short call to each worker and one pressing 0, results to a temporary folder: "
+        "checks the benchmark runs (fails if a call went unanswered), measures nothing",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:  # QUICK's sizes, unless given on the command line
+        parser.set_defaults(
+            **QUICK, out=Path(tempfile.mkdtemp(prefix="bench-quick-")) / "calls.json"
+        )
+        args = parser.parse_args(argv)
+    return args
+
+
+def quick_failures(bursts: Sequence[dict], seq: dict | None) -> list[str]:
+    """What a --quick run did not do: a call unanswered or never heard, a sequential call that
+    failed. Not a figure: a benchmark whose calls fail no longer measures anything."""
+    failed = [
+        f"{b['agent']} {b['mode']}: {b['answered']} of {b['simultaneous']} answered, "
+        f"{b['heard_agent']} heard the agent"
+        for b in bursts
+        if b["answered"] < b["simultaneous"] or b["heard_agent"] < b["answered"]
+    ]
+    if seq and seq["failed"]:
+        failed.append(f"sequential: {seq['failed']} of {seq['calls']} calls failed")
+    return failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1117,7 +1151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(data, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(data))
     print(markdown(data))
-    return 0
+    print(f"wrote {args.out} and {args.out.with_suffix('.md').name}")
+    failed = quick_failures(bursts, seq) if args.quick else []
+    for line in failed:
+        print(f"quick run failed: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

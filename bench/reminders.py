@@ -2,6 +2,7 @@
 
     sudo uv run python bench/reminders.py --patients 40 --cap 4,8            # the real run
     sudo uv run python bench/reminders.py --patients 6 --cap 2               # a quick look
+    sudo uv run python bench/reminders.py --quick     # one patient: does it still run?
     sudo uv run python bench/reminders.py --patients 40 --cap 8 \\
         --mix confirm=8,voicemail=1,busy=1                                  # with a mix
 
@@ -82,6 +83,11 @@ are recorded with the command line. Needs root (network namespace, raw sockets f
 Run it alone on the machine: the figures are only as good as that. Writes
 bench/results/reminders.json and reminders.md (`--out`). A benchmark, not a test: nothing here
 asserts a time.
+
+`--quick` (`QUICK`: one patient who confirms, one worker, about a minute and a half) writes to a
+temporary folder and measures nothing worth keeping: it is how CI checks the benchmark still
+runs (bench/quick.sh), so it fails when no call reached the phone or the reminder did not end
+confirmed.
 """
 
 from __future__ import annotations
@@ -142,6 +148,9 @@ KINDS = ("confirm", "busy", "voicemail")
 # The patient's number says what the phone does: +1414555 <kind digit> <3 digits>.
 KIND_DIGIT = {"confirm": "1", "busy": "2", "voicemail": "3"}
 FINAL_WAIT = ("pending", "calling")  # any other status: the reminder is finished
+# --quick: one patient who confirms; a pass every 15 s (the runner's start-up is CPU); the idle
+# worker measured briefly; a retry (5 minutes at least) would outlast it, so give up at 3
+QUICK = {"patients": "1", "cap": "1", "interval": "15", "idle_wait": 2, "max_minutes": 3.0}
 
 LOG_LINES = {
     "jobs": '"received job request"',
@@ -1048,7 +1057,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS / "reminders.json")
     parser.add_argument("--keep", type=Path, help="keep books, traces and logs in this folder")
     parser.add_argument("--note", default="", help="what was special about this run")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one patient, results to a temporary folder: checks the benchmark runs (fails if "
+        "the call did not reach the phone or confirm), measures nothing",
+    )
     args = parser.parse_args(argv)
+    if args.quick:  # QUICK's sizes, unless given on the command line
+        out = Path(tempfile.mkdtemp(prefix="bench-quick-")) / "reminders.json"
+        parser.set_defaults(**QUICK, out=out)
+        args = parser.parse_args(argv)
     args.press_after = [float(s) for s in args.press_after.split(",") if s.strip()]
     parse_mix(args.mix)
     return args
@@ -1116,7 +1135,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(data, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(data))
     print(markdown(data))
-    return 0
+    print(f"wrote {args.out} and {args.out.with_suffix('.md').name}")
+    failed = quick_failures(rows) if args.quick else []
+    for line in failed:
+        print(f"quick run failed: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def quick_failures(rows: Sequence[dict]) -> list[str]:
+    """What a --quick run did not do: place its calls, and have the confirm phones' reminders
+    end confirmed. Not a figure: a benchmark whose calls fail no longer measures anything."""
+    failed = []
+    for r in rows:
+        f = r["failures"]
+        if not r["placed"] or f["unfinished"] or f["confirm_phones_not_confirmed"]:
+            failed.append(
+                f"n={r['patients']} cap={r['cap']}: {r['placed']} placed, {r['confirmed']} "
+                f"confirmed, {f['unfinished']} unfinished"
+            )
+    return failed
 
 
 if __name__ == "__main__":

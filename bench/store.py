@@ -2,12 +2,15 @@
 
     uv run python bench/store.py                # SQLite and PostgreSQL (throwaway cluster)
     uv run python bench/store.py --runs 100 --skip-postgres
+    uv run python bench/store.py --quick        # three weeks of book, 5 runs: does it still run?
 
 Measures p50/p95 of `find_open_times` (availability over the store) and of booking an offered
 slot (the database's no-overlap check included) with a year of appointments for ten providers,
 on SQLite and on PostgreSQL (TEST_POSTGRES_URL, else a throwaway cluster). Also counts the
 o200k_base tokens of the instructions plus tool schemas the model receives on every turn.
-Writes bench/results/store.json. A benchmark, not a test: nothing here asserts a time.
+Writes bench/results/store.json (`--out`; `--quick` writes to a temporary folder and measures
+nothing worth keeping: it is how CI checks the benchmark still runs, bench/quick.sh). A
+benchmark, not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ RESULTS = ROOT / "bench" / "results" / "store.json"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 PROVIDERS = 10
 FILL = 0.85  # share of each provider's half-hour slots already booked
+YEAR = 182  # days of book before and after today: half a year each way
+QUICK = {"days": 10, "runs": 5}  # --quick: ten days each way, five samples
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 
 
@@ -73,12 +78,15 @@ def bench_practice() -> Practice:
     )
 
 
-def year_of_appointments(practice: Practice, today: date, patients: list[str]) -> list[dict]:
-    """Half a year back and half a year ahead, 85% of half-hour slots booked, seeded."""
+def year_of_appointments(
+    practice: Practice, today: date, patients: list[str], days: int = YEAR
+) -> list[dict]:
+    """`days` back and `days` ahead (half a year each way), 85% of half-hour slots booked,
+    seeded."""
     rng = random.Random(7)
     rows = []
     now = datetime.now(UTC)
-    for offset in range(-182, 183):
+    for offset in range(-days, days + 1):
         day = today + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
@@ -108,7 +116,7 @@ def year_of_appointments(practice: Practice, today: date, patients: list[str]) -
     return rows
 
 
-async def load(store: Store, practice: Practice) -> int:
+async def load(store: Store, practice: Practice, days: int = YEAR) -> int:
     today = practice.now().date()
     patients = [
         {
@@ -122,7 +130,7 @@ async def load(store: Store, practice: Practice) -> int:
         }
         for i in range(2000)
     ]
-    rows = year_of_appointments(practice, today, [p["id"] for p in patients])
+    rows = year_of_appointments(practice, today, [p["id"] for p in patients], days)
     async with store.engine.begin() as conn:
         await conn.execute(insert(Patient.__table__), patients)
         for i in range(0, len(rows), 5000):
@@ -141,20 +149,21 @@ def summary(samples: list[float]) -> dict:
     }
 
 
-async def measure(url: str, runs: int) -> dict:
+async def measure(url: str, runs: int, days: int) -> dict:
     practice = bench_practice()
     await upgrade(url)
     store = Store(url, outbox=Outbox(Path(tempfile.mkdtemp(prefix="bench-outbox-"))))
     try:
         started = time.perf_counter()
-        appointments = await load(store, practice)
+        appointments = await load(store, practice, days)
         load_seconds = time.perf_counter() - started
         rng = random.Random(11)
         now = practice.now()
         parts = ["any", "morning", "afternoon"]
         finds: list[float] = []
+        ahead = min(80, days)  # searches start within the book's future
         for _ in range(runs):
-            start = now.date() + timedelta(days=rng.randint(0, 80))
+            start = now.date() + timedelta(days=rng.randint(0, ahead))
             begin = time.perf_counter()
             await find_open_times(
                 practice,
@@ -175,7 +184,7 @@ async def measure(url: str, runs: int) -> dict:
                 practice.id, "Bench Patient", born, ""
             )
             offers = Offers()
-            start = now.date() + timedelta(days=rng.randint(0, 80))
+            start = now.date() + timedelta(days=rng.randint(0, ahead))
             slots = await find_open_times(
                 practice, store.appointments, "exam", now=now, date_from=start
             )
@@ -262,9 +271,10 @@ def postgres_url() -> tuple[str, object | None]:
     return cluster.start(), cluster
 
 
-async def main(runs: int, skip_postgres: bool) -> dict:
+async def main(runs: int, skip_postgres: bool, days: int) -> dict:
     results: dict = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "days_each_way": days,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -274,8 +284,10 @@ async def main(runs: int, skip_postgres: bool) -> dict:
         "backends": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
-        print("SQLite: loading a year of appointments ...", flush=True)
-        results["backends"]["sqlite"] = await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", runs)
+        print(f"SQLite: loading {days} days of appointments each way ...", flush=True)
+        results["backends"]["sqlite"] = await measure(
+            f"sqlite+aiosqlite:///{tmp}/bench.db", runs, days
+        )
         print(json.dumps(results["backends"]["sqlite"]), flush=True)
     if not skip_postgres:
         url, cluster = postgres_url()
@@ -293,8 +305,8 @@ async def main(runs: int, skip_postgres: bool) -> dict:
             from sqlalchemy.engine import make_url
 
             bench_url = make_url(url).set(database="receptionist_bench").render_as_string(False)
-            print("PostgreSQL: loading a year of appointments ...", flush=True)
-            results["backends"]["postgresql"] = await measure(bench_url, runs)
+            print(f"PostgreSQL: loading {days} days of appointments each way ...", flush=True)
+            results["backends"]["postgresql"] = await measure(bench_url, runs, days)
             print(json.dumps(results["backends"]["postgresql"]), flush=True)
         finally:
             if cluster is not None:
@@ -307,9 +319,21 @@ async def main(runs: int, skip_postgres: bool) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200, help="samples per measurement")
+    parser.add_argument("--days", type=int, default=YEAR, help="days of book each way")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the results file")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few days of book, a few runs, results to a temporary folder: checks the "
+        "benchmark runs, measures nothing",
+    )
     args = parser.parse_args()
-    output = asyncio.run(main(args.runs, args.skip_postgres))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    if args.quick:  # QUICK's sizes, unless given on the command line
+        out = Path(tempfile.mkdtemp(prefix="bench-quick-")) / "store.json"
+        parser.set_defaults(**QUICK, out=out)
+        args = parser.parse_args()
+    output = asyncio.run(main(args.runs, args.skip_postgres, args.days))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")

@@ -3,6 +3,7 @@
     uv run python bench/web.py                      # SQLite and PostgreSQL (throwaway cluster)
     uv run python bench/web.py --runs 100 --skip-postgres
     uv run python bench/web.py --baseline /tmp/web-before.json   # adds a before/after table
+    uv run python bench/web.py --quick              # a few weeks of book, 2 requests a page
 
 The book: ten providers with a year of appointments (half a year back, half ahead, most bookable
 times of every working day taken, across visit types; some cancelled and moved), 10,000 call
@@ -18,7 +19,9 @@ Each page gets warm-up requests, then `--runs` requests, the pages taken in turn
 a noisy moment on the machine spreads over all pages. Also recorded per request: this process's
 CPU time (steadier than wall time on a shared machine), the SQL statements sent, and the slowest
 statements (in web.json, to tell one slow query from many small ones).
-Writes bench/results/web.json and web.md (`--notes` appends a Markdown file to web.md). A
+Writes bench/results/web.json and web.md (`--notes` appends a Markdown file to web.md). `--quick`
+builds a book of a few weeks (`QUICK`), sends each page two requests and writes to a temporary
+folder: how CI checks the benchmark still runs (bench/quick.sh); its figures mean nothing. A
 benchmark, not a test: nothing here asserts a time.
 """
 
@@ -38,7 +41,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -72,9 +75,6 @@ TARGET_P95_MS = 150.0
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 DENTISTS, HYGIENISTS = 6, 4  # ten providers
 FILL = 0.88  # share of each provider's bookable time booked
-CALLS = 10_000
-MESSAGES = 3_000
-PATIENTS = 4_000
 STAFF_USERS = 12
 CLOSURES = 24
 ADMIN, PASSWORD = "bench-admin", "bench password, not secret"
@@ -87,6 +87,20 @@ VISITS = {  # visit type -> (minutes, role, weight)
     "cleaning": (60, "hygienist", 5),
     "checkup": (30, "hygienist", 3),
 }
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big the book is: by default a year of a ten-provider practice."""
+
+    days: int = 182  # appointments this many days back and ahead
+    calls: int = 10_000
+    messages: int = 3_000
+    patients: int = 4_000
+    audit: int = 200_000
+
+
+QUICK = Sizes(days=14, calls=300, messages=100, patients=400, audit=1_000)  # --quick
 
 
 def bench_practice() -> Practice:
@@ -271,11 +285,13 @@ OUTCOME_RANK = {
 }
 
 
-def make_calls(rng: random.Random, practice: Practice, now: datetime, book: Book) -> None:
+def make_calls(
+    rng: random.Random, practice: Practice, now: datetime, book: Book, count: int
+) -> None:
     """10,000 calls over the year before `now`: mostly office hours, some evenings and weekends."""
     kinds, weights = zip(*OUTCOMES, strict=True)
     today = now.astimezone(practice.tz).date()
-    for _ in range(CALLS):
+    for _ in range(count):
         while True:
             day = today - timedelta(days=rng.randint(0, 364))
             if day.weekday() < 5 or rng.random() < 0.25:
@@ -322,7 +338,9 @@ def make_calls(rng: random.Random, practice: Practice, now: datetime, book: Book
         )
 
 
-def make_appointments(rng: random.Random, practice: Practice, now: datetime, book: Book) -> None:
+def make_appointments(
+    rng: random.Random, practice: Practice, now: datetime, book: Book, days: int
+) -> None:
     """Half a year back, half ahead: each provider's day filled visit after visit (FILL booked,
     the gaps sometimes holding a cancelled or moved visit); patients from the provider's own
     pool, so no patient is in two chairs at once (the database refuses that too)."""
@@ -334,7 +352,7 @@ def make_appointments(rng: random.Random, practice: Practice, now: datetime, boo
     booking_calls = [c for c in book.calls if {"booked", "rescheduled"} & set(c["outcomes"])]
     staff_ids = [s["id"] for s in book.staff]
     moved: list[str] = []
-    for offset in range(-182, 183):
+    for offset in range(-days, days + 1):
         day = today + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
@@ -390,11 +408,13 @@ def make_appointments(rng: random.Random, practice: Practice, now: datetime, boo
                 hour = end
 
 
-def make_messages(rng: random.Random, practice: Practice, now: datetime, book: Book) -> None:
+def make_messages(
+    rng: random.Random, practice: Practice, now: datetime, book: Book, count: int
+) -> None:
     """Messages over the year; almost all older ones handled, a backlog of open ones."""
     message_calls = [c for c in book.calls if "message" in c["outcomes"]] or book.calls
     staff_ids = [s["id"] for s in book.staff]
-    for _ in range(MESSAGES):
+    for _ in range(count):
         created = now - timedelta(minutes=rng.randint(5, 365 * 24 * 60))
         security = rng.random() < 0.03
         urgency = rng.choices(["urgent", "soon", "routine"], [10, 20, 70])[0]
@@ -503,7 +523,7 @@ def make_audit(rng: random.Random, now: datetime, rows: int, book: Book) -> None
         )
 
 
-def make_book(practice: Practice, now: datetime, audit_rows: int) -> Book:
+def make_book(practice: Practice, now: datetime, sizes: Sizes) -> Book:
     rng = random.Random(2026)
     book = Book()
     created = now - timedelta(days=400)
@@ -518,7 +538,7 @@ def make_book(practice: Practice, now: datetime, audit_rows: int) -> Book:
             "new_patient": rng.random() < 0.05,
             "created_at": created,
         }
-        for i in range(PATIENTS)
+        for i in range(sizes.patients)
     ]
     book.staff = [
         {
@@ -534,11 +554,11 @@ def make_book(practice: Practice, now: datetime, audit_rows: int) -> Book:
         }
         for i in range(STAFF_USERS - 1)
     ]
-    make_calls(rng, practice, now, book)
-    make_appointments(rng, practice, now, book)
-    make_messages(rng, practice, now, book)
+    make_calls(rng, practice, now, book, sizes.calls)
+    make_appointments(rng, practice, now, book, sizes.days)
+    make_messages(rng, practice, now, book, sizes.messages)
     make_closures(rng, practice, now, book)
-    make_audit(rng, now, audit_rows, book)
+    make_audit(rng, now, sizes.audit, book)
     return book
 
 
@@ -656,8 +676,9 @@ def pages_for(book: Book, practice: Practice, day: date, rng: random.Random) -> 
         for a in book.appointments
         if start <= a["starts_at"] < end and a["status"] == "booked" and a["call_id"]
     ]
-    calls = rng.sample(book.calls, 50)
-    linked = rng.sample([a["call_id"] for a in book.appointments if a["call_id"]], 50)
+    calls = rng.sample(book.calls, min(50, len(book.calls)))
+    with_call = [a["call_id"] for a in book.appointments if a["call_id"]]
+    linked = rng.sample(with_call, min(50, len(with_call)))
     patients = rng.sample([a["patient_id"] for a in on_day], min(20, len(on_day)))
     half_year_ago = (start - timedelta(days=180)).isoformat()
     tomorrow = day + timedelta(days=1)
@@ -719,7 +740,7 @@ def summary(samples: list[float]) -> dict:
     }
 
 
-async def measure(url: str, runs: int, warmup: int, audit_rows: int, practice: Practice) -> dict:
+async def measure(url: str, runs: int, warmup: int, sizes: Sizes, practice: Practice) -> dict:
     day = busy_day(practice)
     now = _local(day, 10.5, practice)  # mid-morning on the busy day (see Clock)
     await upgrade(url)
@@ -727,7 +748,7 @@ async def measure(url: str, runs: int, warmup: int, audit_rows: int, practice: P
     store = Store(url, outbox=Outbox(tmp / "outbox"))
     try:
         started = time.perf_counter()
-        book = make_book(practice, now, audit_rows)
+        book = make_book(practice, now, sizes)
         made = time.perf_counter() - started
         await load(url, book)
         loaded = time.perf_counter() - started - made
@@ -833,14 +854,15 @@ async def main(args: argparse.Namespace) -> dict:
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "target_p95_ms": TARGET_P95_MS,
+        "quick": args.quick,
         "runs": args.runs,
         "warmup": args.warmup,
         "backends": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
-        print("SQLite: building a year of the book ...", flush=True)
+        print(f"SQLite: building the book ({args.sizes.days} days each way) ...", flush=True)
         results["backends"]["sqlite"] = await measure(
-            f"sqlite+aiosqlite:///{tmp}/bench.db", args.runs, args.warmup, args.audit, practice
+            f"sqlite+aiosqlite:///{tmp}/bench.db", args.runs, args.warmup, args.sizes, practice
         )
         report(results["backends"]["sqlite"], "sqlite")
     if not args.skip_postgres:
@@ -858,9 +880,10 @@ async def main(args: argparse.Namespace) -> dict:
             await admin.execute("CREATE DATABASE receptionist_bench_web")
             await admin.close()
             bench_url = make_url(url).set(database="receptionist_bench_web")
-            print("PostgreSQL: building a year of the book ...", flush=True)
+            days = args.sizes.days
+            print(f"PostgreSQL: building the book ({days} days each way) ...", flush=True)
             results["backends"]["postgresql"] = await measure(
-                bench_url.render_as_string(False), args.runs, args.warmup, args.audit, practice
+                bench_url.render_as_string(False), args.runs, args.warmup, args.sizes, practice
             )
             report(results["backends"]["postgresql"], "postgresql")
         finally:
@@ -964,7 +987,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=50, help="measured requests per page")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per page")
-    parser.add_argument("--audit", type=int, default=200_000, help="audit rows in the book")
+    parser.add_argument("--audit", type=int, help=f"audit rows in the book ({Sizes.audit:,})")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument(
         "--baseline",
@@ -976,11 +999,23 @@ if __name__ == "__main__":
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for web.json and web.md")
     parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few weeks of book, 1 warm-up and 2 requests a page, results to a temporary "
+        "folder: checks the benchmark runs, measures nothing",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         help="measure nothing: write web.md (and web.json) from this web.json",
     )
     args = parser.parse_args()
+    if args.quick:  # QUICK's sizes, unless given on the command line
+        parser.set_defaults(runs=2, warmup=1, out=Path(tempfile.mkdtemp(prefix="bench-quick-")))
+        args = parser.parse_args()
+    args.sizes = QUICK if args.quick else Sizes()
+    if args.audit is not None:
+        args.sizes = replace(args.sizes, audit=args.audit)
     output = json.loads(args.render.read_text()) if args.render else asyncio.run(main(args))
     baseline = json.loads(args.baseline.read_text()) if args.baseline else None
     if baseline:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 from zoneinfo import ZoneInfo
 
 from typing_extensions import Unpack
@@ -28,7 +28,6 @@ from receptionist.domain.practice import Interval, Practice, Provider, VisitType
 from receptionist.store import Busy
 
 MAX_OPTIONS = 3
-SEARCH_CHUNK_DAYS = 7  # busy intervals are fetched a week at a time: small queries, early stop
 SPREAD_WITHIN_DAY = timedelta(minutes=60)
 DEFAULT_RANGE = timedelta(days=21)
 
@@ -39,14 +38,22 @@ class PartOfDay(StrEnum):
     AFTERNOON = "afternoon"  # starts noon to 5 pm
     EVENING = "evening"  # starts 5 pm or later
 
+    @property
+    def bounds(self) -> tuple[time | None, time | None]:
+        """The first wall time a start may take and the first it may not (None: no bound)."""
+        return _PART_BOUNDS[self]
+
     def admits(self, start: time) -> bool:
-        if self is PartOfDay.MORNING:
-            return start < time(12)
-        if self is PartOfDay.AFTERNOON:
-            return time(12) <= start < time(17)
-        if self is PartOfDay.EVENING:
-            return start >= time(17)
-        return True
+        first, after = self.bounds
+        return (first is None or first <= start) and (after is None or start < after)
+
+
+_PART_BOUNDS: dict[PartOfDay, tuple[time | None, time | None]] = {
+    PartOfDay.ANY: (None, None),
+    PartOfDay.MORNING: (None, time(12)),
+    PartOfDay.AFTERNOON: (time(12), time(17)),
+    PartOfDay.EVENING: (time(17), None),
+}
 
 
 class SearchOptions(TypedDict, total=False):
@@ -105,8 +112,7 @@ class _Spans:
         return i == 0 or self.ends[i - 1] <= start
 
 
-def _seconds(busy: Busy) -> tuple[float, float]:
-    return busy.starts_at.timestamp(), busy.ends_at.timestamp()
+_NOTHING_BOOKED = _Spans(())
 
 
 class BusyIndex:
@@ -116,21 +122,23 @@ class BusyIndex:
 
     Candidate checks are the inner loop of availability (providers x start times x days); a
     linear scan over a busy week made a search take ~100 ms, a bisect keeps it to a few ms.
+    `free_between` takes epoch seconds, which `day_slots` works out once per start time.
     """
 
     def __init__(self, busy: Iterable[Busy], patient: Iterable[Busy] = ()) -> None:
         spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        for b in busy:
-            spans[b.provider_id].append(_seconds(b))
+        for provider_id, starts_at, ends_at in busy:
+            spans[provider_id].append((starts_at.timestamp(), ends_at.timestamp()))
         self._providers = {provider_id: _Spans(items) for provider_id, items in spans.items()}
-        self._patient = _Spans(_seconds(b) for b in patient)
+        self._patient = _Spans((b.starts_at.timestamp(), b.ends_at.timestamp()) for b in patient)
 
     def is_free(self, provider_id: str, start: datetime, end: datetime) -> bool:
-        begins, ends = start.timestamp(), end.timestamp()
-        provider = self._providers.get(provider_id)
-        if provider is not None and not provider.is_free(begins, ends):
-            return False
-        return self._patient.is_free(begins, ends)
+        return self.free_between(provider_id, start.timestamp(), end.timestamp())
+
+    def free_between(self, provider_id: str, start: float, end: float) -> bool:
+        """`is_free` on epoch seconds."""
+        provider = self._providers.get(provider_id, _NOTHING_BOOKED)
+        return provider.is_free(start, end) and self._patient.is_free(start, end)
 
 
 def eligible_providers(
@@ -155,6 +163,24 @@ def eligible_providers(
     return providers
 
 
+def working_hours(practice: Practice, provider: Provider, day: date) -> list[Interval]:
+    """The provider's working hours on `day`: none when the practice or the provider is closed
+    all day."""
+    if practice.closure_on(day) or any(c.covers(day) for c in provider.closures):
+        return []
+    return practice.provider_hours(provider).on(day.weekday())
+
+
+class _Start(NamedTuple):
+    """A start time a visit could take on a day, with its end; `start_s`, `end_s`: the same in
+    epoch seconds, for `BusyIndex.free_between`."""
+
+    start: datetime
+    end: datetime
+    start_s: float
+    end_s: float
+
+
 def day_slots(
     practice: Practice,
     visit: VisitType,
@@ -166,47 +192,68 @@ def day_slots(
     busy: BusyIndex | Sequence[Busy],
 ) -> list[Slot]:
     """Every bookable start on `day`, soonest first, one provider per start time (the first
-    provider in profile order who is free)."""
+    provider in profile order who is free).
+
+    Everything but the provider's own bookings is the same for every provider working the same
+    hours: whether a wall time exists, its instant and the visit's end, the lead time, the part
+    of the day, partial closures, the end of the span. So that is worked out once per span of
+    hours (`starts_in`), and the loop over providers x start times only asks the busy index,
+    on epoch seconds. Done per provider, it was most of a search's own time with ten providers.
+    """
     if not isinstance(busy, BusyIndex):
         busy = BusyIndex(busy)
-    if practice.closure_on(day):
-        return []
     tz = practice.tz
     step = timedelta(minutes=practice.booking.step_minutes)
-    instants: dict[time, tuple[datetime, datetime] | None] = {}  # wall time -> (start, end)
+    duration = visit.duration
+    closed = practice.partial_closures(day)
+    instants: dict[time, _Start | None] = {}  # wall time -> its start, end (None: no such time)
+    spans: dict[tuple[time, time], list[_Start]] = {}
 
-    def instant(wall: time) -> tuple[datetime, datetime] | None:
+    def instant(wall: time) -> _Start | None:
         if wall not in instants:
             start = localize(day, wall, tz)
-            instants[wall] = (
-                None
-                if start is None
-                else (start, (start.astimezone(UTC) + visit.duration).astimezone(tz))
-            )
+            if start is None:
+                instants[wall] = None
+            else:
+                end = (start.astimezone(UTC) + duration).astimezone(tz)
+                instants[wall] = _Start(start, end, start.timestamp(), end.timestamp())
         return instants[wall]
 
-    closed = practice.partial_closures(day)
-    by_start: dict[datetime, Slot] = {}
+    def starts_in(span: Interval) -> list[_Start]:
+        """The span's start times, soonest first, that exist, are not too soon, fall in the
+        part of the day asked for, miss the partial closures and let the visit end in the span."""
+        key = (span.start, span.end)
+        if key in spans:
+            return spans[key]
+        found: list[_Start] = []
+        span_end = localize(day, span.end, tz) or datetime.combine(day, span.end, tzinfo=tz)
+        wall = datetime.combine(day, span.start)
+        while wall.time() < span.end and wall.date() == day:
+            clock = wall.time()
+            wall += step
+            if not part.admits(clock):
+                continue
+            moment = instant(clock)
+            if moment is None or moment.start < earliest:
+                continue
+            if any(_overlaps(moment.start, moment.end, c, day, tz) for c in closed):
+                continue
+            if moment.end > span_end:
+                break  # later starts end later still
+            found.append(moment)
+        spans[key] = found
+        return found
+
+    by_start: dict[float, Slot] = {}
     for provider in providers:
-        if any(c.covers(day) for c in provider.closures):
-            continue
-        for span in practice.provider_hours(provider).on(day.weekday()):
-            span_end = localize(day, span.end, tz) or datetime.combine(day, span.end, tzinfo=tz)
-            wall = datetime.combine(day, span.start)
-            while wall.time() < span.end and wall.date() == day:
-                moment = instant(wall.time())
-                wall += step
-                if moment is None:
-                    continue
-                start, end = moment
-                if start in by_start or start < earliest or not part.admits(start.time()):
-                    continue
-                if any(_overlaps(start, end, c, day, tz) for c in closed):
-                    continue
-                if end > span_end:
-                    break
-                if busy.is_free(provider.id, start, end):
-                    by_start[start] = Slot(provider.id, provider.name, visit.id, start, end)
+        for span in working_hours(practice, provider, day):
+            for moment in starts_in(span):
+                if moment.start_s not in by_start and busy.free_between(
+                    provider.id, moment.start_s, moment.end_s
+                ):
+                    by_start[moment.start_s] = Slot(
+                        provider.id, provider.name, visit.id, moment.start, moment.end
+                    )
     return [by_start[k] for k in sorted(by_start)]
 
 
@@ -302,13 +349,55 @@ class Search:
             busy=busy,
         )
 
-    def chunks(self) -> Iterator[tuple[date, date]]:
-        """3 days, then a week at a time: a busy practice usually has room within the first few."""
-        start, size = self.first, 3
+    def window(self, first: date, last: date) -> tuple[datetime, datetime]:
+        """The time whose bookings can touch a time this search offers from `first` to `last`:
+        from the first day's start of the part of the day asked for (no sooner than `earliest`)
+        to the last day's end of it plus the visit's length. Reading only that leaves the
+        mornings out of an afternoon search, and the afternoons out of a morning one, at the
+        ends of each read: a read of a day or two is most of a long visit's search."""
+        tz = self.practice.tz
+        opens, closes = self.part.bounds
+        start = localize_floor(first, tz)
+        if opens is not None:
+            start = localize(first, opens, tz) or start
+        end = localize_floor(last + timedelta(days=1), tz)
+        if closes is not None:
+            latest = localize(last, closes, tz)
+            if latest is not None:
+                end = min(end, (latest.astimezone(UTC) + self.visit.duration).astimezone(tz))
+        return max(start, self.earliest), end
+
+    def works_on(self, day: date) -> bool:
+        """Whether any of the search's providers works on `day` (a day with no times at all)."""
+        return any(working_hours(self.practice, p, day) for p in self.providers)
+
+    def through(self, start: date, working_days: int) -> tuple[date, int]:
+        """The day by which `working_days` days someone works have passed, counting from
+        `start` (at most the search's last day), and how many working days that covers."""
+        end, seen = start, 0
+        for day in days_between(start, self.last):
+            end, seen = day, seen + self.works_on(day)
+            if seen == working_days:
+                break
+        return end, seen
+
+    def reads(self, found: Sequence[list[Slot]]) -> Iterator[tuple[date, date]]:
+        """The search's days in runs, each read from the book at once, while the caller fills
+        `found` with each day's times: first as many days someone works as there are options to
+        offer (`choose` wants one a day, and a busy book has room most days), then as many as
+        options are still missing, or twice what was read so far when no day had room (a full
+        book takes a few reads, not one a day).
+
+        Reads count working days, not calendar days, and no more of them than can still be
+        needed: with three calendar days, then a week, a search from a Thursday, a Friday or a
+        weekend read the book twice, the second time a week of bookings, most of its time."""
+        start, size, read = self.first, self.limit, 0
         while start <= self.last:
-            end = min(start + timedelta(days=size - 1), self.last)
+            end, seen = self.through(start, max(size, 1))
             yield start, end
-            start, size = end + timedelta(days=1), SEARCH_CHUNK_DAYS
+            start, read = end + timedelta(days=1), read + seen
+            with_room = sum(1 for d in found if d)
+            size = self.limit - with_room if with_room else 2 * read
 
 
 async def find_open_times(
@@ -322,7 +411,7 @@ async def find_open_times(
     **options: Unpack[SearchOptions],
 ) -> list[Slot]:
     """Up to `limit` open times for a visit type in a date range (practice-local dates), reading
-    the book a chunk of days at a time and stopping as soon as there are enough.
+    the book a few days at a time (`Search.reads`) and stopping as soon as there are enough.
 
     `patient_id`: whom the times are for, once known. Their own booked visits (with any
     provider) are left out of every candidate, read in one indexed query for the whole range,
@@ -339,11 +428,9 @@ async def find_open_times(
             moving=moving,
         )
     found: list[list[Slot]] = []
-    for chunk_first, chunk_last in search.chunks():
-        window_start = localize_floor(chunk_first, practice.tz)
-        window_end = localize_floor(chunk_last + timedelta(days=1), practice.tz)
-        busy = BusyIndex(await book.busy(provider_ids, window_start, window_end), own)
-        for day in days_between(chunk_first, chunk_last):
+    for read_first, read_last in search.reads(found):
+        busy = BusyIndex(await book.busy(provider_ids, *search.window(read_first, read_last)), own)
+        for day in days_between(read_first, read_last):
             found.append(search.on(day, busy))
             if sum(1 for d in found if d) >= search.limit:
                 return choose(found, search.limit)

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -75,9 +76,9 @@ class Standing:
     upcoming_of_type: int
 
 
-@dataclass(frozen=True)
-class Busy:
-    """A booked interval of one provider (what availability subtracts)."""
+class Busy(NamedTuple):
+    """A booked interval of one provider (what availability subtracts). A named tuple, not a
+    dataclass: every search builds hundreds of them, and a tuple is built in half the time."""
 
     provider_id: str
     starts_at: datetime
