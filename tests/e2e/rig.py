@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,11 +148,13 @@ def start_worker(
     name: str = "agent-worker",
     netns: str = "",
     address: str = "",
+    command: Sequence[str] = (),
 ) -> Worker:
     """Starts `agent.py start` (inside `netns` when given, a namespace the test made) and waits
-    until it has registered and would accept a call."""
+    until it has registered and would accept a call. `command` replaces this checkout's
+    `agent.py start` (test_image: the worker inside the built image, started by buildah)."""
     script = os.environ.get("E2E_AGENT_SCRIPT", str(REPO_ROOT / "agent.py"))
-    argv = [sys.executable, script, "start"]
+    argv = list(command) or [sys.executable, script, "start"]
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     proc = stack.spawn(name, argv, env=env, cwd=REPO_ROOT)
