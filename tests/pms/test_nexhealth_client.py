@@ -16,6 +16,7 @@ from receptionist.pms.nexhealth.client import (
     NexHealthClient,
     RateLimited,
     Refused,
+    ServerError,
     Unauthorized,
 )
 from tests.conversation.book_support import practice_book
@@ -126,9 +127,7 @@ async def test_a_429_waits_its_retry_after_and_is_sent_again(location):
 async def test_lists_are_read_page_by_page_until_the_count(location):
     for i in range(60):
         location.sim.add_patient(f"Many{i}", "Pages", "1990-01-01")
-    rows = await location.book.client.get_all(
-        "patients", location_id=LOCATION_ID, name="Pages"
-    )
+    rows = await location.book.client.get_all("patients", location_id=LOCATION_ID, name="Pages")
     assert len(rows) == 60 and len({r["id"] for r in rows}) == 60
     pages = [p for m, p, s in location.sim.log if p.startswith("/patients")]
     assert ["page=1" in pages[0], "page=2" in pages[1], len(pages)] == [True, True, 2]
@@ -143,16 +142,14 @@ async def test_a_refusal_carries_nexhealths_reasons(location):
     assert "appt.patient_id is required" in refused.value.detail
 
 
-async def test_neither_the_key_nor_the_token_nor_patient_details_reach_the_logs(
-    location, caplog
-):
+async def test_neither_the_key_nor_the_token_nor_patient_details_reach_the_logs(location, caplog):
     logs.install("INFO")
     caplog.set_level(logging.DEBUG)
     client = location.book.client
     await client.get_all("patients", location_id=LOCATION_ID, name="Ann Lee")
     location.sim.expire_tokens()
     location.sim.fault("GET", "/patients", status=503)
-    with pytest.raises(Exception):
+    with pytest.raises(ServerError):
         await client.get_all("patients", location_id=LOCATION_ID, name="Ann Lee")
     bad = nexhealth_client(nh_settings(location.sim.base_url, "revoked"), location.practice)
     with pytest.raises(Unauthorized):
