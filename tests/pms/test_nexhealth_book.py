@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -259,4 +259,17 @@ async def test_a_patient_busy_with_another_visit_is_refused(location, store):
     busy = await location.book.patient_busy(await ann(store), at(WED, 14), at(WED, 18))
     assert [(b.starts_at, b.ends_at) for b in busy] == [(at(WED, 15), at(WED, 16))]
     assert await location.book.get_appointment("999999") is None
-    _ = timedelta
+
+
+async def test_a_lapsed_token_and_a_short_429_still_book_once(location, store):
+    """The hour's token lapses between the search and the booking, and NexHealth rate-limits
+    the write for a moment: a fresh token, the wait honoured, one appointment."""
+    await service(location).times_on("checkup", WED, now=NOW, provider_id="maria-santos")
+    location.sim.expire_tokens()
+    location.sim.fault("POST", "/appointments", status=429, retry_after="0.1")
+    booked = await service(location).book(STAFF, await posted(store), now=NOW)
+    held = [a for a in anns(location.sim) if a["start_time"].startswith("2026-11-25")]
+    assert [a["id"] for a in held] == [int(booked.appointment.id)]
+    assert location.sim.authentications == 2
+    posts = [s for m, p, s in location.sim.log if m == "POST" and p.startswith("/appointments")]
+    assert posts == [429, 201]
