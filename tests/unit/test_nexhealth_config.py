@@ -61,7 +61,8 @@ def test_a_mapped_location_loads():
         ),
         (_nh(visit_types={"scale": 401}), "book.nexhealth.visit_types.scale", "use one of"),
         (_nh(providers={**MAPPING["providers"], "dr-okafor": -1}), "dr-okafor", "1 or more"),
-        (_nh(api_key="x"), "nexhealth.api_key", "not a known field"),  # a key never lives in the file
+        # A key never lives in the file.
+        (_nh(api_key="x"), "nexhealth.api_key", "not a known field"),
     ],
 )
 def test_a_broken_table_names_the_key_and_the_fix(book, named, fix):
