@@ -321,8 +321,10 @@ class NexHealthBook:
             return found
         except Refused as exc:
             # NexHealth refused the request itself (a field, a past time): a bug or a mapping
-            # to fix, never "booked". Its reasons name fields, not patients.
-            log.error("nexhealth refused a booking: %s", exc.detail)
+            # to fix, never "booked". Its reasons may echo values, so only the status is logged.
+            log.error(
+                "nexhealth refused a booking (HTTP %s): run `receptionist pms doctor`", exc.status
+            )
             raise PmsUnavailable("NexHealth refused the booking") from None
         except NexHealthError as exc:
             raise unavailable(exc) from None
