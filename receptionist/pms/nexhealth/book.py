@@ -48,7 +48,6 @@ from receptionist.pms.nexhealth.client import (
     Row,
     ServerError,
     Timeout,
-    Unauthorized,
 )
 from receptionist.pms.nexhealth.mirror import SlotsMirror, first_operatory, parse_time
 from receptionist.store import Appointment, Busy, Patient, Standing
@@ -538,4 +537,4 @@ def _standing(visits: list[Row], now: datetime, of_type: Callable[[Row], bool]) 
     )
 
 
-__all__ = ["NexHealthBook", "PmsUnavailable", "Unauthorized", "booking_ref"]
+__all__ = ["NexHealthBook", "PmsUnavailable", "booking_ref"]
