@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -151,6 +152,10 @@ class Settings(BaseSettings):
     # makes the customer key (Setup > Advanced Setup > API). Never in practice.toml.
     opendental_developer_key: SecretStr = SecretStr("")
     opendental_customer_key: SecretStr = SecretStr("")
+    # NexHealth (a location with `[practice.book] kind = "nexhealth"`): the API key NexHealth
+    # issued (exchanged for an hour's bearer token), and its address (tests: the simulator).
+    nexhealth_api_key: SecretStr = SecretStr("")
+    nexhealth_base_url: str = "https://nexhealth.info"
 
     # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
     provider_factory: str = ""
@@ -161,6 +166,19 @@ class Settings(BaseSettings):
         if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
             raise ValueError("must start with wss:// (or ws:// for a local server)")
         return value
+
+    @field_validator("nexhealth_base_url")
+    @classmethod
+    def _nexhealth_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError('must be NexHealth\'s address, e.g. "https://nexhealth.info"')
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(
+                f"{value} is http:// to {parts.hostname}: patients' records would cross the "
+                "network unencrypted; use https:// (http:// only to this machine)"
+            )
+        return value.rstrip("/")
 
     @field_validator("otel_exporter_otlp_endpoint")
     @classmethod

@@ -7,6 +7,12 @@ Dental's `ProvNum`s, appointment types and patterns. The keys are never in the f
 from the environment (`OPENDENTAL_DEVELOPER_KEY`, `OPENDENTAL_CUSTOMER_KEY`), because practice.toml
 is shared and versioned and a key in it leaks every patient record the key can read.
 
+`kind = "nexhealth"` is the practice's PMS (Dentrix, Eaglesoft, Open Dental and others) through
+the NexHealth Synchronizer API: the institution's `subdomain`, the `location_id`, and the explicit
+mapping from this profile's providers, visit types and chairs to NexHealth's provider ids,
+appointment type ids and operatory ids. Its API key is `NEXHEALTH_API_KEY` and its address
+`NEXHEALTH_BASE_URL` (settings), for the same reason.
+
 Validated with the profile: a mistake here would otherwise surface as a wrong answer on a call.
 """
 
@@ -31,6 +37,7 @@ class _Strict(BaseModel):
 class BookKind(StrEnum):
     BUILTIN = "builtin"
     OPENDENTAL = "opendental"
+    NEXHEALTH = "nexhealth"
 
 
 class Door(StrEnum):
@@ -125,11 +132,59 @@ class OpenDental(_Strict):
         return "X" * (minutes // MINUTES_PER_PATTERN_CHAR)
 
 
+SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class NexHealth(_Strict):
+    """A location behind NexHealth: which institution and location, and how this profile maps
+    onto its ids (every id as NexHealth's API returns it: `GET /providers`, `/operatories`,
+    `/appointment_types`; `receptionist pms doctor` lists them)."""
+
+    subdomain: str  # the institution, as in every request's `subdomain=`
+    location_id: int = Field(gt=0)
+    providers: dict[str, int] = Field(default_factory=dict)  # provider id -> NexHealth provider id
+    visit_types: dict[str, int] = Field(default_factory=dict)  # visit id -> appointment_type_id
+    operatories: list[int] = Field(default_factory=list)  # operatory ids; empty: any one offered
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    refresh_seconds: float = Field(default=15.0, ge=0, le=3600)  # open times, re-read when older
+    # A booking is asynchronous: NexHealth accepts it, then its synchronizer writes it into the
+    # PMS. How long a call waits for the PMS's answer, and how often it asks.
+    confirm_seconds: float = Field(default=8.0, gt=0, le=60)
+    poll_seconds: float = Field(default=1.0, gt=0, le=10)
+    rate_limit_wait_seconds: float = Field(default=2.0, ge=0, le=30)  # longest 429 wait on a call
+
+    @field_validator("subdomain")
+    @classmethod
+    def _subdomain(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not SUBDOMAIN.match(value):
+            raise ValueError(
+                f"{value!r} is not a NexHealth subdomain: the institution's short name as "
+                'NexHealth gave it (letters, digits, hyphens), e.g. subdomain = "lakeside-dental"'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ids(self) -> NexHealth:
+        for provider, number in self.providers.items():
+            if number <= 0:
+                raise ValueError(
+                    f"providers.{provider}: {number} is not a NexHealth provider id (1 or more)"
+                )
+        for visit, number in self.visit_types.items():
+            if number <= 0:
+                raise ValueError(
+                    f"visit_types.{visit}: {number} is not a NexHealth appointment_type_id"
+                )
+        return self
+
+
 class BookChoice(_Strict):
-    """`[practice.book]`: the built-in book, or Open Dental with its settings."""
+    """`[practice.book]`: the built-in book, or Open Dental or NexHealth with its settings."""
 
     kind: BookKind = BookKind.BUILTIN
     opendental: OpenDental | None = None
+    nexhealth: NexHealth | None = None
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -138,8 +193,9 @@ class BookChoice(_Strict):
         if isinstance(value, str) and value.strip().lower() in kinds:
             return value.strip().lower()
         raise ValueError(
-            f'{value!r} is not a kind of book: write "builtin" (the receptionist\'s own) or '
-            '"opendental" (with an [practice.book.opendental] table)'
+            f'{value!r} is not a kind of book: write "builtin" (the receptionist\'s own), '
+            '"opendental" (with an [practice.book.opendental] table) or "nexhealth" (with an '
+            "[practice.book.nexhealth] table)"
         )
 
     @model_validator(mode="after")
@@ -149,11 +205,20 @@ class BookChoice(_Strict):
                 'kind = "opendental" needs a [practice.book.opendental] table: at least '
                 "providers = { <provider id> = <ProvNum>, ... }"
             )
+        if self.kind is BookKind.NEXHEALTH and self.nexhealth is None:
+            raise ValueError(
+                'kind = "nexhealth" needs a [practice.book.nexhealth] table: at least '
+                "subdomain, location_id and providers = { <provider id> = <NexHealth provider "
+                "id>, ... }"
+            )
         return self
 
     def check_against(self, practice: Practice) -> None:
         """Every provider and visit type of the profile is mapped, and nothing unknown is:
         an unmapped provider would be offered and then fail to be written."""
+        if self.kind is BookKind.NEXHEALTH and self.nexhealth is not None:
+            _check_nexhealth(self.nexhealth, practice)
+            return
         od = self.opendental
         if self.kind is not BookKind.OPENDENTAL or od is None:
             return
@@ -188,3 +253,25 @@ class BookChoice(_Strict):
                     f"{len(pattern) * MINUTES_PER_PATTERN_CHAR} minutes but the visit type "
                     f"lasts {visit.duration_minutes}: make them agree"
                 )
+
+
+def _check_nexhealth(nh: NexHealth, practice: Practice) -> None:
+    """Every provider mapped to a NexHealth provider id, and no id in the table unknown."""
+    ids = {p.id for p in practice.providers}
+    for provider in practice.providers:
+        if provider.id not in nh.providers:
+            raise ValueError(
+                f"book.nexhealth.providers: {provider.id} has no NexHealth provider id: add "
+                f"{provider.id} = <id> (`receptionist pms doctor` lists NexHealth's providers)"
+            )
+    for unknown in sorted(set(nh.providers) - ids):
+        raise ValueError(
+            f"book.nexhealth.providers.{unknown}: no provider has this id; use one of "
+            f"{', '.join(sorted(ids)) or '(none defined)'}"
+        )
+    visits = {v.id for v in practice.visit_types}
+    for unknown in sorted(set(nh.visit_types) - visits):
+        raise ValueError(
+            f"book.nexhealth.visit_types.{unknown}: no visit type has this id; use one of "
+            f"{', '.join(sorted(visits)) or '(none defined)'}"
+        )

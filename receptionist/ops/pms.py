@@ -17,12 +17,14 @@ from receptionist.domain.practice import PracticeError, load_directory
 from receptionist.pms.books import key_problems
 from receptionist.pms.doctor import diagnose_all
 
-app = typer.Typer(help="The practice's own PMS (Open Dental): check the keys and the mapping.")
+app = typer.Typer(
+    help="The practice's own PMS (Open Dental, NexHealth): check the keys and the mapping."
+)
 
 
 @app.command("doctor")
 def doctor() -> None:
-    """Check each Open Dental location: the keys, what the office has, what is unmapped."""
+    """Check each Open Dental or NexHealth location: the keys, what it has, what is unmapped."""
     from receptionist.ops.staff import fail, say, settings_or_exit
 
     settings = settings_or_exit()

@@ -1,9 +1,12 @@
-"""`receptionist pms doctor`'s checks: can we reach each Open Dental location with our keys, what
-does the office have, how does practice.toml map onto it, and what is unmapped or wrong.
+"""`receptionist pms doctor`'s checks: can we reach each Open Dental or NexHealth location with
+our keys, what does the office have, how does practice.toml map onto it, and what is unmapped or
+wrong.
 
-Everything is read-only (`GET /providers`, `/operatories`, `/appointmenttypes`), and every problem
-names its fix, so a practice can be set up from the output alone. Names of providers and
-operatories are the office's staff and rooms, not patients: they may be printed.
+Everything is read-only (Open Dental: `GET /providers`, `/operatories`, `/appointmenttypes`;
+NexHealth: the token exchange, `GET /locations/{id}`, `/providers`, `/operatories`,
+`/appointment_types`), and every problem names its fix, so a practice can be set up from the
+output alone. Names of providers and operatories are the office's staff and rooms, not
+patients: they may be printed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass, field
 
 from receptionist.domain.books import BookKind
 from receptionist.domain.practice import Practice
+from receptionist.pms import nexhealth
+from receptionist.pms.books import nexhealth_client
 from receptionist.pms.opendental.client import (
     OpenDentalClient,
     OpenDentalError,
@@ -133,10 +138,132 @@ async def diagnose(practice: Practice, client: OpenDentalClient) -> Diagnosis:
     return found
 
 
+def _nh_name(row: nexhealth.Row) -> str:
+    return str(row.get("name") or f"{row.get('first_name', '')} {row.get('last_name', '')}").strip()
+
+
+async def diagnose_nexhealth(practice: Practice, client: nexhealth.NexHealthClient) -> Diagnosis:
+    """The findings for a location behind NexHealth (through `client`)."""
+    found = Diagnosis(practice.id)
+    config = practice.book.nexhealth
+    assert config is not None
+    found.lines.append(
+        f"{practice.id}: NexHealth, subdomain {config.subdomain}, location {config.location_id}"
+    )
+    scope = {"location_id": config.location_id}
+    try:
+        location = await client.get(f"locations/{config.location_id}")
+        providers = await client.get_all("providers", **scope)
+        operatories = await client.get_all("operatories", **scope)
+        types = await client.get_all("appointment_types", **scope)
+    except nexhealth.Unauthorized:
+        found.problems.append(
+            f"{practice.id}: NexHealth refused the API key (401): check NEXHEALTH_API_KEY (the "
+            "production key from NexHealth's developer portal, API Key page; a rotated key "
+            "must be replaced here too)"
+        )
+        return found
+    except nexhealth.Forbidden:
+        found.problems.append(
+            f"{practice.id}: the key may not see subdomain {config.subdomain!r} (403): check "
+            "book.nexhealth.subdomain, or ask NexHealth to give the key access to it"
+        )
+        return found
+    except (nexhealth.Unreachable, nexhealth.Timeout):
+        found.problems.append(
+            f"{practice.id}: cannot reach NexHealth: check NEXHEALTH_BASE_URL "
+            "(https://nexhealth.info) and this machine's outbound HTTPS"
+        )
+        return found
+    except nexhealth.RateLimited:
+        found.problems.append(f"{practice.id}: NexHealth is rate-limiting us (429): try later")
+        return found
+    except nexhealth.Refused as exc:
+        fix = (
+            f"book.nexhealth.location_id = {config.location_id}: not a location of "
+            f"{config.subdomain}; use the id NexHealth shows for the location (GET /locations)"
+            if exc.status == 404
+            else f"NexHealth answered {exc.status} to {exc.route}: {exc.detail}"
+        )
+        found.problems.append(f"{practice.id}: {fix}")
+        return found
+    except nexhealth.NexHealthError as exc:
+        found.problems.append(f"{practice.id}: NexHealth answered {exc.status}: {exc.route}")
+        return found
+    tz = str((location or {}).get("tz", ""))
+    found.lines.append(f"  location: {(location or {}).get('name', '')} ({tz or 'no time zone'})")
+    if tz and tz != practice.timezone:
+        found.problems.append(
+            f"timezone: practice.toml says {practice.timezone} but NexHealth's location is in "
+            f"{tz}: make them agree (times are written in the location's zone)"
+        )
+    by_id = {int(p["id"]): p for p in providers}
+    mapped = {num: pid for pid, num in config.providers.items()}
+    found.lines.append("  providers:")
+    for num, row in sorted(by_id.items()):
+        off = " (inactive)" if row.get("inactive") else ""
+        who = f"-> {mapped[num]}" if num in mapped else "not mapped"
+        found.lines.append(f"    {num:>6} {_nh_name(row)}{off}: {who}")
+    for pid, num in sorted(config.providers.items()):
+        known = by_id.get(num)
+        if known is None:
+            found.problems.append(
+                f"book.nexhealth.providers.{pid} = {num}: NexHealth has no provider {num} at "
+                "this location; use one listed above"
+            )
+        elif known.get("inactive"):
+            found.problems.append(
+                f"book.nexhealth.providers.{pid} = {num}: {_nh_name(known)} is inactive in "
+                "NexHealth: map the provider to a current id"
+            )
+    ops = {int(o["id"]): o for o in operatories}
+    found.lines.append("  operatories:")
+    for num, row in sorted(ops.items()):
+        off = "" if row.get("active", True) else " (inactive)"
+        used = "" if not config.operatories or num in config.operatories else ", not used"
+        found.lines.append(f"    {num:>6} {row.get('name', '')}{off}{used}")
+    for num in config.operatories:
+        if num not in ops or not ops[num].get("active", True):
+            found.problems.append(
+                f"book.nexhealth.operatories: {num} is not an active operatory; use one listed "
+                "above"
+            )
+    kinds = {int(t["id"]): t for t in types}
+    found.lines.append("  appointment types:")
+    for num, row in sorted(kinds.items()):
+        found.lines.append(f"    {num:>6} {row.get('name', '')} ({row.get('minutes', '?')} min)")
+    for visit in practice.visit_types:
+        type_id = config.visit_types.get(visit.id)
+        if type_id is None:
+            found.lines.append(f"  visit type {visit.id}: no appointment type")
+        elif type_id not in kinds:
+            found.problems.append(
+                f"book.nexhealth.visit_types.{visit.id} = {type_id}: NexHealth has no such "
+                "appointment type; use one listed above"
+            )
+        else:
+            minutes = kinds[type_id].get("minutes")
+            note = (
+                ""
+                if minutes in (None, visit.duration_minutes)
+                else f" (NexHealth's lasts {minutes} min; bookings take the visit's "
+                f"{visit.duration_minutes})"
+            )
+            found.lines.append(f"  visit type {visit.id}: {kinds[type_id].get('name', '')}{note}")
+    return found
+
+
 async def diagnose_all(settings: Settings, practices: list[Practice]) -> list[Diagnosis]:
-    """Every location on Open Dental, each with its own client (closed afterwards)."""
+    """Every location on Open Dental or NexHealth, each with its own client (closed afterwards)."""
     results = []
     for practice in practices:
+        if practice.book.kind is BookKind.NEXHEALTH and practice.book.nexhealth is not None:
+            nh = nexhealth_client(settings, practice)
+            try:
+                results.append(await diagnose_nexhealth(practice, nh))
+            finally:
+                await nh.aclose()
+            continue
         config = practice.book.opendental
         if practice.book.kind is not BookKind.OPENDENTAL or config is None:
             continue
