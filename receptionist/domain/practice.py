@@ -985,7 +985,7 @@ _KINDS = {
     "bool_parsing": "true or false",
     "bool_type": "true or false",
     "string_type": "text in quotes",
-    "list_type": "a list in brackets, e.g. [\"a\", \"b\"]",
+    "list_type": 'a list in brackets, e.g. ["a", "b"]',
     "dict_type": "a table",
     "model_type": "a table",
 }
