@@ -7,6 +7,7 @@ builds the session from settings, and attaches the keypad, silence and end-of-ca
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from rich.text import Text
 
 from receptionist.call import records
 from receptionist.call.clips import RoomClipPlayer
+from receptionist.call.console import quiet_provider_failures
 from receptionist.call.control import CallControl
 from receptionist.call.heartbeat import Heartbeat
 from receptionist.call.legs import RoomLegs
@@ -155,6 +157,15 @@ def show_greeting_in_console(session: AgentSession[CallState]) -> None:
         console.print(Text.assemble(("  \u25cf ", "#6BCB77"), ("Agent", "bold #6BCB77"), lines))
 
     session.on("conversation_item_added", on_item)
+
+
+def say_in_console(text: str) -> None:
+    """One line in the console's own style (rich, when local), else on stderr."""
+    console = getattr(cli.AgentsConsole.get_instance(), "console", None)
+    if console is None:
+        print(text, file=sys.stderr)
+        return
+    console.print(Text.assemble(("  \u25cf ", "bold red"), (text, "red")))
 
 
 def noise_filter(settings: Settings) -> NoiseCancellationSelector | None:
@@ -306,6 +317,8 @@ async def run_call(ctx: JobContext, worker: Worker) -> None:
     if typing:
         show_greeting_in_console(session)
     console = ctx.is_fake_job()  # `agent.py console`: nobody on a line
+    if console:  # a refused key or no network: one sentence with the fix, not the tracebacks
+        quiet_provider_failures(session, say_in_console)
 
     async def write_record(done: CallState) -> None:
         models = session.usage.model_usage

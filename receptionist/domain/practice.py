@@ -848,36 +848,44 @@ def load_directory(path: Path) -> PracticeDirectory:
     `practice.toml` if present, else the first file by name).
     """
     path = Path(path)
+    files = [path]
     if path.is_dir():
         files = sorted(path.glob("*.toml"))
         if not files:
             raise PracticeError(str(path), ["no *.toml practice files in this directory"])
         files.sort(key=lambda f: f.name != "practice.toml")
-        practices: list[Practice] = []
-        for file in files:
+    practices: list[Practice] = []
+    broken: list[tuple[Path, PracticeError]] = []
+    for file in files:  # every file's problems at once: one run tells the whole fix
+        try:
             practices.extend(_practices_in(_read_toml(file), str(file)))
-        return PracticeDirectory(practices)
-    return PracticeDirectory(_practices_in(_read_toml(path), str(path)))
+        except PracticeError as exc:
+            broken.append((file, exc))
+    if len(broken) == 1:
+        raise broken[0][1]
+    if broken:
+        raise PracticeError(str(path), [f"{f.name}: {p}" for f, e in broken for p in e.problems])
+    return PracticeDirectory(practices)
 
 
 def _practices_in(data: dict, source: str) -> list[Practice]:
+    """Every practice in one file, or one `PracticeError` listing all of its problems."""
+    problems: list[str] = [
+        f"{k}: is not a known top-level table: use [practice] or [[location]]"
+        for k in sorted(set(data) - {"practice", "location"})
+    ]
     base = data.get("practice")
     if not isinstance(base, dict):
-        raise PracticeError(source, ["practice: is required: add a [practice] table"])
-    unknown = set(data) - {"practice", "location"}
-    if unknown:
-        raise PracticeError(
-            source,
-            [
-                f"{k}: is not a known top-level table: use [practice] or [[location]]"
-                for k in sorted(unknown)
-            ],
-        )
-    practices = [parse_practice(base, source)]
+        raise PracticeError(source, ["practice: is required: add a [practice] table", *problems])
+    practices: list[Practice] = []
+    try:
+        practices.append(Practice.model_validate(base))
+    except ValidationError as exc:
+        problems += [_explain(err, "practice") for err in exc.errors()]
     locations = data.get("location", [])
     if not isinstance(locations, list):
-        raise PracticeError(source, ["location: write each location as a [[location]] table"])
-    problems: list[str] = []
+        locations = []
+        problems.append("location: write each location as a [[location]] table")
     for index, location in enumerate(locations):
         if not isinstance(location, dict):
             problems.append(f"location[{index}]: write each location as a [[location]] table")
@@ -889,10 +897,19 @@ def _practices_in(data: dict, source: str) -> list[Practice]:
         try:
             practices.append(Practice.model_validate(merged))
         except ValidationError as exc:
-            problems += [_explain(err, f"location[{index}]") for err in exc.errors()]
+            problems += [
+                _explain(err, f"location[{index}]")
+                for err in exc.errors()
+                if not _inherited(err, location)  # the [practice] table's, said once above
+            ]
     if problems:
         raise PracticeError(source, problems)
     return practices
+
+
+def _inherited(error: ErrorDetails, location: dict) -> bool:
+    """Whether a location's error is in a field it inherits (and so already reported)."""
+    return bool(error["loc"]) and error["loc"][0] not in location and error["type"] != "missing"
 
 
 def _read_toml(path: Path) -> dict:
@@ -953,4 +970,35 @@ def _explain(error: ErrorDetails, table: str) -> str:
         message = f"is required: add it under [{table}]"
     elif error["type"] == "extra_forbidden":
         message = "is not a known field: check its spelling or remove it"
+    elif error["type"] in _KINDS:
+        message = _wrong_kind(error["type"], error.get("input"))
     return f"{field}: {message}"
+
+
+# pydantic's type errors, in the words of someone editing a TOML file.
+_KINDS = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text in quotes",
+    "list_type": 'a list in brackets, e.g. ["a", "b"]',
+    "dict_type": "a table",
+    "model_type": "a table",
+}
+
+
+def _wrong_kind(kind: str, given: object) -> str:
+    """`minutes = "45 min"` -> should be a whole number, not "45 min": write 45."""
+    wanted = _KINDS[kind]
+    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
+    message = f"should be {wanted}, not {shown[:60]}"
+    number = re.search(r"-?\d+(\.\d+)?", given) if isinstance(given, str) else None
+    if number and kind.startswith(("int", "float")):
+        message += f": write {number.group()} without quotes or units"
+    elif kind.startswith("bool") and isinstance(given, str):
+        message += ": write true or false without quotes"
+    return message

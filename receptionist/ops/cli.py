@@ -13,6 +13,7 @@ from receptionist.ops import notify as notify_cli
 from receptionist.ops import pms as pms_cli
 from receptionist.ops import reminders as reminders_cli
 from receptionist.ops import web as web_cli
+from receptionist.ops.check import command as check_command
 from receptionist.ops.sip import cli as sip_cli
 from receptionist.ops.watch import command as watch_command
 
@@ -28,6 +29,7 @@ app.add_typer(pms_cli.app, name="pms")
 staff.register(app)
 web_cli.register(app)
 app.command("watch")(watch_command)
+app.command("check")(check_command)
 
 
 class Engine(StrEnum):

@@ -425,11 +425,27 @@ def _config_from_args(args: argparse.Namespace) -> StackConfig:
     return StackConfig(name=args.name, address=args.address)
 
 
+# A worker started from the env file counts its load in calls, not CPU. LiveKit's default load
+# is the host's CPU use, and a 2-core laptop running the server, the bridge, the worker and an
+# IDE sits at 0.74-0.80, over LOAD_THRESHOLD's 0.7: the server then dispatches nothing and the
+# first call rings unanswered. Two calls at once is what a developer's machine is for.
+DEVELOPER_MAX_CALLS = 2
+
+
+def developer_env(stack: LocalStack) -> dict[str, str]:
+    """What a developer's shell needs for this stack: its LIVEKIT_* settings, and MAX_CALLS
+    so a busy machine still answers its first call (DEVELOPER_MAX_CALLS)."""
+    return {**stack.env(), "MAX_CALLS": str(DEVELOPER_MAX_CALLS)}
+
+
 def _write_env_file(stack: LocalStack) -> Path:
-    """Writes the stack's LIVEKIT_* settings to a private file developers can `source`."""
+    """Writes developer_env to a private file developers can `source`."""
     path = stack.run_dir / "env"
-    path.write_text("".join(f"export {k}={v}\n" for k, v in stack.env().items()))
-    path.chmod(0o600)
+    text = "".join(f"export {k}={v}\n" for k, v in developer_env(stack).items())
+    # Created private (it holds the API secret), never readable by others even for a moment.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(text)
+    path.chmod(0o600)  # a file left by an older run keeps its old mode through O_TRUNC
     return path
 
 

@@ -12,10 +12,9 @@ recent calls) as Rich tables, in the practice's time zone.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,21 +24,15 @@ from rich.text import Text
 from receptionist.domain.practice import Practice, PracticeDirectory, PracticeError, load_directory
 from receptionist.domain.text import visible
 from receptionist.settings import Settings, SettingsError, load_settings
-from receptionist.store import SchemaError, SlotTaken, Store, check_schema, open_store, upgrade
+from receptionist.store import SchemaError, Store, check_schema, open_store, upgrade
 from receptionist.store.engine import DatabaseUrlError, safe_url
 from receptionist.store.outbox import OutboxError
 from receptionist.store.schema import migration_problem
 
+if TYPE_CHECKING:  # the demo imports the scheduling code: loaded only by `demo-data`
+    from receptionist.ops.demo import DemoResult
+
 console = Console()
-DEMO_NAMESPACE = uuid.UUID("5b0c7f7e-1d2a-4c55-9a53-0d3c1e0de111")
-# The demo call's LiveKit id: its booking and message point at it, so the staff app links them.
-DEMO_CALL_ID = "SCL_demo"
-DEMO_PATIENTS = [
-    ("Ann Lee", date(1980, 2, 29), "+14144007103"),
-    ("Bob Stone", date(1975, 6, 1), "+14145550123"),
-    ("Carla Diaz", date(1992, 7, 14), "+14145550177"),
-    ("Dev Patel", date(2011, 9, 3), "+14145550188"),
-]
 
 
 def literal(value: object, style: str = "") -> Text:
@@ -136,96 +129,27 @@ def migrate() -> None:
 
 
 def demo_data() -> None:
-    """Load demo patients, appointments, a message and a call (safe to run twice)."""
+    """Load a demo morning: patients, a full day sheet, an overnight urgent message, calls
+    (safe to run twice; receptionist/ops/demo.py)."""
+    from receptionist.ops.demo import load_demo
 
-    async def load(
-        store: Store, directory: PracticeDirectory
-    ) -> tuple[list[tuple[str, date, datetime | None]], int]:
-        from receptionist.appointments import find_open_times
+    async def load(store: Store, directory: PracticeDirectory) -> tuple[Practice, DemoResult]:
+        return directory.default, await load_demo(store, directory.default)
 
-        practice = directory.default
-        patients = [
-            (await store.appointments.register_patient(practice.id, name, born, phone))[0]
-            for name, born, phone in DEMO_PATIENTS
-        ]
-        visits_of: dict[str, datetime] = {}
-        booked = 0
-        visits = [v.id for v in practice.visit_types if v.patients.value != "new"] or [
-            practice.visit_types[0].id
-        ]
-        now = practice.now()
-        for index, patient in enumerate(patients):
-            appointment_id = str(uuid.uuid5(DEMO_NAMESPACE, f"appointment-{index}"))
-            existing = await store.appointments.get_appointment(appointment_id)
-            if existing is not None:
-                visits_of[patient.id] = existing.starts_at.astimezone(practice.tz)
-                continue
-            slots = await find_open_times(
-                practice,
-                store.appointments,
-                visits[index % len(visits)],
-                now=now,
-                date_from=now.date() + timedelta(days=1 + index),
-            )
-            if not slots:
-                continue
-            try:
-                await store.appointments.book(
-                    practice_id=practice.id,
-                    provider_id=slots[0].provider_id,
-                    patient_id=patient.id,
-                    visit_type=slots[0].visit_type,
-                    starts_at=slots[0].start,
-                    ends_at=slots[0].end,
-                    call_id=DEMO_CALL_ID,
-                    appointment_id=appointment_id,
-                )
-                visits_of[patient.id] = slots[0].start.astimezone(practice.tz)
-                booked += 1
-            except SlotTaken:
-                continue
-        await store.records.insert_once(
-            "message",
-            {
-                "id": str(uuid.uuid5(DEMO_NAMESPACE, "message-0")),
-                "practice_id": practice.id,
-                "caller_name": "Bob Stone",
-                "callback_number": "+14145550123",
-                "reason": "Question about his last invoice",
-                "urgency": "routine",
-                "call_id": DEMO_CALL_ID,
-                "created_at": now,
-            },
-        )
-        await store.records.insert_once(
-            "call",
-            {
-                "id": str(uuid.uuid5(DEMO_NAMESPACE, "call-0")),
-                "practice_id": practice.id,
-                "caller": "+14145550123",
-                "dialled": practice.numbers[0] if practice.numbers else "unknown",
-                "livekit_call_id": DEMO_CALL_ID,
-                "sip_call_id": "demo@example",
-                "started_at": now,
-                "duration_seconds": 74.0,
-                "outcome": "message",
-                "outcomes": ["message"],
-                "usage": {"llm_prompt_tokens": 2100, "tts_characters": 640},
-                "created_at": now,
-            },
-        )
-        return [(p.full_name, p.date_of_birth, visits_of.get(p.id)) for p in patients], booked
-
-    rows, booked = with_store(load)
-    say(f"Demo data ready: {len(rows)} patients, {booked} new appointments.", "green")
+    practice, result = with_store(load)
+    say(f"Demo data ready: {len(result.patients)} patients, {result.booked} new appointments.",
+        "green")  # fmt: skip
     table = _table("Demo patients (made up: try them on a call)", ("Name", "Born", "Next visit"))
-    for name, born, visit in rows:
+    for patient in result.patients:
+        visit = result.next_visits.get(patient.id)
+        born = patient.date_of_birth
         when = f"{visit:%a %d %b %H:%M}" if visit else "-"
-        _add_row(table, name, f"{born:%B} {born.day}, {born.year}", when)
+        _add_row(table, patient.full_name, f"{born:%B} {born.day}, {born.year}", when)
     console.print(table)
-    first = min((visit for _, _, visit in rows if visit), default=None)
-    if first is not None:
-        say(f"See their visits: uv run receptionist appointments --date {first.date().isoformat()}")
+    if result.day_sheet is not None:
+        say(f"The day sheet: uv run receptionist appointments --date {result.day_sheet.isoformat()}"
+            " (or Today in the staff app); an urgent message and yesterday's calls wait in"
+            " Messages and Calls.")  # fmt: skip
 
 
 def appointments(

@@ -52,7 +52,7 @@ from receptionist.call.standin import StandInLLM
 from receptionist.call.state import CallState, utc_now
 from receptionist.domain.calls import CallInfo
 from receptionist.domain.practice import Practice, PracticeError, load_directory
-from receptionist.ops.staff import DEMO_PATIENTS
+from receptionist.ops.demo import CALLERS
 from receptionist.paths import REPO_ROOT
 from receptionist.settings import Settings, SettingsError, load_settings
 from receptionist.store import Outbox, Store, upgrade
@@ -152,7 +152,7 @@ async def open_book(book: OwnBook, settings: Settings, practice: Practice) -> St
         book.folder.chmod(FOLDER_MODE)  # mkdir's mode is masked by the umask
     await upgrade(book.url)
     store = Store(book.url, outbox=Outbox(book.outbox))
-    for name, born, phone in DEMO_PATIENTS:
+    for name, born, phone in CALLERS:
         await store.appointments.register_patient(practice.id, name, born, phone)
     return store
 
@@ -168,7 +168,7 @@ def _shown(path: Path) -> str:
 def banner(practice: Practice, book: OwnBook) -> list[str]:
     """The first screen, in 80 columns: what this is (and is not), what to type, whom to be,
     and which book it writes to."""
-    ann, bob = ((name, born) for name, born, _ in DEMO_PATIENTS[:2])
+    ann, bob = ((name, born) for name, born, _ in CALLERS[:2])
     return [
         f"{practice.name}: offline try-out with a STAND-IN for the model",
         f"  Its own book (never DATABASE_URL's): {_shown(book.path)}",
