@@ -43,10 +43,10 @@ def render_instructions(practice: Practice, lang: str | None = None) -> str:
 
 
 def language_offers(practice: Practice) -> str:
-    """"Para español, oprima 2 o diga español.": each other language's offer, in that language
+    """ "Para español, oprima 2 o diga español.": each other language's offer, in that language
     (a caller who does not understand the greeting understands their own language's offer)."""
     return " ".join(
-        catalogue(language.code).line("offer", digit=language.keypad)
+        catalogue(language.code).offer(language.keypad)
         for language in practice.spoken_languages[1:]
     )
 

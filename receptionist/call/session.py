@@ -7,7 +7,7 @@ builds the session from settings, and attaches the keypad, silence and end-of-ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,9 @@ from livekit.agents import (
     Agent,
     AgentSession,
     ConversationItemAddedEvent,
+    FlushSentinel,
     JobContext,
+    ModelSettings,
     cli,
     get_job_context,
     llm,
@@ -29,7 +31,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.agents.voice.room_io.types import NoiseCancellationParams, NoiseCancellationSelector
 from rich.text import Text
 
-from receptionist.call import records
+from receptionist.call import language, records
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.heartbeat import Heartbeat
@@ -88,9 +90,26 @@ class Receptionist(Agent):
     async def on_enter(self) -> None:
         state: CallState = self.session.userdata
         if self.resumed:
-            self.session.say(resumed_greeting(self.practice))
+            self.session.say(resumed_greeting(self.practice, state.language))
             return
         self.session.say(greeting(self.practice, self.practice.is_open(state.now())))
+
+    async def llm_node(
+        self,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.FunctionTool],
+        model_settings: ModelSettings,
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel] | str:
+        """Before each reply: a caller naming a language ("español"), or speaking one the STT
+        recognised, switches the call to it (receptionist/call/language.py). A bare choice is
+        answered from code at once; anything else by the model, with this reply's instructions
+        already in the new language. Here rather than in `on_user_turn_completed`, which typed
+        turns (the console, the tests) never reach."""
+        state: CallState = self.session.userdata
+        first_words = await language.at_reply(self.session, state, chat_ctx)
+        if first_words is not None:
+            return first_words
+        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
 
 def build_session(
@@ -217,7 +236,10 @@ def attach_call_handling(
             state.transcript.append({"role": item.role, "text": item.text_content})
 
     state.keypad.connect(
-        on_operator=lambda: operator_escape(session, state), on_entry=deliver_entry
+        on_operator=lambda: operator_escape(session, state),
+        on_entry=deliver_entry,
+        on_language=lambda digit: language.by_keypad(session, state, digit),
+        language_digits=language.language_digits(state),
     )
     silence = SilenceWatch(
         session,
@@ -226,6 +248,7 @@ def attach_call_handling(
     )
     lifecycle = CallLifecycle(state, on_finished=on_finished)
     session.on("user_state_changed", silence.on_user_state)
+    session.on("user_input_transcribed", language.heard(state))
     session.on("conversation_item_added", keep_transcript)
     session.on("conversation_item_added", reply_timer(state))
     session.on("close", lifecycle.on_close)

@@ -117,6 +117,10 @@ class Catalogue:
         """A fixed line with its `$placeholders` filled (`$practice`)."""
         return Template(self.lines[key]).substitute(values)
 
+    def offer(self, digit: str) -> str:
+        """ "Para español, oprima 2 o diga español.": how the greeting offers this language."""
+        return Template(str(self.choose["offer"])).substitute(digit=digit)
+
     def say(self, key: str, **values: str) -> str:
         """A spoken-form template (`$day at $time`) with its placeholders filled."""
         return Template(self.spoken[key]).substitute(values)
