@@ -245,6 +245,7 @@ def attach_call_handling(
         session,
         grace_seconds=settings.silence_timeout,
         transferring=state.control.transfer_lock.locked,
+        words=lambda: state.words,
     )
     lifecycle = CallLifecycle(state, on_finished=on_finished)
     session.on("user_state_changed", silence.on_user_state)

@@ -43,6 +43,8 @@ REQUIRED_LINES: dict[str, tuple[str, ...]] = {
         "transfer_unavailable",
         "hold",
         "unreached",
+        "declined",
+        "held_too_long",
         "switched",
     ),
     "clips": ("trouble-transfer", "trouble-goodbye"),
@@ -62,7 +64,7 @@ REQUIRED_LINES: dict[str, tuple[str, ...]] = {
         "spans_joiner",
         "closed",
     ),
-    "briefing": ("language",),
+    "briefing": ("caller_language",),
 }
 DEFAULT = "en"
 

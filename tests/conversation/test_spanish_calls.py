@@ -54,7 +54,7 @@ async def test_pressing_2_switches_the_call_to_spanish_for_good():
         call.state.keypad.press("2")
         await call.state.keypad.drain()
         await wait_for(lambda: len(said(call.session)) == 2)
-        assert said(call.session)[1] == "Con gusto, seguimos en español. ¿En qué le puedo ayudar hoy?"
+        assert said(call.session)[1].startswith("Con gusto, seguimos en español.")
         await call.session.run(user_input="Quiero hacer una cita.")
         call.state.keypad.press("1")  # a second choice: the first one sticks
         await call.state.keypad.drain()
