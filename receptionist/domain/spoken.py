@@ -11,15 +11,17 @@ of `prompts/<lang>/lines.toml` ([spoken]), so "martes 1 de diciembre a las 9:15"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, get_date_format
 
-from receptionist.domain.languages import DEFAULT, catalogue
+from receptionist.domain.languages import DEFAULT, catalogue, fold
 from receptionist.domain.practice import WEEKDAYS, Closure, Practice, WeeklyHours
 
 # Closures named when the caller asks about hours: the nearest few, not the whole year.
@@ -136,3 +138,53 @@ def spoken_number(e164: str, region: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def read_date(text: str, lang: str = DEFAULT) -> date | None:
+    """A date as a caller says or a model writes it: `1985-03-03`, `3 de marzo de 1985`,
+    `March 3, 1985`, `3/3/1985` (day and month in the order `lang` writes them: 3/4/1985 is
+    April 3 in Spanish, March 4 in English). Month names are Babel's for `lang` and English
+    (models often write English). None when it is no whole date."""
+    text = text.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    words = fold(text).replace(",", " ").replace(".", " ")
+    numeric = re.fullmatch(r"(\d{1,2})\s*[/\-]\s*(\d{1,2})\s*[/\-]\s*(\d{4})", words.strip())
+    if numeric:
+        first, second, year = (int(g) for g in numeric.groups())
+        day_first = get_date_format("short", locale=lang).pattern.lower().startswith("d")
+        day, month = (first, second) if day_first else (second, first)
+        return _date(year, month, day)
+    months = _month_names(lang) | _month_names(DEFAULT)
+    tokens = words.split()
+    month = next((months[t] for t in tokens if t in months), None)
+    numbers = [
+        int(t.removesuffix("th").removesuffix("st").removesuffix("nd").removesuffix("rd"))
+        for t in tokens
+        if re.fullmatch(r"\d{1,4}(st|nd|rd|th)?", t)
+    ]
+    years = [n for n in numbers if n >= 1000]
+    days = [n for n in numbers if 1 <= n <= 31]
+    if month is None or len(years) != 1 or len(days) != 1:
+        return None
+    return _date(years[0], month, days[0])
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+@cache
+def _month_names(lang: str) -> dict[str, int]:
+    """Folded month names (wide, abbreviated, stand-alone) -> month number, from Babel."""
+    names: dict[str, int] = {}
+    for context in ("format", "stand-alone"):
+        for width in ("wide", "abbreviated"):
+            for number, name in Locale.parse(lang).months[context][width].items():
+                names.setdefault(fold(name).rstrip("."), number)
+    return names
