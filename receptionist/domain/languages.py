@@ -65,6 +65,19 @@ REQUIRED_LINES: dict[str, tuple[str, ...]] = {
         "closed",
     ),
     "briefing": ("caller_language",),
+    "reminder": (
+        "opening",
+        "visit",
+        "appointment",
+        "voicemail",
+        "confirmed",
+        "already_cancelled",
+        "cancelled",
+        "late_policy",
+        "book_again",
+        "opted_out",
+        "speak",
+    ),
 }
 DEFAULT = "en"
 
@@ -114,6 +127,7 @@ class Catalogue:
     clips: dict[str, str]
     spoken: dict[str, str]
     briefing: dict[str, str]
+    reminder: dict[str, str]
 
     def line(self, key: str, **values: str) -> str:
         """A fixed line with its `$placeholders` filled (`$practice`)."""
@@ -122,6 +136,10 @@ class Catalogue:
     def offer(self, digit: str) -> str:
         """ "Para español, oprima 2 o diga español.": how the greeting offers this language."""
         return Template(str(self.choose["offer"])).substitute(digit=digit)
+
+    def remind(self, key: str, **values: str) -> str:
+        """A reminder call's line (`[reminder]`) with its placeholders filled."""
+        return Template(self.reminder[key]).substitute(values)
 
     def say(self, key: str, **values: str) -> str:
         """A spoken-form template (`$day at $time`) with its placeholders filled."""
@@ -144,6 +162,7 @@ def catalogue(code: str) -> Catalogue:
         clips={k: str(v) for k, v in data.get("clips", {}).items()},
         spoken={k: str(v) for k, v in data.get("spoken", {}).items()},
         briefing={k: str(v) for k, v in data.get("briefing", {}).items()},
+        reminder={k: str(v) for k, v in data.get("reminder", {}).items()},
     )
 
 
