@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from livekit.agents import (
     AgentSession,
@@ -118,7 +119,7 @@ def _replace_instructions(chat_ctx: llm.ChatContext, instructions: str) -> None:
             return
 
 
-def heard(state: CallState):  # -> the user_input_transcribed handler
+def heard(state: CallState) -> Callable[[UserInputTranscribedEvent], None]:
     """Keeps the language the STT reports for each final transcript (with "multi", the one it
     detected): `on_turn` switches to it when it is one of the practice's."""
 
@@ -144,7 +145,7 @@ def switch_speech(session: AgentSession, language: Language) -> None:
             voice.update_options(voice=language.tts_voice)
 
 
-def _parts(engine: stt.STT | tts.TTS | None) -> list:
+def _parts(engine: stt.STT | tts.TTS | None) -> list[object]:
     """The providers behind a session's STT or TTS. The fallback adapters of livekit-agents 1.8
     have no public accessor for their providers, so their private lists are read here (the one
     place), rather than keeping a second copy of the providers for the whole call."""

@@ -95,11 +95,8 @@ class Receptionist(Agent):
         self.session.say(greeting(self.practice, self.practice.is_open(state.now())))
 
     async def llm_node(
-        self,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.FunctionTool],
-        model_settings: ModelSettings,
-    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel] | str:
+        self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel]:
         """Before each reply: a caller naming a language ("español"), or speaking one the STT
         recognised, switches the call to it (receptionist/call/language.py). A bare choice is
         answered from code at once; anything else by the model, with this reply's instructions
@@ -108,8 +105,10 @@ class Receptionist(Agent):
         state: CallState = self.session.userdata
         first_words = await language.at_reply(self.session, state, chat_ctx)
         if first_words is not None:
-            return first_words
-        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
+            yield first_words
+            return
+        async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
+            yield chunk
 
 
 def build_session(

@@ -159,7 +159,7 @@ def read_date(text: str, lang: str = DEFAULT) -> date | None:
         return _date(year, month, day)
     months = _month_names(lang) | _month_names(DEFAULT)
     tokens = words.split()
-    month = next((months[t] for t in tokens if t in months), None)
+    named = next((months[t] for t in tokens if t in months), None)
     numbers = [
         int(t.removesuffix("th").removesuffix("st").removesuffix("nd").removesuffix("rd"))
         for t in tokens
@@ -167,9 +167,9 @@ def read_date(text: str, lang: str = DEFAULT) -> date | None:
     ]
     years = [n for n in numbers if n >= 1000]
     days = [n for n in numbers if 1 <= n <= 31]
-    if month is None or len(years) != 1 or len(days) != 1:
+    if named is None or len(years) != 1 or len(days) != 1:
         return None
-    return _date(years[0], month, days[0])
+    return _date(years[0], named, days[0])
 
 
 def _date(year: int, month: int, day: int) -> date | None:
