@@ -138,10 +138,11 @@ def switch_speech(session: AgentSession, language: Language) -> None:
             engine.update_options(language=language.stt_language)
     if not language.tts_voice:
         return  # the settings' voice: OpenAI's voices speak every language they are given
+    aura = language.tts_voice.startswith("aura")  # a Deepgram voice; else an OpenAI one
     for voice in _parts(session.tts):
-        if isinstance(voice, deepgram.TTS) and language.tts_voice.startswith("aura"):
+        if isinstance(voice, deepgram.TTS) and aura:
             voice.update_options(model=language.tts_voice)
-        elif isinstance(voice, openai.TTS):
+        elif isinstance(voice, openai.TTS) and not aura:
             voice.update_options(voice=language.tts_voice)
 
 
