@@ -7,12 +7,18 @@ instructions, in Spanish after the switch) and what the book holds.
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 from livekit.agents import UserInputTranscribedEvent
 from livekit.agents.language import LanguageCode
 
-from tests.support.harness import receptionist_call
-from tests.support.scripted_llm import Say, ScriptedLLM
+from receptionist.call import briefing
+from receptionist.domain.calls import Outcome
+from receptionist.domain.practice import TransferMode
+from tests.conversation.book_support import active_appointments, option_ids, tool_results
+from tests.support.harness import example_practice, receptionist_call
+from tests.support.scripted_llm import Call, Say, ScriptedLLM
+from tests.support.warm import FakeLegs, Staff
 
 SPANISH_PROMPT = "Hable siempre en español"
 
@@ -102,3 +108,110 @@ async def test_an_english_caller_stays_in_english():
         await call.state.keypad.drain()
     assert call.state.language == "en"
     assert "You are the automated phone assistant" in instructions(script.requests[0])
+
+
+MARIA = ("María José García López", date(1985, 3, 3))
+
+
+async def in_spanish(call) -> None:
+    """The caller presses 2 during the greeting, as the greeting offers."""
+    await wait_for(lambda: said(call.session))
+    call.state.keypad.press("2")
+    await call.state.keypad.drain()
+    await wait_for(lambda: call.state.language == "es" and len(said(call.session)) == 2)
+
+
+async def test_hours_are_given_the_spanish_way(book):
+    script = ScriptedLLM([Call("practice_info", topic="hours"), Say("Abrimos de lunes a viernes.")])
+    async with book.call(script) as call:
+        await in_spanish(call)
+        result = await call.session.run(user_input="¿Qué horario tienen?")
+        [(hours, is_error)] = tool_results(result, "practice_info")
+    assert not is_error
+    assert hours.startswith("Lunes: de 8:00 a 17:00; Martes: de 8:00 a 17:00; Miércoles: de 8:00")
+    assert "Sábado: cerrado" in hours
+
+
+async def test_booking_after_an_identity_check_said_the_spanish_way(book):
+    """María gives her name with one surname and her date of birth as Spanish speakers say it;
+    the offered times are in Spanish; the visit is booked for her record."""
+    patient, _ = await book.store.appointments.register_patient(
+        book.practice.id, MARIA[0], MARIA[1], "+14144007103"
+    )
+    script = ScriptedLLM(
+        [
+            Call("verify_patient", full_name="María García", date_of_birth="3 de marzo de 1985"),
+            Call("find_open_times", visit_type="cleaning", part_of_day="morning"),
+            Say("Tengo el miércoles a las 10:15. ¿Le viene bien?"),
+            lambda ctx: Call("book_appointment", option_id=option_ids(ctx)[0]),
+            Say("Listo, su cita está reservada."),
+        ]
+    )
+    async with book.call(script) as call:
+        await in_spanish(call)
+        result = await call.session.run(
+            user_input="Soy María García, nací el 3 de marzo de 1985. Quiero una limpieza."
+        )
+        [(verified, bad)] = tool_results(result, "verify_patient")
+        [(offered, _)] = tool_results(result, "find_open_times")
+        assert not bad and call.state.identity.patient_id == patient.id
+        assert " a las " in offered and " at " not in offered.split("\n", 1)[1]
+        await call.session.run(user_input="Sí, la primera.")
+        [appointment] = await active_appointments(book.store, MARIA)
+    assert appointment.patient_id == patient.id and appointment.visit_type == "checkup"
+    assert call.state.outcomes == [Outcome.BOOKED]
+
+
+async def test_a_life_threatening_emergency_in_spanish_goes_to_911(book):
+    script = ScriptedLLM(
+        [
+            Call("report_emergency", kind="life_threatening", summary="cara hinchada, no respira"),
+            Say("Cuelgue y llame al 911 ahora mismo."),
+        ]
+    )
+    async with book.call(script) as call:
+        await in_spanish(call)
+        result = await call.session.run(user_input="Se me hincha la cara y no puedo respirar.")
+        [(output, _)] = tool_results(result, "report_emergency")
+    assert "911" in output and call.state.outcome == Outcome.EMERGENCY
+    assert call.api.transfers == []
+    assert SPANISH_PROMPT in instructions(script.requests[0])
+
+
+async def test_a_message_in_spanish_is_stored_for_the_team(book):
+    script = ScriptedLLM(
+        [
+            Call("take_message", caller_name="José Núñez", reason="Pregunta sobre la factura"),
+            Say("Le paso el mensaje al equipo."),
+        ]
+    )
+    async with book.call(script) as call:
+        await in_spanish(call)
+        await call.session.run(user_input="Quiero dejar un mensaje sobre mi factura.")
+        [message] = await book.store.records.open_messages("lakeside")
+    assert (message.caller_name, message.reason) == ("José Núñez", "Pregunta sobre la factura")
+    assert call.state.outcomes == [Outcome.MESSAGE]
+
+
+async def test_a_transfer_in_spanish_tells_the_staff_the_callers_language():
+    practice = example_practice()
+    practice = practice.model_copy(
+        update={"transfers": practice.transfers.model_copy(update={"mode": TransferMode.WARM})}
+    )
+    legs = FakeLegs(Staff(presses=["1"]))
+
+    def prepare(state) -> None:
+        state.control.legs = legs
+
+    script = ScriptedLLM([Call("transfer_to_staff", reason="una pregunta sobre la factura")])
+    async with receptionist_call(script, practice=practice, prepare=prepare) as call:
+        await in_spanish(call)
+        await call.session.run(user_input="Quiero hablar con alguien, por favor.")
+        await wait_for(lambda: any(line.startswith("Hello") for line in legs.told))
+        assert call.state.outcomes == [Outcome.TRANSFERRED]
+        heard = said(call.session)
+    [brief] = [line for line in legs.told if line.startswith("Hello, this is the assistant")]
+    assert "The caller speaks Spanish, not English" in brief and brief.endswith(briefing.QUESTION)
+    assert "Un momento por favor. Voy a ver si alguien del equipo puede atenderle." in " ".join(
+        heard
+    )
