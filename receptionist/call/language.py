@@ -97,7 +97,10 @@ async def at_reply(
         return None  # a reply after a tool call: the caller's turn was read already
     text = turn.text_content or ""
     named = chosen_by_words(state.practice.spoken_languages, text)
-    language = named or (by_code(state, state.heard_language) if state.heard_language else None)
+    # Heard in the language already spoken is no choice (an STT fixed on English reports "en"
+    # for every turn): only another of the practice's languages switches.
+    other = state.heard_language != state.language
+    language = named or (by_code(state, state.heard_language) if other else None)
     if language is None or not await choose(
         session, state, language, "speech" if named else "detected"
     ):

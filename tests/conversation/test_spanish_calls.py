@@ -100,6 +100,19 @@ async def test_speaking_spanish_as_the_stt_heard_it_is_answered_in_spanish():
     ]
 
 
+async def test_english_heard_first_does_not_lock_out_a_later_choice_of_spanish():
+    script = ScriptedLLM([Say("Sure."), Say("Claro.")])
+    async with receptionist_call(script) as call:
+        call.session.emit(
+            "user_input_transcribed",
+            UserInputTranscribedEvent(transcript="Hi", is_final=True, language=LanguageCode("en")),
+        )
+        await call.session.run(user_input="Hi, I have a question.")
+        assert call.state.language == "en" and not call.state.language_chosen
+        await call.session.run(user_input="Actually, Spanish please.")
+    assert call.state.language == "es"
+
+
 async def test_an_english_caller_stays_in_english():
     script = ScriptedLLM([Say("Sure, what kind of visit?")])
     async with receptionist_call(script) as call:
