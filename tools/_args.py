@@ -13,8 +13,9 @@ from livekit.agents.llm import ToolError
 
 from receptionist.appointments import Slot
 from receptionist.call.state import CallState
+from receptionist.domain.languages import DEFAULT
 from receptionist.domain.phone import UNKNOWN, normalize
-from receptionist.domain.spoken import spoken_time
+from receptionist.domain.spoken import read_date, spoken_time
 from receptionist.domain.text import clean_free_text
 
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?$")
@@ -39,10 +40,17 @@ def parse_day(value: str, field: str) -> date | None:
         ) from None
 
 
-def parse_birth_date(value: str, today: date) -> date:
-    born = parse_day(value, "date_of_birth")
-    if born is None:
+def parse_birth_date(value: str, today: date, lang: str = DEFAULT) -> date:
+    """YYYY-MM-DD, or the date as the caller said it in the call's language ("el 3 de marzo de
+    1985", "March 3, 1985": domain/spoken.py's `read_date`)."""
+    if not (value or "").strip():
         raise ToolError("Ask the caller for their date of birth (month, day and year).")
+    born = read_date(value, lang)
+    if born is None:
+        raise ToolError(
+            f"date_of_birth must be a date written YYYY-MM-DD (got {value[:20]!r}): ask the "
+            "caller for the day, the month and the year if one is missing."
+        )
     if born > today or born.year < today.year - 120:
         raise ToolError(
             "That date of birth is not possible. Ask the caller to say it again: month, day, year."
@@ -81,7 +89,8 @@ def describe_options(state: CallState, slots: list[Slot]) -> str:
     practice = state.practice
     today = state.local_now().date()
     return "\n".join(
-        f"{option_id}: {spoken_time(slot.start, practice.tz, today)} with {slot.provider_name}"
+        f"{option_id}: {spoken_time(slot.start, practice.tz, today, state.language)} with "
+        f"{slot.provider_name}"
         for option_id, slot in state.offers.add(slots)
     )
 

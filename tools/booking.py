@@ -150,7 +150,7 @@ async def verify_patient(ctx: RunContext[CallState], full_name: str, date_of_bir
     state = ctx.userdata
     _refuse_if_locked(state)
     name = clean_name(full_name)
-    born = parse_birth_date(date_of_birth, state.local_now().date())
+    born = parse_birth_date(date_of_birth, state.local_now().date(), state.language)
     try:
         checked = await _verifier(state).verify(name, born)
     except IdentityLocked:
@@ -196,7 +196,7 @@ async def register_patient(
     if not state.identity.may_register:
         raise ToolError("No more registrations in this call: offer to take a message instead.")
     name = clean_name(full_name)
-    born = parse_birth_date(date_of_birth, state.local_now().date())
+    born = parse_birth_date(date_of_birth, state.local_now().date(), state.language)
     phone = callback_number_of(state, callback_number)
     try:
         checked = await _verifier(state).register(name, born, phone)

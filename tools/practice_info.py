@@ -24,15 +24,16 @@ Topic = Literal[
 ]
 
 
-def _hours(practice: Practice, today: date) -> str:
+def _hours(practice: Practice, today: date, lang: str) -> str:
     closed = closures_ahead(practice.closures, today)
-    return week_hours(practice.hours) + (f". Also {closed}." if closed else ".")
+    return week_hours(practice.hours, lang) + (f". Also {closed}." if closed else ".")
 
 
-def answer(practice: Practice, topic: str, today: date) -> str:
-    """The facts for a topic, as short sentences the model can speak."""
+def answer(practice: Practice, topic: str, today: date, lang: str = "en") -> str:
+    """The facts for a topic, as short sentences the model can speak (hours in the call's
+    language, `lang`)."""
     if topic == "hours":
-        return _hours(practice, today)
+        return _hours(practice, today, lang)
     if topic == "address_parking":
         return f"{practice.address or 'Address not listed.'} {practice.parking}".strip()
     if topic == "insurance":
@@ -66,7 +67,7 @@ async def practice_info(ctx: RunContext[CallState], topic: Topic) -> str:
     """
     state = ctx.userdata
     state.record(Outcome.INFORMATION)
-    return answer(state.practice, topic, state.local_now().date())
+    return answer(state.practice, topic, state.local_now().date(), state.language)
 
 
 PRACTICE_INFO_TOOLS = [practice_info]

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from string import Template
+
+from babel import Locale
 
 from receptionist.call.state import CallState
+from receptionist.domain.languages import catalogue
 from receptionist.domain.phone import is_e164
 from receptionist.domain.spoken import spoken_number
 
@@ -48,8 +52,18 @@ def briefing(state: CallState, reason: str) -> str:
     want = reason.strip().rstrip(".") or KEYPAD_REASON
     return (
         f"Hello, this is the assistant at {state.practice.name}. I have a caller on hold: "
-        f"{who(state)}. They {_wants(want)}. {done(state)} {QUESTION}"
+        f"{who(state)}. They {_wants(want)}. {done(state)} {caller_language(state)}{QUESTION}"
     )
+
+
+def caller_language(state: CallState) -> str:
+    """ "The caller speaks Spanish, ...": said when the caller chose a language other than the
+    practice's default (the staff's), in the default language, so whoever answers can decide."""
+    default = state.practice.default_language.code
+    if state.language == default:
+        return ""
+    name = Locale.parse(state.language).get_display_name(default) or state.language
+    return Template(catalogue(default).briefing["caller_language"]).substitute(language=name) + " "
 
 
 def who(state: CallState) -> str:

@@ -1,8 +1,10 @@
 """Pre-rendered audio clips, played when the speech pipeline itself has failed.
 
 When STT, LLM or TTS fail for good the session closes and its audio output is gone, so the apology
-cannot come from TTS. These clips are WAV files shipped in `assets/clips/`, played on a track of our
-own. `receptionist render-clips` (`receptionist.ops.clips`) renders them.
+cannot come from TTS. These clips are WAV files shipped in `assets/clips/<language>/`, one set per
+language a practice speaks (their words are the `[clips]` of prompts/<language>/lines.toml), played
+on a track of our own in the call's language. `receptionist render-clips` (`receptionist.ops.clips`)
+renders them; the start-up check refuses a language without them (`missing_clips`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Protocol
 
 from livekit import rtc
 
+from receptionist.domain.languages import DEFAULT
 from receptionist.paths import REPO_ROOT
 
 log = logging.getLogger("receptionist.call")
@@ -25,8 +28,22 @@ SAMPLE_RATE = 16000
 FRAME_MS = 20
 
 
-def clip_path(name: str) -> Path:
-    return CLIPS_DIR / f"{name}.wav"
+# Every clip a call may play (each language's catalogue gives their words).
+CLIP_NAMES = ("trouble-transfer", "trouble-goodbye")
+
+
+def clip_path(name: str, lang: str = DEFAULT) -> Path:
+    return CLIPS_DIR / lang / f"{name}.wav"
+
+
+def missing_clips(lang: str) -> list[str]:
+    """The clips a language lacks, each with the fix (for the start-up check)."""
+    return [
+        f"languages: {lang!r} has no clip {clip_path(name, lang)}: run `uv run receptionist "
+        "render-clips`"
+        for name in CLIP_NAMES
+        if not clip_path(name, lang).is_file()
+    ]
 
 
 def read_frames(path: Path) -> Iterator[rtc.AudioFrame]:
@@ -44,7 +61,7 @@ def read_frames(path: Path) -> Iterator[rtc.AudioFrame]:
 
 
 class ClipPlayer(Protocol):
-    async def play(self, name: str) -> None: ...
+    async def play(self, name: str, lang: str = DEFAULT) -> None: ...
 
 
 class RoomClipPlayer:
@@ -53,8 +70,8 @@ class RoomClipPlayer:
     def __init__(self, room: rtc.Room) -> None:
         self._room = room
 
-    async def play(self, name: str) -> None:
-        path = clip_path(name)
+    async def play(self, name: str, lang: str = DEFAULT) -> None:
+        path = clip_path(name, lang)
         frames = list(read_frames(path))
         if not frames:
             return

@@ -1,4 +1,5 @@
-"""Keypad (DTMF) input: `0` reaches a human at any moment; otherwise digits the agent asked for.
+"""Keypad (DTMF) input: `0` reaches a human at any moment; a language's digit (`2` for
+Spanish, as the greeting offers) switches the call's language; otherwise digits the agent asked for.
 
 DTMF arrives from the SIP bridge as RFC 4733 events (`sip_dtmf_received`). The `0` escape hatch
 is handled in code, so it works even when speech recognition or the model is failing. While the
@@ -22,6 +23,7 @@ MAX_DIGITS = 20
 
 OnOperator = Callable[[], Awaitable[None]]
 OnEntry = Callable[[str, str], Awaitable[None]]  # (what, digits)
+OnLanguage = Callable[[str], Awaitable[None]]  # (the digit pressed)
 
 
 class Keypad:
@@ -33,11 +35,14 @@ class Keypad:
         *,
         on_operator: OnOperator | None = None,
         on_entry: OnEntry | None = None,
+        on_language: OnLanguage | None = None,
         idle_seconds: float = ENTRY_IDLE_SECONDS,
         first_digit_seconds: float = FIRST_DIGIT_SECONDS,
     ) -> None:
         self._on_operator = on_operator
         self._on_entry = on_entry
+        self._on_language = on_language
+        self._language_digits: frozenset[str] = frozenset()
         self._idle_seconds = idle_seconds
         self._first_digit_seconds = first_digit_seconds
         self.collecting: str | None = None
@@ -45,9 +50,20 @@ class Keypad:
         self._idle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
 
-    def connect(self, *, on_operator: OnOperator, on_entry: OnEntry) -> None:
+    def connect(
+        self,
+        *,
+        on_operator: OnOperator,
+        on_entry: OnEntry,
+        on_language: OnLanguage | None = None,
+        language_digits: frozenset[str] = frozenset(),
+    ) -> None:
+        """`language_digits` are the digits that choose a language (practice.languages); they
+        reach `on_language` only outside an entry, where a digit is otherwise ignored."""
         self._on_operator = on_operator
         self._on_entry = on_entry
+        self._on_language = on_language
+        self._language_digits = language_digits
 
     def start(self, what: str) -> None:
         """Treat the next keypresses as an entry of `what` (e.g. date_of_birth)."""
@@ -60,6 +76,8 @@ class Keypad:
             if digit == "0" and self._on_operator is not None:
                 log.info("caller pressed 0: transferring to staff")
                 self._spawn(self._on_operator())
+            elif digit in self._language_digits and self._on_language is not None:
+                self._spawn(self._on_language(digit))
             return
         if digit == "#":
             self._finish()

@@ -16,24 +16,31 @@ from livekit.agents import AgentSession, CloseEvent, UserStateChangedEvent
 from receptionist.call.speech import speak
 from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
+from receptionist.domain.languages import DEFAULT, Catalogue, catalogue
 
 log = logging.getLogger("receptionist.call")
 
-STILL_THERE = "Are you still there?"
-SILENT_GOODBYE = (
-    "I haven't heard anything, so I'll end the call now. Please call back any time. Goodbye."
-)
+# The English lines (prompts/en/lines.toml); a call says its own language's.
+STILL_THERE = catalogue(DEFAULT).line("still_there")
+SILENT_GOODBYE = catalogue(DEFAULT).line("silent_goodbye")
 
 
 class SilenceWatch:
     """After the session marks the caller away: ask once, then end the call if still silent."""
 
     def __init__(
-        self, session: AgentSession, *, grace_seconds: float, transferring: Callable[[], bool]
+        self,
+        session: AgentSession,
+        *,
+        grace_seconds: float,
+        transferring: Callable[[], bool],
+        words: Callable[[], Catalogue] = lambda: catalogue(DEFAULT),
     ) -> None:
+        """`words`: the call's language's lines at the time they are said (it may switch)."""
         self._session = session
         self._grace = grace_seconds
         self._transferring = transferring
+        self._words = words
         self._task: asyncio.Task | None = None
 
     def on_user_state(self, ev: UserStateChangedEvent) -> None:
@@ -46,13 +53,13 @@ class SilenceWatch:
             self._task = None
 
     async def _check(self) -> None:
-        await speak(self._session, STILL_THERE)
+        await speak(self._session, self._words().line("still_there"))
         await asyncio.sleep(self._grace)
         if self._session.user_state != "away" or self._transferring():
             self._task = None
             return
         log.info("caller silent: ending the call")
-        await speak(self._session, SILENT_GOODBYE)
+        await speak(self._session, self._words().line("silent_goodbye"))
         self._session.shutdown()
 
 
@@ -105,10 +112,10 @@ class CallLifecycle:
             return
         destination = state.transfer_target
         if destination and state.info.is_sip:
-            await state.clips.play("trouble-transfer")
+            await state.clips.play("trouble-transfer", state.language)
             result = await state.control.transfer(destination)
             if result.ok:
                 state.transferred(destination)
                 return
             state.transfer_failed(result.reason)
-        await state.clips.play("trouble-goodbye")
+        await state.clips.play("trouble-goodbye", state.language)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, JobContext, get_job_context, room_io
 
-from receptionist.call import sip
+from receptionist.call import language, sip
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.control import CallControl
 from receptionist.call.mailbox import wait_for_quiet
@@ -110,7 +110,8 @@ class ReminderCaller(Agent):
         super().__init__(
             instructions=INSTRUCTIONS.format(
                 practice=call.practice.name, first_name=call.first_name
-            ),
+            )
+            + call.words.reminder["speak"],
             tools=list(tools),
         )
         self.call = call
@@ -294,8 +295,13 @@ async def run_reminder_call(
         room_name=ctx.room.name,
         reminder=call,
     )
+    # The patient's language: the call's lines, and its STT and voice (the first words too).
+    state.language, state.language_chosen = call.language, True
     providers = build_providers(settings, keyterms=[practice.name])
     session = build_session(settings, providers, state, worker.vad)
+    spoken = language.by_code(state, call.language)
+    if spoken is not None and spoken.code != practice.languages[0]:
+        language.switch_speech(session, spoken)
 
     async def finished(_: CallState) -> None:
         try:

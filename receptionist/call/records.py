@@ -48,6 +48,7 @@ def call_record(state: CallState, usage: dict | None, *, ended_at: datetime) -> 
         "transcript": transcript,
         "events": [dict(event) for event in state.events[:MAX_EVENTS]],
         "patient_ids": list(state.identity.identified),
+        "language": state.language,
     }
 
 

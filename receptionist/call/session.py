@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,9 @@ from livekit.agents import (
     Agent,
     AgentSession,
     ConversationItemAddedEvent,
+    FlushSentinel,
     JobContext,
+    ModelSettings,
     cli,
     get_job_context,
     llm,
@@ -30,7 +32,7 @@ from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.agents.voice.room_io.types import NoiseCancellationParams, NoiseCancellationSelector
 from rich.text import Text
 
-from receptionist.call import records
+from receptionist.call import language, records
 from receptionist.call.clips import RoomClipPlayer
 from receptionist.call.console import quiet_provider_failures
 from receptionist.call.control import CallControl
@@ -90,9 +92,25 @@ class Receptionist(Agent):
     async def on_enter(self) -> None:
         state: CallState = self.session.userdata
         if self.resumed:
-            self.session.say(resumed_greeting(self.practice))
+            self.session.say(resumed_greeting(self.practice, state.language))
             return
         self.session.say(greeting(self.practice, self.practice.is_open(state.now())))
+
+    async def llm_node(
+        self, chat_ctx: llm.ChatContext, tools: list[llm.Tool], model_settings: ModelSettings
+    ) -> AsyncIterable[llm.ChatChunk | str | FlushSentinel]:
+        """Before each reply: a caller naming a language ("español"), or speaking one the STT
+        recognised, switches the call to it (receptionist/call/language.py). A bare choice is
+        answered from code at once; anything else by the model, with this reply's instructions
+        already in the new language. Here rather than in `on_user_turn_completed`, which typed
+        turns (the console, the tests) never reach."""
+        state: CallState = self.session.userdata
+        first_words = await language.at_reply(self.session, state, chat_ctx)
+        if first_words is not None:
+            yield first_words
+            return
+        async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
+            yield chunk
 
 
 def build_session(
@@ -228,15 +246,20 @@ def attach_call_handling(
             state.transcript.append({"role": item.role, "text": item.text_content})
 
     state.keypad.connect(
-        on_operator=lambda: operator_escape(session, state), on_entry=deliver_entry
+        on_operator=lambda: operator_escape(session, state),
+        on_entry=deliver_entry,
+        on_language=lambda digit: language.by_keypad(session, state, digit),
+        language_digits=language.language_digits(state),
     )
     silence = SilenceWatch(
         session,
         grace_seconds=settings.silence_timeout,
         transferring=state.control.transfer_lock.locked,
+        words=lambda: state.words,
     )
     lifecycle = CallLifecycle(state, on_finished=on_finished)
     session.on("user_state_changed", silence.on_user_state)
+    session.on("user_input_transcribed", language.heard(state))
     session.on("conversation_item_added", keep_transcript)
     session.on("conversation_item_added", reply_timer(state))
     session.on("close", lifecycle.on_close)

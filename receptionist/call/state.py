@@ -18,6 +18,7 @@ from receptionist.call.control import CallControl
 from receptionist.call.keypad import Keypad
 from receptionist.domain.calls import CallInfo, Outcome
 from receptionist.domain.identity import Identity
+from receptionist.domain.languages import Catalogue, catalogue
 from receptionist.domain.practice import Practice
 from receptionist.domain.replies import ReplyTime
 from receptionist.store import Store
@@ -69,6 +70,20 @@ class CallState:
     replies: list[ReplyTime] = field(default_factory=list)
     # The location's book when it is not the store's own ([practice.book]: Open Dental).
     book: Book | None = None
+    # The language the call is in (a code of practice.languages): the default until the caller
+    # chooses another (receptionist/call/language.py), then that one for the rest of the call.
+    language: str = ""
+    language_chosen: bool = False  # the caller has chosen: no second switch
+    heard_language: str = ""  # the language the STT last reported hearing (with "multi")
+
+    def __post_init__(self) -> None:
+        if not self.language:
+            self.language = self.practice.default_language.code
+
+    @property
+    def words(self) -> Catalogue:
+        """The fixed lines of the call's language (prompts/<language>/lines.toml)."""
+        return catalogue(self.language)
 
     def now(self) -> datetime:
         return self.clock()

@@ -17,14 +17,13 @@ from receptionist.call.briefing import KEYPAD_REASON
 from receptionist.call.control import TransferResult
 from receptionist.call.speech import speak
 from receptionist.call.state import CallState
+from receptionist.domain.languages import DEFAULT, catalogue
 
 log = logging.getLogger("receptionist.call")
 
-ANNOUNCE = "One moment please, I'm connecting you to our team now."
-UNAVAILABLE = (
-    "I'm sorry, I couldn't reach anyone on our team just now. "
-    "I can take a message and someone will call you back. What would you like me to pass on?"
-)
+# The English lines (prompts/en/lines.toml); a call says its own language's (`state.words`).
+ANNOUNCE = catalogue(DEFAULT).line("transfer_announce")
+UNAVAILABLE = catalogue(DEFAULT).line("transfer_unavailable")
 ALREADY_TRANSFERRING = "a transfer is already under way"
 
 
@@ -57,7 +56,7 @@ async def cold_transfer(
 ) -> TransferResult:
     """The announcement, then SIP REFER; the caller leaves the room when it succeeds. Called
     with the transfer lock held."""
-    await speak(session, ANNOUNCE)
+    await speak(session, state.words.line("transfer_announce"))
     result = await state.control.transfer(destination)
     if result.ok:
         state.transferred(destination)
@@ -73,4 +72,4 @@ async def operator_escape(session: AgentSession, state: CallState) -> None:
     session.interrupt(force=True)
     result = await transfer_caller(session, state, KEYPAD_REASON)
     if result.failed and result.reason != ALREADY_TRANSFERRING and not result.told_caller:
-        await speak(session, UNAVAILABLE)
+        await speak(session, state.words.line("transfer_unavailable"))

@@ -39,27 +39,17 @@ from receptionist.call.legs import Legs, StaffCall, dialled_number
 from receptionist.call.sip import Dialled
 from receptionist.call.speech import speak
 from receptionist.call.state import CallState
+from receptionist.domain.languages import DEFAULT, catalogue
 from receptionist.domain.lines import Line
 from receptionist.domain.practice import TransferMode
 
 log = logging.getLogger("receptionist.call")
 
-HOLD_LINE = "One moment please. I'll see if someone from our team can take your call. Please hold."
-DECLINED = (
-    "Thank you for holding. I'm sorry, our team can't take your call right now. I can take a "
-    "message so they can call you back, or you're welcome to call again later. Would you like "
-    "to leave a message?"
-)
-UNREACHED = (
-    "Thank you for holding. I'm sorry, I couldn't reach anyone on our team just now. I can take "
-    "a message so they can call you back, or you're welcome to call again later. Would you like "
-    "to leave a message?"
-)
-HELD_TOO_LONG = (
-    "I'm sorry to keep you waiting; nobody on our team is free right now. I can take a message "
-    "so they can call you back, or you're welcome to call again later. Would you like to leave "
-    "a message?"
-)
+# What the caller hears, in English (prompts/en/lines.toml); a call says its own language's.
+HOLD_LINE = catalogue(DEFAULT).line("hold")
+DECLINED = catalogue(DEFAULT).line("declined")
+UNREACHED = catalogue(DEFAULT).line("unreached")
+HELD_TOO_LONG = catalogue(DEFAULT).line("held_too_long")
 STAFF_THANKS = "Thank you. I'll let the caller know. Goodbye."
 STAFF_TOO_LATE = "I'm sorry, the caller couldn't hold any longer. I'll take a message. Goodbye."
 
@@ -92,10 +82,10 @@ class Ending(StrEnum):
 DIALLED = {Line.NO_ANSWER: Ending.NO_ANSWER, Line.BUSY: Ending.BUSY, Line.FAILED: Ending.FAILED}
 # Said to the caller when the attempt ends without them talking to anyone.
 CALLER_LINES = {
-    Ending.DECLINED: DECLINED,
-    Ending.STAFF_LEFT: DECLINED,
-    Ending.NO_REPLY: DECLINED,
-    Ending.HOLD_LIMIT: HELD_TOO_LONG,
+    Ending.DECLINED: "declined",
+    Ending.STAFF_LEFT: "declined",
+    Ending.NO_REPLY: "declined",
+    Ending.HOLD_LIMIT: "held_too_long",
 }
 # Endings after which warm_then_cold hands the caller over cold: the line was never reached.
 UNREACHABLE = (Ending.NO_ANSWER, Ending.BUSY, Ending.FAILED)
@@ -205,7 +195,7 @@ class WarmTransfer:
         state = self.state
         ready = asyncio.create_task(self.legs.ready_hold())  # published while the line plays
         try:
-            await speak(self.session, HOLD_LINE)
+            await speak(self.session, self.state.words.line("hold"))
             await ready
         finally:
             ready.cancel()  # the caller hung up during the line: stop_hold closes what was made
@@ -324,7 +314,8 @@ class WarmTransfer:
         ):
             await self._handed_over_cold()
             return
-        await self._back_to_caller(CALLER_LINES.get(ending, UNREACHED))
+        line = CALLER_LINES.get(ending, "unreached")
+        await self._back_to_caller(self.state.words.line(line))
         self._decide(TransferResult(False, self.destination, reason=ending, told_caller=True))
 
     async def _end_staff_leg(self, ending: Ending) -> None:
@@ -340,7 +331,7 @@ class WarmTransfer:
         await self._back_to_caller(None)
         result = await self.cold(self.session, self.state, self.destination)
         if result.failed:
-            await speak(self.session, UNREACHED)
+            await speak(self.session, self.state.words.line("unreached"))
             result = replace(result, told_caller=True)
         self._decide(result)
 

@@ -34,6 +34,9 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from receptionist.domain.books import BookChoice
+from receptionist.domain.languages import DEFAULT as DEFAULT_LANGUAGE
+from receptionist.domain.languages import Language, LanguageOptions, build_languages
+from receptionist.domain.languages import check_codes as check_languages
 from receptionist.domain.phone import mask, normalize
 from receptionist.paths import REPO_ROOT
 
@@ -595,6 +598,9 @@ class Practice(NamedWithId):
     reminders: Reminders = Reminders()
     transfers: Transfers = Transfers()
     book: BookChoice = BookChoice()  # where the schedule lives: ours, or the practice's PMS
+    # The languages callers are answered in, the default first (receptionist/domain/languages.py).
+    languages: list[str] = Field(default_factory=lambda: [DEFAULT_LANGUAGE])
+    language: dict[str, LanguageOptions] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -664,6 +670,7 @@ class Practice(NamedWithId):
             )
         self._check_reminders(vids)
         self.book.check_against(self)
+        check_languages(self.languages, self.language)
         return self
 
     def _check_reminders(self, vids: list[str]) -> None:
@@ -691,6 +698,15 @@ class Practice(NamedWithId):
             )
 
     # --- derived views -------------------------------------------------------------------------
+
+    @property
+    def spoken_languages(self) -> list[Language]:
+        """The languages a caller can be answered in, the default first."""
+        return build_languages(self.languages, self.language)
+
+    @property
+    def default_language(self) -> Language:
+        return self.spoken_languages[0]
 
     @property
     def tz(self) -> ZoneInfo:

@@ -48,14 +48,16 @@ def render_clips(
     from receptionist.ops import clips
 
     settings = staff.settings_or_exit() if engine == Engine.TTS else None
-    for name, text in clips.CLIP_TEXT.items():
-        if settings is None:
-            path = clips.render_with_espeak(name, text)
-        else:
-            from receptionist.call.providers import build_tts
+    for lang in clips.catalogued_languages():
+        folder = clips.CLIPS_DIR / lang
+        for name, text in clips.clip_texts(lang).items():
+            if settings is None:
+                path = clips.render_with_espeak(name, text, folder, lang)
+            else:
+                from receptionist.call.providers import build_tts
 
-            path = asyncio.run(clips.render_with_tts(name, text, build_tts(settings)))
-        staff.say(f"rendered {path} ({clips.clip_seconds(path):.1f} s)", "green")
+                path = asyncio.run(clips.render_with_tts(name, text, build_tts(settings), folder))
+            staff.say(f"rendered {path} ({clips.clip_seconds(path):.1f} s)", "green")
 
 
 if __name__ == "__main__":

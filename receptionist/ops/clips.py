@@ -1,7 +1,9 @@
 """Rendering the apology clips that calls play when the speech pipeline has failed.
 
-`receptionist render-clips` writes them to `assets/clips/` (espeak-ng offline, or the configured
-cloud TTS for a voice that matches the agent's); calls only play them (`receptionist.call.clips`).
+`receptionist render-clips` writes them to `assets/clips/<language>/` for every language with a
+catalogue (prompts/<language>/lines.toml, whose `[clips]` are their words), with espeak-ng offline
+or the configured cloud TTS for a voice that matches the agent's; calls only play them
+(`receptionist.call.clips`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,27 @@ from pathlib import Path
 from livekit import rtc
 from livekit.agents import tts
 
-from receptionist.call.clips import CLIPS_DIR, SAMPLE_RATE
+from receptionist.call.clips import CLIP_NAMES, CLIPS_DIR, SAMPLE_RATE
+from receptionist.domain.languages import CATALOGUE_FILE, DEFAULT, PROMPTS_DIR, catalogue
 
-# The words of each clip: what the caller hears when nothing else can speak.
-CLIP_TEXT = {
-    "trouble-transfer": (
-        "I'm sorry, I'm having technical trouble. Please hold while I connect you to our team."
-    ),
-    "trouble-goodbye": (
-        "I'm sorry, I'm having technical trouble and can't help you right now. "
-        "Please call the office again in a few minutes. Goodbye."
-    ),
-}
+# espeak-ng's voice for a language, where its code is not the language's own.
+ESPEAK_VOICES = {"en": "en-us"}
+
+
+def clip_texts(lang: str) -> dict[str, str]:
+    """The words of each clip in `lang`: what the caller hears when nothing else can speak."""
+    words = catalogue(lang).clips
+    return {name: words[name] for name in CLIP_NAMES}
+
+
+def catalogued_languages() -> list[str]:
+    """Every language with a catalogue under prompts/ (the default first)."""
+    found = sorted(p.parent.name for p in PROMPTS_DIR.glob(f"*/{CATALOGUE_FILE}"))
+    return sorted(found, key=lambda code: code != DEFAULT)
+
+
+# The default language's clips, as before there were languages.
+CLIP_TEXT = clip_texts(DEFAULT)
 
 
 def clip_seconds(path: Path) -> float:
@@ -32,12 +43,16 @@ def clip_seconds(path: Path) -> float:
         return wav.getnframes() / wav.getframerate()
 
 
-def render_with_espeak(name: str, text: str, out_dir: Path = CLIPS_DIR) -> Path:
-    """Renders a clip offline with espeak-ng, resampled by sox to 16 kHz mono."""
+def render_with_espeak(
+    name: str, text: str, out_dir: Path = CLIPS_DIR / DEFAULT, lang: str = DEFAULT
+) -> Path:
+    """Renders a clip offline with espeak-ng (its voice for `lang`), resampled by sox to 16 kHz
+    mono."""
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / f"{name}.espeak.wav"
     target = out_dir / f"{name}.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+    voice = ESPEAK_VOICES.get(lang, lang)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
     subprocess.run(
         ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(target)], check=True
     )
@@ -46,7 +61,7 @@ def render_with_espeak(name: str, text: str, out_dir: Path = CLIPS_DIR) -> Path:
 
 
 async def render_with_tts(
-    name: str, text: str, tts_engine: tts.TTS, out_dir: Path = CLIPS_DIR
+    name: str, text: str, tts_engine: tts.TTS, out_dir: Path = CLIPS_DIR / DEFAULT
 ) -> Path:
     """Renders a clip with the configured cloud TTS, for a voice that matches the agent's."""
     target = out_dir / f"{name}.wav"

@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
+from collections.abc import Iterable
 
-from receptionist.domain.practice import PracticeError, load_directory
+from receptionist.call.clips import missing_clips
+from receptionist.domain.languages import missing_files
+from receptionist.domain.practice import Practice, PracticeError, load_directory
 from receptionist.domain.text import visible
 from receptionist.pms.books import key_problems
 from receptionist.settings import Settings, SettingsError, describe_missing, load_settings
@@ -54,9 +57,17 @@ def startup_problems(mode: str, *, text: bool = False) -> list[str]:
         problems.append(str(exc))
     else:
         problems += key_problems(settings, directory)
+        problems += language_problems(directory)
     problems += _outbox_problems(settings)
     problems += _schema_problems(settings)
     return problems
+
+
+def language_problems(practices: Iterable[Practice]) -> list[str]:
+    """Each language a practice speaks must have its prompts, its lines and its clips: a caller
+    who chooses it would otherwise meet a missing file mid-call. Each language is named once."""
+    codes = dict.fromkeys(code for practice in practices for code in practice.languages)
+    return [problem for code in codes for problem in missing_files(code) + missing_clips(code)]
 
 
 def missing_keys(settings: Settings, mode: str, *, text: bool = False) -> list[str]:

@@ -102,8 +102,8 @@ class _NoClips:
     def __init__(self, show: Show) -> None:
         self._show = show
 
-    async def play(self, name: str) -> None:
-        self._show(f"  (would play the recorded clip {name!r})")
+    async def play(self, name: str, lang: str = "en") -> None:
+        self._show(f"  (would play the recorded clip {name!r}, {lang})")
 
 
 class TryoutError(RuntimeError):

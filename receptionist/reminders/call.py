@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from receptionist.appointments import Appointments, Refused, Reminder
+from receptionist.domain.languages import Catalogue, catalogue
 from receptionist.domain.lines import Line
 from receptionist.domain.practice import Practice
 from receptionist.domain.spoken import spoken_number, spoken_time
@@ -77,22 +78,28 @@ class ReminderCall:
     def first_name(self) -> str:
         return (self.patient.full_name.split() or ["there"])[0]
 
+    @property
+    def language(self) -> str:
+        """The patient's language (the one they last spoke with us), when the practice speaks
+        it; else the practice's default."""
+        spoken = self.practice.languages
+        return self.patient.language if self.patient.language in spoken else spoken[0]
+
+    @property
+    def words(self) -> Catalogue:
+        return catalogue(self.language)
+
     def opening(self) -> str:
-        return (
-            f"Hello, this is the assistant from {self.practice.name}, calling for "
-            f"{self.first_name}. Am I speaking with {self.first_name}? Say yes, or press 1."
-        )
+        return self.words.remind("opening", practice=self.practice.name, first_name=self.first_name)
 
     def visit_line(self) -> str:
         visit = self.practice.visit_type(self.appointment.visit_type)
-        what = visit.name if visit else "appointment"
+        # A visit type's name is the profile's (one language); other languages say "appointment".
+        same = self.language == self.practice.languages[0]
+        what = visit.name if visit and same else self.words.reminder["appointment"]
         local_today = self.clock().astimezone(self.practice.tz).date()
-        when = spoken_time(self.appointment.starts_at, self.practice.tz, local_today)
-        return (
-            f"Thank you, {self.first_name}. This is a reminder of your {what} {when}. "
-            "To confirm it, say yes or press 1. To cancel it, press 2. For another time, press 3. "
-            "To speak with our team, press 0."
-        )
+        when = spoken_time(self.appointment.starts_at, self.practice.tz, local_today, self.language)
+        return self.words.remind("visit", first_name=self.first_name, what=what, when=when)
 
     def voicemail(self) -> str:
         """The message left on a machine: no name, no visit type, nothing about health."""
@@ -100,10 +107,7 @@ class ReminderCall:
             self.practice.reminders.callback_number or self.practice.numbers[0],
             self.practice.region,
         )
-        return (
-            f"Hello, this is {self.practice.name} calling about your upcoming appointment. "
-            f"Please call us back at {number}. Thank you, goodbye."
-        )
+        return self.words.remind("voicemail", practice=self.practice.name, number=number)
 
     # --- before dialling -----------------------------------------------------------------
 
@@ -134,7 +138,7 @@ class ReminderCall:
 
     async def confirm(self) -> str:
         await self._choose(ReminderStatus.CONFIRMED)
-        return "Your appointment is confirmed. We look forward to seeing you. Goodbye!"
+        return self.words.remind("confirmed")
 
     async def cancel(self) -> str:
         """Cancels the visit through the appointments service; the patient hears the policy when
@@ -146,12 +150,12 @@ class ReminderCall:
             )
         except Refused:  # NOT_BOOKED: cancelled or moved since the reminder was claimed
             await self._choose(ReminderStatus.CANCELLED, reason="already not booked")
-            return "That appointment is already cancelled. Thank you, goodbye!"
+            return self.words.remind("already_cancelled")
         await self._choose(ReminderStatus.CANCELLED)
-        line = "Your appointment is cancelled."
+        line = self.words.remind("cancelled")
         if cancelled.terms.late_policy:
-            line += f" Please note our policy: {cancelled.terms.late_policy}"
-        return line + " Call us whenever you would like to book again. Goodbye!"
+            line += " " + self.words.remind("late_policy", policy=cancelled.terms.late_policy)
+        return line + " " + self.words.remind("book_again")
 
     async def another_time(self) -> None:
         """The patient wants another time: the staff call back unless the call moves it."""
@@ -163,7 +167,7 @@ class ReminderCall:
             self.practice.id, self.patient.id, now=now, source="call", call_id=self.call_id
         )
         await self._choose(ReminderStatus.OPTED_OUT)
-        return "Understood. We won't call you with reminders again. Goodbye!"
+        return self.words.remind("opted_out")
 
     async def not_the_patient(self, *, wrong_number: bool) -> None:
         self.stage = Stage.DONE

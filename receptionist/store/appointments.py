@@ -50,6 +50,19 @@ def name_key(full_name: str) -> str:
     return bounded_key(" ".join(re.sub(r"[^\w]+", " ", text).split()))
 
 
+def names_match(said: str, on_file: str) -> bool:
+    """Whether a name a caller gave is the name on file, allowing for how people with two
+    surnames or a middle name give it: `María García` and `María José García López` match (one
+    is the other with names left out, in order, the first name the same); `María López García`
+    and `María García López` do not (the order differs), nor do names sharing one word only.
+    Only ever used with the date of birth also matching."""
+    short, long = sorted((name_key(said).split(), name_key(on_file).split()), key=len)
+    if len(short) < 2 or short[0] != long[0]:
+        return False
+    rest = iter(long[1:])
+    return all(word in rest for word in short[1:])  # an ordered subsequence
+
+
 def bounded_key(key: str) -> str:
     """`key` if it fits a name key column (`NAME_LENGTH` characters), else its start and a
     digest of all of it, which fits and still matches only the same key.
@@ -91,14 +104,26 @@ class AppointmentBook(Repository):
     # --- patients ---------------------------------------------------------------------------
 
     async def find_patient(self, practice_id: str, full_name: str, dob: date) -> Patient | None:
+        """The patient with this name and date of birth: the exact name first, else the one
+        patient born that day whose name `names_match` (two surnames, a middle name left out);
+        two such patients match neither (a guess must not pick one)."""
         async with self._sessions.session(write=False) as s:
-            return await s.scalar(
+            exact = await s.scalar(
                 select(Patient).where(
                     Patient.practice_id == practice_id,
                     Patient.name_key == name_key(full_name),
                     Patient.date_of_birth == dob,
                 )
             )
+            if exact is not None:
+                return exact
+            born = await s.scalars(
+                select(Patient).where(
+                    Patient.practice_id == practice_id, Patient.date_of_birth == dob
+                )
+            )
+            close = [p for p in born if names_match(full_name, p.full_name)]
+            return close[0] if len(close) == 1 else None
 
     async def get_patient(self, patient_id: str) -> Patient | None:
         async with self._sessions.session(write=False) as s:

@@ -127,6 +127,10 @@ class Patient(Base):
     # (see `AppointmentBook.is_new_patient`); patients loaded by staff or demo data are existing
     # patients.
     new_patient: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The language they last spoke with us ("es"; "" = the practice's default): their reminder
+    # calls use it (migration 0012). A server default only, so an insert that does not name it
+    # (code written for an older schema, an outbox record kept before it) still works.
+    language: Mapped[str] = mapped_column(String(16), server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -204,6 +208,8 @@ class CallRecord(Base):
     # The ids of the patients the caller proved to be (verified or registered), for the audit of
     # a look at the call (migration 0009); None on records written before it.
     patient_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # The language the call was held in (migration 0012); "" on records written before it.
+    language: Mapped[str] = mapped_column(String(16), server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -24,6 +24,7 @@ from receptionist.store.models import (
     CallRecord,
     Message,
     Notification,
+    Patient,
     UTCDateTime,
     new_id,
     utcnow,
@@ -50,7 +51,9 @@ class Records(Repository):
 
         A message's `notify` list (`{"channel", "destination"}`) becomes its notifications in the
         same transaction, with ids derived from the message's: a message is never stored without
-        them, and an outbox replay never adds them twice."""
+        them, and an outbox replay never adds them twice. A call record's `language` becomes the
+        language of each patient the caller proved to be (`patient_ids`), in the same
+        transaction: their next reminder call is in the language they last spoke with us."""
         values = dict(values)
         notify = values.pop("notify", None) or []
         table = TABLES[kind]
@@ -66,6 +69,12 @@ class Records(Repository):
                             _notification_row(row, target),
                         )
                     )
+            if inserted and kind == "call" and row.get("language") and row.get("patient_ids"):
+                await s.execute(
+                    update(Patient)
+                    .where(Patient.id.in_(list(row["patient_ids"])))
+                    .values(language=row["language"])
+                )
             return inserted
 
     def _insert_ignoring_duplicates(

@@ -84,12 +84,29 @@ def _practice(**policies) -> Practice:
 
 @asynccontextmanager
 async def reminder_call(
-    tmp_path, llm, *, practice: Practice | None = None, answered: str = PERSON
+    tmp_path,
+    llm,
+    *,
+    practice: Practice | None = None,
+    answered: str = PERSON,
+    last_spoke: str = "",
 ) -> AsyncIterator[ReminderRun]:
-    """Ann's reminder claimed by a runner, its call answered by `answered`, the opening said."""
+    """Ann's reminder claimed by a runner, its call answered by `answered`, the opening said.
+    `last_spoke`: the language of an earlier call of Ann's, recorded as a call's end does."""
     practice = practice or _practice()
     async with practice_book(tmp_path) as store:
         visit = await book_directly(store, ANN, VISIT)
+        if last_spoke:
+            await store.records.save(
+                "call",
+                {
+                    "practice_id": practice.id,
+                    "started_at": NOW - timedelta(days=3),
+                    "outcome": "booked",
+                    "language": last_spoke,
+                    "patient_ids": [visit.patient_id],
+                },
+            )
         want = Wanted(visit.id, visit.patient_id, 0)
         [claim] = await store.reminders.claim_reminders(
             practice.id, [want], now=NOW, lease=timedelta(minutes=15), max_in_flight=5
@@ -156,6 +173,22 @@ async def test_pressing_1_then_1_confirms_the_visit_and_ends_the_call(tmp_path):
         ReminderStatus.CONFIRMED,
     )
     assert run.api.deleted_rooms == [run.call.job.room]  # the lifecycle hung up: BYE
+
+
+async def test_a_patient_who_last_spoke_spanish_is_reminded_in_spanish(tmp_path):
+    """The language of Ann's last call (stored on her record) is the reminder call's: its lines,
+    its date ("martes 1 de diciembre a las 9:00"), its answers."""
+    async with reminder_call(tmp_path, ScriptedLLM(), last_spoke="es") as run:
+        for digit in "11":
+            run.keys.press(digit)
+            await run.keys.drain()
+        reminder, _ = await run.reminder()
+        said = [m.text_content for m in run.session.history.items if m.type == "message"]
+    assert run.call.opening().startswith("Hola, le llama la asistente de Lakeside Family Dental")
+    assert "Le recordamos su cita, mañana (martes) a las 9:00." in said[0]
+    assert said[-1] == "Su cita queda confirmada. Le esperamos. ¡Adiós!"
+    assert reminder.status == ReminderStatus.CONFIRMED
+    assert run.call.language == "es" and "Spanish" in run.session.current_agent.instructions
 
 
 async def test_pressing_2_cancels_under_the_practice_policy(tmp_path):

@@ -102,9 +102,11 @@ def sip_error(code: int, status: str) -> api.SipCallError:
 @dataclass
 class RecordingClips:
     played: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)  # the language of each clip played
 
-    async def play(self, name: str) -> None:
+    async def play(self, name: str, lang: str = "en") -> None:
         self.played.append(name)
+        self.languages.append(lang)
 
 
 @dataclass

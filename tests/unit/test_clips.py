@@ -18,9 +18,10 @@ def rms(frames) -> float:
     return (sum(s * s for s in samples) / max(len(samples), 1)) ** 0.5
 
 
+@pytest.mark.parametrize("lang", clips.catalogued_languages())
 @pytest.mark.parametrize("name", sorted(clips.CLIP_TEXT))
-def test_shipped_clip_is_audible_speech_in_20ms_frames(name):
-    path = playback.clip_path(name)
+def test_shipped_clip_is_audible_speech_in_20ms_frames(name, lang):
+    path = playback.clip_path(name, lang)
     frames = list(playback.read_frames(path))
     assert clips.clip_seconds(path) > 2.0
     assert {f.samples_per_channel for f in frames} == {playback.SAMPLE_RATE // 50}
@@ -44,12 +45,21 @@ def test_render_clips_command_renders_every_clip(monkeypatch, tmp_path):
     It once looked the clips up in the playback module and stopped with AttributeError."""
     render = clips.render_with_espeak
     monkeypatch.setattr(
-        clips, "render_with_espeak", lambda name, text: render(name, text, out_dir=tmp_path)
+        clips,
+        "render_with_espeak",
+        lambda name, text, folder, lang: render(name, text, tmp_path / folder.name, lang),
     )
     result = CliRunner().invoke(app, ["render-clips"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        f"{n}.wav" for n in sorted(clips.CLIP_TEXT)
-    ]
-    for name in clips.CLIP_TEXT:
-        assert rms(playback.read_frames(tmp_path / f"{name}.wav")) > 300
+    langs = clips.catalogued_languages()
+    assert {"en", "es"} <= set(langs)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("*/*")) == sorted(
+        f"{lang}/{n}.wav" for lang in langs for n in clips.CLIP_TEXT
+    )
+    for lang in langs:
+        for name in clips.CLIP_TEXT:
+            assert rms(playback.read_frames(tmp_path / lang / f"{name}.wav")) > 300
+
+
+def test_the_spanish_clips_say_the_spanish_words():
+    assert clips.clip_texts("es")["trouble-goodbye"].startswith("Lo siento, tengo un problema")

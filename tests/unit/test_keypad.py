@@ -45,3 +45,31 @@ async def test_zero_outside_an_entry_calls_the_operator_and_star_restarts_an_ent
     await keypad.drain()
     assert operator == [True]
     assert entries == ["4145550123"]
+
+
+async def test_a_language_digit_outside_an_entry_chooses_the_language_and_inside_is_a_digit():
+    chosen, entries = [], []
+
+    async def on_language(digit):
+        chosen.append(digit)
+
+    async def on_entry(what, digits):
+        entries.append(digits)
+
+    async def on_operator():
+        pass
+
+    keypad = Keypad(idle_seconds=0.05)
+    keypad.connect(
+        on_operator=on_operator,
+        on_entry=on_entry,
+        on_language=on_language,
+        language_digits=frozenset("12"),
+    )
+    keypad.press("2")
+    keypad.press("7")  # not a language: nothing
+    keypad.start("date_of_birth")
+    keypad.press("2")
+    keypad.press("#")
+    await keypad.drain()
+    assert chosen == ["2"] and entries == ["2"]
