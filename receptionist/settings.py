@@ -152,6 +152,17 @@ class Settings(BaseSettings):
     opendental_developer_key: SecretStr = SecretStr("")
     opendental_customer_key: SecretStr = SecretStr("")
 
+    # Text messages (a location with `[practice.texts] enabled = true`; docs/texts.md). Twilio:
+    # the account's SID and auth token (console.twilio.com, Account info); the token also signs
+    # Twilio's webhooks. Telnyx: an API key and the portal's public key (base64 Ed25519) that
+    # verifies its webhooks. The API addresses are the providers' own; only tests change them.
+    twilio_account_sid: str = Field(default="", pattern=r"^(AC[0-9a-fA-F]{32})?$")
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_api_url: str = "https://api.twilio.com"
+    telnyx_api_key: SecretStr = SecretStr("")
+    telnyx_public_key: str = ""
+    telnyx_api_url: str = "https://api.telnyx.com"
+
     # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
     provider_factory: str = ""
 
@@ -171,6 +182,15 @@ class Settings(BaseSettings):
                 "(this worker sends traces over HTTP, not gRPC)"
             )
         return value
+
+    @field_validator("twilio_api_url", "telnyx_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError(
+                "must be the provider's https address (leave it unset: the default is right)"
+            )
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod

@@ -35,6 +35,7 @@ from pydantic_core import ErrorDetails
 
 from receptionist.domain.books import BookChoice
 from receptionist.domain.phone import mask, normalize
+from receptionist.domain.texts import Texts
 from receptionist.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -594,6 +595,7 @@ class Practice(NamedWithId):
     records: Records = Records()
     reminders: Reminders = Reminders()
     transfers: Transfers = Transfers()
+    texts: Texts = Texts()  # text messages to patients ([practice.texts], domain/texts.py)
     book: BookChoice = BookChoice()  # where the schedule lives: ours, or the practice's PMS
 
     @field_validator("timezone")
@@ -663,6 +665,7 @@ class Practice(NamedWithId):
                 f"use one of {', '.join(vids) or '(none defined)'}"
             )
         self._check_reminders(vids)
+        object.__setattr__(self, "texts", self.texts.check_against(self))
         self.book.check_against(self)
         return self
 
