@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     telnyx_api_key: SecretStr = SecretStr("")
     telnyx_public_key: str = ""
     telnyx_api_url: str = "https://api.telnyx.com"
+    # The staff app's address as the providers reach it (their webhooks post here: Twilio signs
+    # this exact URL); empty: STAFF_APP_URL.
+    texts_webhook_url: str = ""
 
     # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
     provider_factory: str = ""
@@ -218,6 +221,22 @@ class Settings(BaseSettings):
                 "must be the address staff open, e.g. https://staff.example-dental.com"
             )
         return value.rstrip("/")
+
+    @field_validator("texts_webhook_url")
+    @classmethod
+    def _webhook_base(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(
+                "must be the public address the providers post to, e.g. "
+                "https://staff.example-dental.com"
+            )
+        return value.rstrip("/")
+
+    @property
+    def texts_public_url(self) -> str:
+        """Where the providers' webhooks reach the staff app (TEXTS_WEBHOOK_URL, else
+        STAFF_APP_URL)."""
+        return self.texts_webhook_url or self.staff_app_url
 
     @property
     def secure_cookies(self) -> bool:

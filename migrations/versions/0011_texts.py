@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("received_at", UTCDateTime(), nullable=False),
         sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("appointment_id", sa.String(36), nullable=True),
         sa.Column("handled_at", UTCDateTime(), nullable=True),
         sa.Column("message_id", sa.String(36), nullable=True),
         sa.UniqueConstraint("provider", "provider_message_id", name="uq_inbound_texts_provider"),

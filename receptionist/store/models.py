@@ -522,5 +522,6 @@ class InboundText(Base):
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[str] = mapped_column(String(16), default="")  # what handling it did
+    appointment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # confirmed
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # for the staff

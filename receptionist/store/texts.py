@@ -35,6 +35,7 @@ from receptionist.store.models import (
     Message,
     NumberState,
     OutboundText,
+    Patient,
     TextNumber,
     TextStatus,
     new_id,
@@ -65,6 +66,7 @@ class Handling:
 
     action: str
     opt: str = ""  # "out" | "in" | ""
+    appointment_id: str | None = None  # the visit it confirmed
     reply: dict[str, Any] | None = None  # an outbound text's values (its id is derived here)
     message: dict[str, Any] | None = None  # a staff message's values (its id is derived here)
 
@@ -248,6 +250,21 @@ class TextBook(Repository):
             error=why[:ERROR_LENGTH],
         )
 
+    async def block_if_stopped(self, text: OutboundText, *, attempt: int, now: datetime) -> bool:
+        """Read just before a claimed text goes: True (and the text `blocked`) when its number
+        opted out or was found not to take texts since the claim, e.g. by a refusal of another
+        text in the same batch or a STOP that arrived meanwhile."""
+        stopped = _opted_out(literal(text.practice_id), literal(text.to_number))
+        async with self._sessions.session(write=True) as s:
+            if not await s.scalar(select(stopped)):
+                return False
+            await s.execute(
+                update(OutboundText)
+                .where(_held(text.id, attempt))
+                .values(status=TextStatus.BLOCKED, lease_until=None, updated_at=now)
+            )
+            return True
+
     async def expire_leases(self, *, now: datetime) -> int:
         """`sending` texts whose sender died mid-send become `unknown` (it may have sent)."""
         async with self._sessions.session(write=True) as s:
@@ -429,7 +446,11 @@ class TextBook(Repository):
             result = await s.execute(
                 update(InboundText)
                 .where(InboundText.id == inbound.id, InboundText.handled_at.is_(None))
-                .values(action=handling.action[:16], handled_at=now)
+                .values(
+                    action=handling.action[:16],
+                    handled_at=now,
+                    appointment_id=handling.appointment_id,
+                )
             )
             if not rows_changed(result):
                 return False
@@ -467,6 +488,16 @@ class TextBook(Repository):
                 }
                 await self._queue(s, reply, now=now)
             return True
+
+    async def patients_with_number(self, practice_id: str, number: str) -> list[Patient]:
+        """The practice's patients whose number this is (a family may share one)."""
+        async with self._sessions.session(write=False) as s:
+            rows = await s.scalars(
+                select(Patient)
+                .where(Patient.practice_id == practice_id, Patient.phone == number)
+                .order_by(Patient.created_at, Patient.id)
+            )
+            return list(rows)
 
     async def inbound_from(self, practice_id: str, number: str) -> list[InboundText]:
         async with self._sessions.session(write=False) as s:
