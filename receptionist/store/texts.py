@@ -51,6 +51,8 @@ DELIVERY = {
     "delivered": TextStatus.DELIVERED,
     "undelivered": TextStatus.UNDELIVERED,
     "failed": TextStatus.UNDELIVERED,
+    "delivery_failed": TextStatus.UNDELIVERED,  # Telnyx
+    "sending_failed": TextStatus.UNDELIVERED,  # Telnyx
 }
 
 
@@ -427,6 +429,10 @@ class TextBook(Repository):
                 self._insert(InboundText.__table__, row, ["provider", "provider_message_id"])
             )
             return row["id"] if rows_changed(result) else None
+
+    async def inbound(self, inbound_id: str) -> InboundText | None:
+        async with self._sessions.session(write=False) as s:
+            return await s.get(InboundText, inbound_id)
 
     async def unhandled(self, *, limit: int = 50) -> list[InboundText]:
         """Inbound texts stored but not yet handled (acknowledged, then handled after; a

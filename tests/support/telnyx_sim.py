@@ -208,5 +208,7 @@ class TelnyxSim:
     ) -> httpx.Response:
         async with httpx.AsyncClient() as client:
             return await client.post(
-                url, content=body, headers=headers or self.signed(body, timestamp)
+                url,
+                content=body,
+                headers=self.signed(body, timestamp) if headers is None else headers,
             )

@@ -181,7 +181,9 @@ class TwilioSim:
         self, url: str, params: dict[str, str], headers: dict[str, str] | None = None
     ) -> httpx.Response:
         async with httpx.AsyncClient() as client:
-            return await client.post(url, data=params, headers=headers or self.signed(url, params))
+            return await client.post(
+                url, data=params, headers=self.signed(url, params) if headers is None else headers
+            )
 
 
 def form_of(message: dict[str, Any]) -> dict[str, str]:
