@@ -30,7 +30,7 @@ from receptionist.settings import Settings
 from receptionist.store import Store, StoreUnavailable
 from receptionist.store.models import OutboundText, utcnow
 from receptionist.texts import providers
-from receptionist.texts.config import provider_problems
+from receptionist.texts.config import key_problems, provider_problems
 from receptionist.texts.providers import Outgoing, Refused, Uncertain, Unreachable
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,8 @@ async def run_text_sender(
     quietly."""
     from receptionist.texts.inbound import handle_pending
 
+    for problem in key_problems(settings, directory):
+        log.warning("texts: %s", problem)
     async with providers.client() as http:
         sender = Sender(store, settings, directory, http)
         while not stop.is_set():
