@@ -1,5 +1,6 @@
-"""Text messages: the outbound queue (idempotency key, claim, provider id, delivery status), each
-patient number's state (opted out, consent, invalid or landline) and the texts patients sent.
+"""Text messages: the patient's confirmation of a visit (`appointments.confirmed_at`, a C answered
+by text), the outbound queue (idempotency key, claim, provider id, delivery status), each patient
+number's state (opted out, consent, invalid or landline) and the texts patients sent.
 
 Revision ID: 0011
 Revises: 0010
@@ -20,6 +21,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("appointments") as batch:
+        batch.add_column(sa.Column("confirmed_at", UTCDateTime(), nullable=True))
     op.create_table(
         "texts",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -84,3 +87,5 @@ def downgrade() -> None:
     op.drop_table("inbound_texts")
     op.drop_table("text_numbers")
     op.drop_table("texts")
+    with op.batch_alter_table("appointments") as batch:
+        batch.drop_column("confirmed_at")

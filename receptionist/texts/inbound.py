@@ -9,7 +9,8 @@ PMS book can answer too).
 
 Each inbound text is handled once: `store.texts.handle` writes its action, the opt-out or
 opt-in, the reply and the staff's message in one transaction, or nothing; a reminder-call opt-out
-comes first and is idempotent, so a handler that dies between the two does it again harmlessly.
+and a C's confirmation come first and are idempotent (each sets one value), so a handler that dies
+between the two does them again harmlessly.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from receptionist.appointments import Appointments, Refused
 from receptionist.appointments.book import Book
 from receptionist.domain.practice import Practice, PracticeDirectory
 from receptionist.domain.texts import TextKind
@@ -97,6 +99,11 @@ async def handling_for(
         visit = await _next_visit(book, patients, now)
         if visit is not None:
             patient, appointment = visit
+            try:  # in the practice's book, through the service: a PMS book gets it too
+                await Appointments(book, practice).confirm(patient.id, appointment.id, now=now)
+            except Refused:  # cancelled or moved a moment ago: the staff read the text
+                visit = None
+        if visit is not None:
             return Handling(
                 action=TextKind.CONFIRMED,
                 appointment_id=appointment.id,
