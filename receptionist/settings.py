@@ -157,6 +157,20 @@ class Settings(BaseSettings):
     nexhealth_api_key: SecretStr = SecretStr("")
     nexhealth_base_url: str = "https://nexhealth.info"
 
+    # Text messages (a location with `[practice.texts] enabled = true`; docs/texts.md). Twilio:
+    # the account's SID and auth token (console.twilio.com, Account info); the token also signs
+    # Twilio's webhooks. Telnyx: an API key and the portal's public key (base64 Ed25519) that
+    # verifies its webhooks. The API addresses are the providers' own; only tests change them.
+    twilio_account_sid: str = Field(default="", pattern=r"^(AC[0-9a-fA-F]{32})?$")
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_api_url: str = "https://api.twilio.com"
+    telnyx_api_key: SecretStr = SecretStr("")
+    telnyx_public_key: str = ""
+    telnyx_api_url: str = "https://api.telnyx.com"
+    # The staff app's address as the providers reach it (their webhooks post here: Twilio signs
+    # this exact URL); empty: STAFF_APP_URL.
+    texts_webhook_url: str = ""
+
     # Test seam: "module:function" returning the (stt, llm, tts) the session uses.
     provider_factory: str = ""
 
@@ -190,6 +204,15 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("twilio_api_url", "telnyx_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError(
+                "must be the provider's https address (leave it unset: the default is right)"
+            )
+        return value.rstrip("/")
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -216,6 +239,22 @@ class Settings(BaseSettings):
                 "must be the address staff open, e.g. https://staff.example-dental.com"
             )
         return value.rstrip("/")
+
+    @field_validator("texts_webhook_url")
+    @classmethod
+    def _webhook_base(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(
+                "must be the public address the providers post to, e.g. "
+                "https://staff.example-dental.com"
+            )
+        return value.rstrip("/")
+
+    @property
+    def texts_public_url(self) -> str:
+        """Where the providers' webhooks reach the staff app (TEXTS_WEBHOOK_URL, else
+        STAFF_APP_URL)."""
+        return self.texts_webhook_url or self.staff_app_url
 
     @property
     def secure_cookies(self) -> bool:

@@ -19,6 +19,7 @@ from receptionist.call.state import CallState
 from receptionist.domain.calls import Outcome
 from receptionist.domain.identity import IdentityLocked, NoMoreRegistrations
 from receptionist.domain.spoken import spoken_time
+from receptionist.domain.texts import TextKind
 from receptionist.domain.verification import Verdict, Verifier
 from receptionist.store import StoreUnavailable
 from tools._args import (
@@ -247,6 +248,7 @@ async def book_appointment(ctx: RunContext[CallState], option_id: str) -> str:
     when = spoken_time(appointment.starts_at, practice.tz, state.local_now().date())
     name = visit.name if visit else appointment.visit_type
     state.note("booked", f"{name} {when} with {slot.provider_name}")
+    await state.confirm_by_text(TextKind.BOOKED, appointment)
     who = _whose(state)
     return f"Booked for {who}: {name} {when} with {slot.provider_name}. Confirm it in one sentence."
 
@@ -329,6 +331,7 @@ async def reschedule_appointment(
     state.record(Outcome.RESCHEDULED)
     today = state.local_now().date()
     state.note("rescheduled", f"to {spoken_time(new.starts_at, practice.tz, today)}")
+    await state.confirm_by_text(TextKind.MOVED, new)
     policy = moved.terms.late_policy
     note = f" Mention the policy: {policy}" if policy else ""
     return (
@@ -377,6 +380,7 @@ async def cancel_appointment(
     state.record(Outcome.CANCELLED)
     when = spoken_time(cancelled.starts_at, practice.tz, state.local_now().date())
     state.note("cancelled", when)
+    await state.confirm_by_text(TextKind.CANCELLED, cancelled)
     return (
         f"Cancelled {_whose(state)}'s appointment {when}. Confirm it and offer to book a new time."
     )

@@ -95,6 +95,11 @@ class Book(Protocol):
 
     async def cancel(self, appointment_id: str, *, patient_id: str) -> Appointment: ...
 
+    async def confirm(self, appointment_id: str, *, patient_id: str, at: datetime) -> Appointment:
+        """The patient confirmed their booked visit (a C answered by text); `NotFound` for an
+        appointment that is not that patient's booked one."""
+        ...
+
     async def upcoming_for_patient(
         self, patient_id: str, *, after: datetime
     ) -> list[Appointment]: ...

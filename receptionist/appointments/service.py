@@ -443,6 +443,14 @@ class Appointments:
         if isinstance(actor, Caller) and not actor.policy_heard:
             raise Refused(Refusal(Reason.POLICY_NOT_HEARD))
 
+    async def confirm(self, patient_id: str, appointment_id: str, *, now: datetime) -> Appointment:
+        """The patient confirms their booked visit (a C answered by text), in the practice's
+        book; `Refused` (NOT_BOOKED) when it is no longer theirs and booked."""
+        try:
+            return await self._book.confirm(appointment_id, patient_id=patient_id, at=now)
+        except NotFound:
+            raise Refused(Refusal(Reason.NOT_BOOKED)) from None
+
     async def cancel(
         self, actor: Actor, appointment_id: str, *, now: datetime, patient_id: str = ""
     ) -> Cancelled:

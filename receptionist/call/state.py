@@ -21,9 +21,11 @@ from receptionist.domain.identity import Identity
 from receptionist.domain.languages import Catalogue, catalogue
 from receptionist.domain.practice import Practice
 from receptionist.domain.replies import ReplyTime
+from receptionist.domain.texts import TextKind
 from receptionist.store import Store
-from receptionist.store.models import new_id
+from receptionist.store.models import Appointment, new_id
 from receptionist.telemetry import metrics
+from receptionist.texts.confirmations import queue_confirmation
 
 
 class TranscriptLine(TypedDict):
@@ -105,6 +107,12 @@ class CallState:
         that change a booking are counted for the operator as they happen (telemetry.metrics)."""
         self.events.append({"at": self.now().isoformat(), "kind": kind, "detail": detail[:200]})
         metrics.timeline_step(self.practice.id, kind)
+
+    async def confirm_by_text(self, kind: TextKind, appointment: Appointment) -> None:
+        """After a booking change: the patient's confirmation text queued (a row; the staff
+        app's sender sends it), when the practice and the patient's consent allow."""
+        if await queue_confirmation(self.store, self.practice, kind, appointment, now=self.now()):
+            self.note("text_queued", kind.value)
 
     def transferred(self, destination: str, *, warm: bool = False) -> None:
         """The caller was handed to a person at `destination` (a REFER, or a warm transfer's

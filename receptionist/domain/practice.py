@@ -38,6 +38,7 @@ from receptionist.domain.languages import DEFAULT as DEFAULT_LANGUAGE
 from receptionist.domain.languages import Language, LanguageOptions, build_languages
 from receptionist.domain.languages import check_codes as check_languages
 from receptionist.domain.phone import mask, normalize
+from receptionist.domain.texts import Texts
 from receptionist.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -597,6 +598,7 @@ class Practice(NamedWithId):
     records: Records = Records()
     reminders: Reminders = Reminders()
     transfers: Transfers = Transfers()
+    texts: Texts = Texts()  # text messages to patients ([practice.texts], domain/texts.py)
     book: BookChoice = BookChoice()  # where the schedule lives: ours, or the practice's PMS
     # The languages callers are answered in, the default first (receptionist/domain/languages.py).
     languages: list[str] = Field(default_factory=lambda: [DEFAULT_LANGUAGE])
@@ -669,6 +671,7 @@ class Practice(NamedWithId):
                 f"use one of {', '.join(vids) or '(none defined)'}"
             )
         self._check_reminders(vids)
+        object.__setattr__(self, "texts", self.texts.check_against(self))
         self.book.check_against(self)
         check_languages(self.languages, self.language)
         return self

@@ -292,6 +292,13 @@ class AppointmentBook(Repository):
             )
         return appointment
 
+    async def confirm(self, appointment_id: str, *, patient_id: str, at: datetime) -> Appointment:
+        """The patient confirmed their own booked visit (`NotFound` for anyone else's)."""
+        async with self._sessions.session(write=True) as s:
+            appointment = await _own_booked(s, appointment_id, patient_id)
+            appointment.confirmed_at = at
+        return appointment
+
     async def reschedule(
         self,
         appointment_id: str,

@@ -160,6 +160,8 @@ class Appointment(Base):
     booked_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the patient confirmed the visit (a C answered by text; migration 0011).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Message(Base):
@@ -420,3 +422,114 @@ class ReminderOptOut(Base):
     source: Mapped[str] = mapped_column(String(10), default="call")  # call | staff
     call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- text messages (migration 0011) ------------------------------------------------------------
+
+
+class TextStatus(StrEnum):
+    """An outbound text's status (the value is what the row keeps).
+
+    pending: waiting (for its time, quiet hours, the number's rate, a retry); sending: claimed by
+    a sender; unknown: the provider may have taken it (a timeout after the request went out), so
+    it is never sent again unless the provider's status callback says otherwise; sent: the provider
+    took it; delivered / undelivered: what the provider's status callback said; failed: refused
+    for good (an invalid number, a landline) or retries used up; blocked: never sent because the
+    number opted out (or is known not to take texts)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    UNKNOWN = "unknown"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+TEXT_STATUSES = tuple(s.value for s in TextStatus)
+
+
+class NumberState(StrEnum):
+    """What the practice knows of a patient's number (what `text_numbers.state` keeps)."""
+
+    OK = "ok"
+    INVALID = "invalid"  # the provider says it is not a phone number
+    LANDLINE = "landline"  # a number that cannot take texts
+
+
+class OutboundText(Base):
+    """One outbound text. Its id is the idempotency key, written in the transaction that caused
+    it (an inbound keyword's reply with the inbound row; a confirmation derived from the booking's
+    id and kind, so the same booking never queues two)."""
+
+    __tablename__ = "texts"
+    __table_args__ = (
+        CheckConstraint(f"status IN {TEXT_STATUSES!r}", name="status"),
+        Index("ix_texts_due", "status", "next_attempt_at"),
+        Index("ix_texts_number", "practice_id", "to_number", "created_at"),
+        UniqueConstraint("provider", "provider_message_id", name="uq_texts_provider_message"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))  # domain.texts.TextKind
+    to_number: Mapped[str] = mapped_column(String(20))  # E.164
+    from_number: Mapped[str] = mapped_column(String(20))  # E.164
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    provider: Mapped[str] = mapped_column(String(10))  # twilio | telnyx
+    status: Mapped[str] = mapped_column(String(12), default=TextStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The provider's error code or an exception type: never a message text (it may quote data).
+    error: Mapped[str] = mapped_column(String(60), default="")
+    patient_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    appointment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    inbound_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # what it answers
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TextNumber(Base):
+    """A patient's number as the practice's texts know it: opted out (STOP) or in, consent
+    recorded, and whether it can take texts at all."""
+
+    __tablename__ = "text_numbers"
+    __table_args__ = (UniqueConstraint("practice_id", "number", name="uq_text_numbers_number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(20))  # E.164
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String(10), default=NumberState.OK)
+    state_error: Mapped[str] = mapped_column(String(60), default="")  # the provider's code
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboundText(Base):
+    """A text a patient sent, once per provider message id (webhooks are retried), with what it
+    did (opted out, confirmed, a message for the staff, ...)."""
+
+    __tablename__ = "inbound_texts"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_inbound_texts_provider"),
+        Index("ix_inbound_texts_number", "practice_id", "from_number", "received_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    provider: Mapped[str] = mapped_column(String(10))
+    provider_message_id: Mapped[str] = mapped_column(String(64))
+    from_number: Mapped[str] = mapped_column(String(20))
+    to_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(16), default="")  # what handling it did
+    appointment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # confirmed
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # for the staff

@@ -5,9 +5,9 @@ transactions, sessions.py), the outbox and its flushing, and closing. Everything
 repository, one per group of tables, each a plain class given the shared `Sessions`:
 `store.appointments` (patients, appointments: appointments.py), `store.records` (messages and
 call records, outbox-backed: records.py), `store.reminders`, `store.notifications`,
-`store.staff`, `store.identity` (lockouts.py) and `store.closures`. A feature takes the
-repository it needs (the appointments service: `store.appointments`, as its `Book` port).
-Every query runs on SQLite and PostgreSQL.
+`store.staff`, `store.identity` (lockouts.py), `store.closures` and `store.texts` (texts.py).
+A feature takes the repository it needs (the appointments service: `store.appointments`, as
+its `Book` port). Every query runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from receptionist.store.records import Records
 from receptionist.store.reminders import ReminderBook
 from receptionist.store.sessions import Sessions
 from receptionist.store.staff import StaffStore
+from receptionist.store.texts import TextBook
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Store:
         self.staff = StaffStore(self.sessions)
         self.identity = IdentityFailures(self.sessions)
         self.closures = Closures(self.sessions)
+        self.texts = TextBook(self.sessions)
 
     def __repr__(self) -> str:
         return f"Store({safe_url(self.url)})"

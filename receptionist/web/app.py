@@ -3,14 +3,15 @@
     app = create_app(settings)                                  # production: its own store
     app = create_app(settings, store=store, directory=d, clock=fake_clock)   # tests
 
-Every route sits behind a guard from `guard.py` (the login page and static files excepted);
+Every route sits behind a guard from `guard.py` (the login page, static files and the text
+providers' webhooks excepted: those are verified by their signatures, routes/text_webhooks.py);
 errors become plain pages (or JSON under /api/) that never echo what was submitted; an
 unexpected exception is Starlette's bare "Internal Server Error", never a traceback. Every
 response, that one included, carries `security.SecurityHeaders`' headers (`StaffApp`). FastAPI's
 generated docs are switched off: they would be public endpoints describing the app.
 
-Background work (the notification sender) starts in the lifespan, in `start_background_tasks`,
-and is stopped through one `asyncio.Event` when the server shuts down.
+Background work (the notification sender, the text sender) starts in the lifespan, in
+`start_background_tasks`, and is stopped through one `asyncio.Event` when the server shuts down.
 """
 
 from __future__ import annotations
@@ -36,10 +37,20 @@ from receptionist.domain.practice import PracticeDirectory, load_directory
 from receptionist.notify import run_sender
 from receptionist.settings import Settings
 from receptionist.store import Store, StoreUnavailable, open_store
+from receptionist.texts.sender import run_text_sender
 from receptionist.web.context import Web, utc_now
 from receptionist.web.guard import NotSignedIn, Refused
 from receptionist.web.pages import Pages
-from receptionist.web.routes import accounts, booking, calls, closures, login, messages, today
+from receptionist.web.routes import (
+    accounts,
+    booking,
+    calls,
+    closures,
+    login,
+    messages,
+    text_webhooks,
+    today,
+)
 from receptionist.web.routes import reminders as reminders_page
 from receptionist.web.routes import week as week_page
 from receptionist.web.security import SecurityHeaders, clear_cookie, session_cookie
@@ -108,7 +119,18 @@ def create_app(
     )
     app.state.web = web
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (login, today, booking, messages, calls, reminders_page, week_page, closures, accounts)
+    pages = (
+        login,
+        today,
+        booking,
+        messages,
+        calls,
+        reminders_page,
+        week_page,
+        closures,
+        accounts,
+        text_webhooks,
+    )
     for module in pages:
         app.include_router(module.router)
     _install_error_pages(app, web)
@@ -125,7 +147,11 @@ def start_background_tasks(web: Web, stop: asyncio.Event) -> list[asyncio.Task[N
     urgent messages announced, and one process to run is simpler than two. (Without the web app,
     `receptionist notify run` runs the same sender.)"""
     sender = run_sender(web.store, web.settings, web.directory, stop=stop)
-    return [asyncio.create_task(_logged(sender), name="notification-sender")]
+    tasks = [asyncio.create_task(_logged(sender), name="notification-sender")]
+    if any(p.texts.enabled for p in web.directory):  # texts to patients, and their answers
+        texts = run_text_sender(web.store, web.settings, web.directory, stop=stop)
+        tasks.append(asyncio.create_task(_logged(texts), name="text-sender"))
+    return tasks
 
 
 async def _logged(work: Coroutine[Any, Any, None]) -> None:

@@ -252,3 +252,17 @@ async def test_no_keys_or_patient_details_reach_the_logs(office, store, caplog):
     assert "open dental refused the keys (401)" in text  # what went wrong is there
     for secret in (CUSTOMER_KEY, DEV_KEY, "ODFHIR", "Lee", "1980", "LName", "PatNum="):
         assert secret not in text, secret
+
+
+async def test_a_confirmation_by_text_is_written_to_open_dental(office, store):
+    booked = await service(office).book(STAFF, await posted(store), now=NOW)
+    num = int(booked.appointment.id)
+    assert office.sim.appointments[num]["Confirmed"] == 19  # as booked: not confirmed
+    confirmed = await service(office).confirm(await ann(store), booked.appointment.id, now=NOW)
+    assert confirmed.confirmed_at == NOW
+    assert office.sim.appointments[num]["Confirmed"] == 21  # the simulator's "Confirmed"
+    assert ("PUT", f"/appointments/{num}/Confirm") in office.sim.writes()
+    bob = await store.appointments.find_patient("lakeside", "Bob Stone", date(1975, 6, 1))
+    with pytest.raises(Refused) as refused:  # not Bob's visit: nothing written
+        await service(office).confirm(bob.id, booked.appointment.id, now=NOW)
+    assert refused.value.refusal.reason is Reason.NOT_BOOKED

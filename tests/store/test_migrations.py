@@ -86,6 +86,7 @@ async def test_check_constraint_names_match_the_models(db_url: str):
     assert declared == {
         "appointments": {"ck_appointments_ends_after_start", "ck_appointments_status"},
         "messages": {"ck_messages_urgency"},
+        "texts": {"ck_texts_status"},
     }
     migrated = await _migrated_check_names(db_url, declared)
     for table, names in declared.items():
