@@ -273,3 +273,17 @@ async def test_a_lapsed_token_and_a_short_429_still_book_once(location, store):
     assert location.sim.authentications == 2
     posts = [s for m, p, s in location.sim.log if m == "POST" and p.startswith("/appointments")]
     assert posts == [429, 201]
+
+
+async def test_a_confirmation_by_text_is_written_to_nexhealth(location, store):
+    booked = await service(location).book(STAFF, await posted(store), now=NOW)
+    row = location.sim.appointments[int(booked.appointment.id)]
+    assert row["confirmed"] is False  # as booked
+    location.sim.fault("PATCH", rf"/appointments/{row['id']}", lose_answer=True, times=1)
+    confirmed = await service(location).confirm(await ann(store), booked.appointment.id, now=NOW)
+    assert confirmed.confirmed_at == NOW
+    assert location.sim.appointments[int(booked.appointment.id)]["confirmed"] is True
+    bob = await store.appointments.find_patient("lakeside", "Bob Stone", date(1975, 6, 1))
+    with pytest.raises(Refused) as refused:  # not Bob's visit: nothing written
+        await service(location).confirm(bob.id, booked.appointment.id, now=NOW)
+    assert refused.value.refusal.reason is Reason.NOT_BOOKED

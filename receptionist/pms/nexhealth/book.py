@@ -509,6 +509,32 @@ class NexHealthBook:
         except NexHealthError as exc:
             raise unavailable(exc) from None
 
+    async def confirm(self, appointment_id: str, *, patient_id: str, at: datetime) -> Appointment:
+        """`confirmed: true` on the appointment (NexHealth pushes it into the PMS). Setting it
+        again is harmless, so a lost answer is checked by reading the appointment again."""
+        async with self._lock(patient_id):
+            row = await self._own_held(appointment_id, patient_id)
+            if not row.get("confirmed"):
+                row = {**row, **await self._confirm_row(row)}
+            confirmed = self._appointment(row)
+            confirmed.confirmed_at = at
+            return confirmed
+
+    async def _confirm_row(self, row: Row) -> Row:
+        try:
+            answer = await self.client.request(
+                "PATCH", f"appointments/{row['id']}", json={"appt": {"confirmed": True}}
+            )
+            return answer.get("appt") or answer
+        except (Timeout, ServerError) as exc:
+            log.warning("nexhealth confirm answer lost (%s); looking", type(exc).__name__)
+            again = await self._call(self.client.get(f"appointments/{row['id']}"))
+            if again.get("confirmed"):
+                return again
+            raise PmsUnavailable("the confirmation was not written") from None
+        except NexHealthError as exc:
+            raise unavailable(exc) from None
+
     async def cancel(self, appointment_id: str, *, patient_id: str) -> Appointment:
         async with self._lock(patient_id):
             row = await self._own_held(appointment_id, patient_id)
