@@ -38,9 +38,8 @@ class CountingBook:
     async def busy(self, provider_ids: Iterable[str], start: datetime, end: datetime) -> list[Busy]:
         self.reads += 1
         ids = set(provider_ids)
-        return [
-            b for b in self._busy if b.provider_id in ids and b.starts_at < end and start < b.ends_at
-        ]
+        overlapping = (b for b in self._busy if b.starts_at < end and start < b.ends_at)
+        return [b for b in overlapping if b.provider_id in ids]
 
     async def patient_busy(
         self, patient_id: str, start: datetime, end: datetime, *, moving: str | None = None
