@@ -184,22 +184,34 @@ class AppointmentBook(Repository):
 
         On every availability search, for hundreds of rows (a full book: ~150 a working day for
         ten providers), so it skips what a row costs elsewhere: Core, not the ORM, and not
-        `UTCDateTime`'s per-value conversion. The times are read as the driver gives them
-        (SQLite: the stored naive-UTC text; asyncpg: aware UTC datetimes, nothing to do) and
-        each distinct instant is turned into an aware UTC datetime once (`_utc_instants`): a
-        book's visits start and end on a few dozen half-hours a day, shared by every provider.
-        Building an aware datetime per value was more than half of a search's time on SQLite.
+        `UTCDateTime`'s conversion of every value. The times are read as the driver gives them:
+        asyncpg's are aware UTC datetimes already (`timestamptz`, nothing to do); SQLite's are
+        the stored naive-UTC text, each distinct value turned into an aware UTC datetime once
+        (`_utc_instants`): a book's visits start and end on a few dozen half-hours a day, shared
+        by every provider. Parsing and converting every value was a quarter of a search's time.
         """
-        raw = String() if self._sessions.dialect == "sqlite" else DateTime(timezone=True)
-        query = select(
-            Appointment.provider_id,
-            type_coerce(Appointment.starts_at, raw),
-            type_coerce(Appointment.ends_at, raw),
-        ).where(*criteria)
         async with self._sessions.session(write=False) as s:
-            rows = (await (await s.connection()).execute(query)).all()
+            conn = await s.connection()
+            if self._sessions.dialect != "sqlite":
+                aware = DateTime(timezone=True)
+                rows = await conn.execute(
+                    select(
+                        Appointment.provider_id,
+                        type_coerce(Appointment.starts_at, aware),
+                        type_coerce(Appointment.ends_at, aware),
+                    ).where(*criteria)
+                )
+                return [Busy(*row) for row in rows.all()]
+            text = await conn.execute(
+                select(
+                    Appointment.provider_id,
+                    type_coerce(Appointment.starts_at, String()),
+                    type_coerce(Appointment.ends_at, String()),
+                ).where(*criteria)
+            )
+            stored = text.all()
         instant = _utc_instants()
-        return [Busy(provider, instant(starts), instant(ends)) for provider, starts, ends in rows]
+        return [Busy(provider, instant(starts), instant(ends)) for provider, starts, ends in stored]
 
     async def book(
         self,
@@ -344,21 +356,15 @@ class AppointmentBook(Repository):
             return [(a, p) for a, p in rows.all()]
 
 
-def _utc_instants() -> Callable[[object], datetime]:
-    """A converter from a time as the driver returns it (`UTCDateTime` without its processing:
-    SQLite's naive-UTC text, PostgreSQL's aware datetime) to the aware UTC datetime
-    `UTCDateTime` returns, remembering each value it has converted."""
-    seen: dict[object, datetime] = {}
+def _utc_instants() -> Callable[[str], datetime]:
+    """A converter from SQLite's stored time (`UTCDateTime`'s naive-UTC text) to the aware UTC
+    datetime `UTCDateTime` returns, remembering each value it has converted."""
+    seen: dict[str, datetime] = {}
 
-    def instant(value: object) -> datetime:
+    def instant(value: str) -> datetime:
         found = seen.get(value)
         if found is None:
-            moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-            if not isinstance(moment, datetime):
-                raise TypeError(f"not a time from the database: {type(moment).__name__}")
-            found = seen[value] = (
-                moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-            )
+            found = seen[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
         return found
 
     return instant
