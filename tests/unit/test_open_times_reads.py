@@ -85,6 +85,7 @@ async def test_a_full_book_with_room_one_day_in_three_is_read_twice_not_once_a_d
         date(2027, 3, 11),
     ]
     assert found == expected
-    # The first read (three working days) finds one day with room: the next reads the two
-    # missing days at that rate (six working days) instead of two, then one, one at a time.
+    # The first read (four working days: three options and a spare) finds one day with room:
+    # the next reads the two missing days at that rate (eight working days), not one or two
+    # days at a time (five reads before).
     assert book.reads == 2
