@@ -30,6 +30,7 @@ run() {
 }
 
 run store uv run python bench/store.py --quick
+run profile uv run python bench/profile_open_times.py --quick
 run web uv run python bench/web.py --quick
 run calls flock "$lock" "${as_root[@]}" uv run python bench/calls.py --quick
 run reminders flock "$lock" "${as_root[@]}" uv run python bench/reminders.py --quick

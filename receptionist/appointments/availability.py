@@ -30,6 +30,9 @@ from receptionist.store import Busy
 MAX_OPTIONS = 3
 SPREAD_WITHIN_DAY = timedelta(minutes=60)
 DEFAULT_RANGE = timedelta(days=21)
+# Working days a search's first read covers beyond one per option (`Search.reads`): a read's
+# fixed cost (a round trip and a transaction) is that of several days of a full book's rows.
+SPARE_DAYS = 1
 
 
 class PartOfDay(StrEnum):
@@ -384,20 +387,36 @@ class Search:
     def reads(self, found: Sequence[list[Slot]]) -> Iterator[tuple[date, date]]:
         """The search's days in runs, each read from the book at once, while the caller fills
         `found` with each day's times: first as many days someone works as there are options to
-        offer (`choose` wants one a day, and a busy book has room most days), then as many as
-        options are still missing, or twice what was read so far when no day had room (a full
-        book takes a few reads, not one a day).
+        offer (`choose` wants one a day, and a busy book has room most days) and `SPARE_DAYS`
+        more (on a full book some day of the first few has none: without the spare day, one
+        search in six read the book twice for an hour's visit in the benchmark), then enough days
+        to find the missing ones at the rate days had room so far (`_next_read`), or twice what
+        was read so far when no day had room (a full book takes a few reads, not one a day).
 
-        Reads count working days, not calendar days, and no more of them than can still be
-        needed: with three calendar days, then a week, a search from a Thursday, a Friday or a
+        Reads count working days, not calendar days: with three calendar days, then a week, a search from a Thursday, a Friday or a
         weekend read the book twice, the second time a week of bookings, most of its time."""
-        start, size, read = self.first, self.limit, 0
+        start, size, read = self.first, self.limit + SPARE_DAYS, 0
         while start <= self.last:
             end, seen = self.through(start, max(size, 1))
             yield start, end
             start, read = end + timedelta(days=1), read + seen
-            with_room = sum(1 for d in found if d)
-            size = self.limit - with_room if with_room else 2 * read
+            size = _next_read(self.limit, read, sum(1 for d in found if d))
+
+
+def _next_read(limit: int, read: int, with_room: int) -> int:
+    """How many working days the next read covers, after `read` working days of which
+    `with_room` had a time: the days still missing at the rate days had room so far (rounded
+    up), or twice what was read when none had.
+
+    A read's fixed cost (a round trip, a transaction) is that of a few days' rows, so reading
+    exactly the missing days is a false economy on a full book: with one day of three having
+    room for an hour's visit, one day more at a time took a search four reads, the slowest
+    searches of the benchmark. Reading a few days too many changes no result: days are still
+    offered in order and the search stops at the first `limit` days with room."""
+    if not with_room:
+        return 2 * read
+    missing = limit - with_room
+    return -(-missing * read // with_room)
 
 
 async def find_open_times(
