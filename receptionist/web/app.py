@@ -39,7 +39,16 @@ from receptionist.store import Store, StoreUnavailable, open_store
 from receptionist.web.context import Web, utc_now
 from receptionist.web.guard import NotSignedIn, Refused
 from receptionist.web.pages import Pages
-from receptionist.web.routes import accounts, booking, calls, closures, login, messages, today
+from receptionist.web.routes import (
+    accounts,
+    booking,
+    calls,
+    closures,
+    login,
+    messages,
+    patients,
+    today,
+)
 from receptionist.web.routes import reminders as reminders_page
 from receptionist.web.routes import week as week_page
 from receptionist.web.security import SecurityHeaders, clear_cookie, session_cookie
@@ -108,7 +117,18 @@ def create_app(
     )
     app.state.web = web
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (login, today, booking, messages, calls, reminders_page, week_page, closures, accounts)
+    pages = (
+        login,
+        today,
+        patients,
+        booking,
+        messages,
+        calls,
+        reminders_page,
+        week_page,
+        closures,
+        accounts,
+    )
     for module in pages:
         app.include_router(module.router)
     _install_error_pages(app, web)
