@@ -8,6 +8,7 @@ the rig's: Monday 4 March 2030, 08:00 in Chicago, the office just opening.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from playwright.async_api import Page, expect
@@ -47,14 +48,15 @@ async def register(site: Site, name: str, born: date, phone: str) -> str:
 async def book(
     site: Site, patient_id: str, start: datetime, *, visit: str = "checkup", call_id: str = ""
 ) -> Appointment:
-    minutes = site.practice.visit_type(visit).duration_minutes
+    kind = site.practice.visit_type(visit)
+    provider = next(p for p in site.practice.providers if p.role.lower() in kind.roles)
     return await site.store.appointments.book(
         practice_id=site.practice.id,
-        provider_id=site.practice.providers[0].id,
+        provider_id=provider.id,
         patient_id=patient_id,
         visit_type=visit,
         starts_at=start,
-        ends_at=start + timedelta(minutes=minutes),
+        ends_at=start + kind.duration,
         call_id=call_id,
     )
 
@@ -209,3 +211,102 @@ async def _visits(site: Site, patient_id: str) -> list[Appointment]:
         return list(
             await s.scalars(select(Appointment).where(Appointment.patient_id == patient_id))
         )
+
+
+# --- 2. a walk-in and a move into today, inside the callers' notice ------------------------------
+
+
+def offered_starts(texts: list[str]) -> list[str]:
+    """The HH:MM of each open-time button ("Mon 04 Mar 09:15 with Maria Santos")."""
+    return [text.split()[3] for text in texts]
+
+
+async def test_a_walk_in_today_is_booked_inside_the_callers_notice_with_the_override_audited(
+    site: Site,
+):
+    page = site.page
+    site.clock.advance(minutes=5)  # 08:05: the desk has just opened
+    today = site.clock.now.astimezone(site.practice.tz).date()
+    ann = await register(site, *ANN)
+    # Her filling with Dr. Okafor at 10:00-10:45: no check-up with anyone may clash with it.
+    filling = await book(site, ann, local(site, today, 10), visit="filling", call_id="SCL_x")
+
+    await site.sign_in()
+    await page.goto(f"/book?patient={ann}&visit=checkup&date={today.isoformat()}")
+    rule = page.locator(".notice-rule")
+    await expect(rule).to_contain_text("Callers need 24 hours' notice for check-up and cleaning")
+    await expect(page.get_by_role("heading", name=re.compile("^Nothing open on"))).to_be_visible()
+    await page.get_by_label("Inside the callers' notice").check()
+    await follow(page, page.get_by_role("button", name="Show open times"))
+    await expect(rule).to_contain_text("Ticked: times from now on")
+    await expect(page.get_by_role("heading", name=re.compile("^Open on Monday"))).to_be_visible()
+    buttons = page.locator("ul.times button")
+    starts = offered_starts(await buttons.all_inner_texts())
+    assert starts[0] == "08:15"  # the next start on the grid, not tomorrow
+    clashing = {
+        f"{h:02d}:{m:02d}" for h, m in ((9, 15), (9, 30), (9, 45), (10, 0), (10, 15), (10, 30))
+    }
+    assert not clashing & set(starts), starts
+    assert "10:45" in starts
+
+    await follow(page, buttons.filter(has_text="08:15").first)
+    assert site.path() == "/today"
+    await expect(page.get_by_role("status").first).to_have_text("Booked.")
+    row = page.locator("section.provider tbody tr", has_text="check-up and cleaning")
+    await expect(row).to_contain_text("Ann Lee")
+    await expect(row.get_by_role("link").first).to_have_text(re.compile("^08:15"))
+    visits = [a for a in await _visits(site, ann) if a.id != filling.id]
+    [walk_in] = visits
+    assert walk_in.booked_by == (await site.user("maria")).id
+    assert walk_in.starts_at == local(site, today, 8, 15)
+    [entry] = await audit(site, "booked")
+    assert entry.patient_id == ann and "inside the callers' notice (staff override)" in entry.detail
+
+
+async def test_without_the_tick_a_time_inside_the_notice_is_refused_and_callers_rules_stay(
+    site: Site,
+):
+    page = site.page
+    today = site.clock.now.astimezone(site.practice.tz).date()
+    ann = await register(site, *ANN)
+    await site.sign_in()
+    await page.goto(f"/book?patient={ann}&visit=checkup&date={today.isoformat()}")
+    token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    posted = {
+        "csrf_token": token,
+        "practice": site.practice.id,
+        "patient": ann,
+        "visit": "checkup",
+        "provider": "maria-santos",
+        "start": local(site, today, 11).isoformat(),
+    }
+    refused = await page.request.post("/book", form=posted)
+    assert refused.status == 409  # no tick: the callers' notice applies to staff too
+    assert await _visits(site, ann) == []
+    booked = await page.request.post("/book", form={**posted, "override_notice": "yes"})
+    assert booked.ok
+    [visit] = await _visits(site, ann)
+    assert visit.starts_at == local(site, today, 11)
+    past = {**posted, "override_notice": "yes", "start": local(site, today, 7).isoformat()}
+    assert (await page.request.post("/book", form=past)).status == 409  # never the past
+
+
+async def test_a_visit_is_moved_into_today_inside_the_notice(site: Site):
+    page = site.page
+    site.clock.advance(minutes=5)
+    today = site.clock.now.astimezone(site.practice.tz).date()
+    bob = await register(site, *BOB)
+    visit = await book(site, bob, local(site, today + timedelta(days=2), 9), visit="checkup")
+    await site.sign_in()
+    await page.goto(f"/appointments/{visit.id}?date={today.isoformat()}")
+    await expect(page.locator(".notice-rule")).to_contain_text("Callers need 24 hours' notice")
+    await page.get_by_label("Inside the callers' notice").check()
+    await follow(page, page.get_by_role("button", name="Show open times"))
+    await follow(page, page.locator("ul.times button").filter(has_text="13:00").first)
+    await expect(page.get_by_role("status").first).to_have_text(
+        "Moved. The old time is free again."
+    )
+    [new] = [a for a in await _visits(site, bob) if a.status == "booked"]
+    assert new.starts_at == local(site, today, 13) and new.replaces_id == visit.id
+    [entry] = await audit(site, "moved")
+    assert "inside the callers' notice (staff override)" in entry.detail

@@ -12,6 +12,7 @@ move or cancellation, or a form error, is in the log like any other view.
 from __future__ import annotations
 
 from datetime import date as Date
+from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -41,6 +42,30 @@ from receptionist.web.guard import Changing, SignedIn
 from receptionist.web.routes.today import staff_names
 
 router = APIRouter()
+# The staff's tick box: book or move inside the callers' notice (a walk-in, a move into today).
+OVERRIDE_FIELD = "override_notice"
+OVERRIDE_AUDIT = "inside the callers' notice (staff override)"
+
+
+def _ticked(value: str) -> bool:
+    return value == "yes"
+
+
+def notice_rule(practice: Practice, visit: str, now: datetime) -> str:
+    """The callers' notice for `visit`, as the booking page states it ("" for an unknown visit
+    or one that needs none)."""
+    found = practice.visit_type(visit)
+    if found is None or found.lead_time_hours <= 0:
+        return ""
+    hours = found.lead_time_hours
+    amount = f"{hours:g} hour{'' if hours == 1 else 's'}"
+    if hours < 1:
+        amount = f"{round(hours * 60)} minutes"
+    earliest = (now + found.lead_time).astimezone(practice.tz)
+    return (
+        f"Callers need {amount}' notice for {found.name}: the assistant offers times from "
+        f"{earliest:%a %d %b %H:%M} on."
+    )
 
 
 def _see_other(path: str, **query: str) -> RedirectResponse:
@@ -81,13 +106,23 @@ def _when(appointment: Appointment, practice: Practice) -> str:
 
 
 async def _changed(
-    web: Web, staff: Staff, practice: Practice, action: str, subject_id: str, now: Appointment
+    web: Web,
+    staff: Staff,
+    practice: Practice,
+    action: str,
+    subject_id: str,
+    now: Appointment,
+    *,
+    override_notice: bool = False,
 ) -> Response:
     """Audits a booking, move or cancellation (`action`, also the page's notice) of the visit
-    `subject_id`, and shows the day the visit (`now`, as it stands after the change) is on."""
+    `subject_id`, and shows the day the visit (`now`, as it stands after the change) is on. A
+    time inside the callers' notice, booked by the staff's override, says so in the entry."""
     detail = _when(now, practice)
     if now.id != subject_id:  # a move books the new time as a visit of its own
         detail = f"to {detail} (now {now.id})"
+    if override_notice:
+        detail += f"; {OVERRIDE_AUDIT}"
     await web.audit(
         staff,
         action,
@@ -112,10 +147,12 @@ async def _book_page(
     visit: str = "",
     day: Date | None = None,
     provider: str = "",
+    inside_notice: bool = False,
     problem: Problem | None = None,
 ) -> Response:
     """The booking page; with a patient chosen it shows their name, birth date, phone and visits,
-    so drawing it is a view of that patient, audited whatever led here."""
+    so drawing it is a view of that patient, audited whatever led here. `inside_notice`: the
+    staff ticked *inside the callers' notice*: times from now on."""
     now = web.now()
     error = problem.error if problem else None
     as_called = await web.as_callers_meet_it(practice)
@@ -131,7 +168,12 @@ async def _book_page(
         try:
             check_patient_kind(require_visit_type(practice, visit), is_new_patient=is_new)
             times = await Appointments(web.store.appointments, as_called).times_on(
-                visit, day, now=now, provider_id=provider or None, patient_id=patient.id
+                visit,
+                day,
+                now=now,
+                provider_id=provider or None,
+                patient_id=patient.id,
+                override_notice=inside_notice,
             )
         except Refused as exc:
             kind_problem = booking.staff_words(exc.refusal)
@@ -148,6 +190,8 @@ async def _book_page(
         visit=visit,
         day=day or web.today(practice),
         provider=provider,
+        inside_notice=inside_notice,
+        notice_rule=notice_rule(practice, visit, now),
         times=times,
         kind_problem=kind_problem,
         error=error,
@@ -165,10 +209,12 @@ async def book_page(
     visit: str = "",
     date: str = "",
     provider: str = "",
+    override_notice: str = "",
 ) -> Response:
     web = web_of(request)
     location = _own_book(web.practice(practice))
     chosen = await _patient(web, patient, location) if patient else None
+    inside = _ticked(override_notice)
     try:
         day = forms.optional_day(date)
     except forms.FormError as exc:
@@ -176,7 +222,15 @@ async def book_page(
             request, web, staff, location, patient=chosen, problem=Problem.bad_form(exc)
         )
     return await _book_page(
-        request, web, staff, location, patient=chosen, visit=visit, day=day, provider=provider
+        request,
+        web,
+        staff,
+        location,
+        patient=chosen,
+        visit=visit,
+        day=day,
+        provider=provider,
+        inside_notice=inside,
     )
 
 
@@ -255,10 +309,13 @@ async def book(request: Request, staff: Changing) -> Response:
     patient = await _patient(web, forms.field(form, "patient"), location)
     visit = forms.field(form, "visit")
     provider = forms.field(form, "provider")
+    inside = _ticked(forms.field(form, OVERRIDE_FIELD))
     try:
         posted = Posted(patient.id, visit, provider, forms.moment(forms.field(form, "start")))
         service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
-        appointment = (await service.book(StaffMember(staff.id), posted, now=web.now())).appointment
+        by = StaffMember(staff.id)
+        booked = await service.book(by, posted, now=web.now(), override_notice=inside)
+        appointment = booked.appointment
     except forms.FormError as exc:
         return await _book_page(
             request,
@@ -267,6 +324,7 @@ async def book(request: Request, staff: Changing) -> Response:
             location,
             patient=patient,
             visit=visit,
+            inside_notice=inside,
             problem=Problem.bad_form(exc),
         )
     except Refused as exc:
@@ -277,9 +335,12 @@ async def book(request: Request, staff: Changing) -> Response:
             location,
             patient=patient,
             visit=visit,
+            inside_notice=inside,
             problem=Problem.refused(exc.refusal),
         )
-    return await _changed(web, staff, location, "booked", appointment.id, appointment)
+    return await _changed(
+        web, staff, location, "booked", appointment.id, appointment, override_notice=inside
+    )
 
 
 # --- one appointment: move or cancel ------------------------------------------------------------
@@ -294,6 +355,7 @@ async def _appointment_page(
     *,
     day: Date | None = None,
     provider: str = "",
+    inside_notice: bool = False,
     problem: Problem | None = None,
 ) -> Response:
     """One appointment with its patient (name, birth date, phone): drawing it is a view of that
@@ -319,6 +381,7 @@ async def _appointment_page(
                 provider_id=provider or None,
                 patient_id=appointment.patient_id,
                 moving=appointment.id,
+                override_notice=inside_notice,
             )
         except Refused as exc:
             error = booking.staff_words(exc.refusal)
@@ -341,6 +404,8 @@ async def _appointment_page(
         and is_late_cancellation(practice, appointment, now),
         day=day or appointment.starts_at.astimezone(practice.tz).date(),
         provider=provider,
+        inside_notice=inside_notice,
+        notice_rule=notice_rule(practice, appointment.visit_type, now),
         times=times,
         error=error,
         fresh=list(problem.fresh) if problem else [],
@@ -354,9 +419,11 @@ async def appointment_page(
     appointment_id: str,
     date: str = "",
     provider: str = "",
+    override_notice: str = "",
 ) -> Response:
     web = web_of(request)
     appointment, location = await _appointment(web, appointment_id)
+    inside = _ticked(override_notice)
     try:
         day = forms.optional_day(date)
     except forms.FormError as exc:
@@ -364,7 +431,14 @@ async def appointment_page(
             request, web, staff, appointment, location, problem=Problem.bad_form(exc)
         )
     return await _appointment_page(
-        request, web, staff, appointment, location, day=day, provider=provider
+        request,
+        web,
+        staff,
+        appointment,
+        location,
+        day=day,
+        provider=provider,
+        inside_notice=inside,
     )
 
 
@@ -373,6 +447,7 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
     web = web_of(request)
     form = await request.form()
     appointment, location = await _appointment(web, appointment_id)
+    inside = _ticked(forms.field(form, OVERRIDE_FIELD))
     try:
         posted = Posted(
             appointment.patient_id,
@@ -381,15 +456,28 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
             forms.moment(forms.field(form, "start")),
         )
         service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
-        new = (await service.move(StaffMember(staff.id), appointment.id, posted, now=web.now())).new
+        by = StaffMember(staff.id)
+        moved = await service.move(
+            by, appointment.id, posted, now=web.now(), override_notice=inside
+        )
     except forms.FormError as exc:
         return await _appointment_page(
-            request, web, staff, appointment, location, problem=Problem.bad_form(exc)
+            request,
+            web,
+            staff,
+            appointment,
+            location,
+            inside_notice=inside,
+            problem=Problem.bad_form(exc),
         )
     except Refused as exc:
         problem = Problem.refused(exc.refusal)
-        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
-    return await _changed(web, staff, location, "moved", appointment.id, new)
+        return await _appointment_page(
+            request, web, staff, appointment, location, inside_notice=inside, problem=problem
+        )
+    return await _changed(
+        web, staff, location, "moved", appointment.id, moved.new, override_notice=inside
+    )
 
 
 @router.post("/appointments/{appointment_id}/cancel")
