@@ -41,9 +41,11 @@ from receptionist.store.appointments import name_key
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
     ADMIN,
+    CANCEL_REASON_LENGTH,
     SECURITY,
     Appointment,
     AppointmentStatus,
+    Attendance,
     AuditEntry,
     CallRecord,
     Message,
@@ -103,6 +105,16 @@ class PatientHistory:
     calls: list[CallRecord]
     messages: list[Message]
     reminders: list[tuple[Reminder, Appointment]]
+
+
+@dataclass(frozen=True)
+class VisitFigures:
+    """The week's visits by what became of them (visits due in the range, not bookings made)."""
+
+    booked: int = 0  # still booked (arrived and no-shows among them)
+    arrived: int = 0
+    no_shows: int = 0
+    cancelled: int = 0
 
 
 @dataclass(frozen=True)
@@ -640,6 +652,88 @@ class StaffStore(Repository):
                 )
             ).all()
         return PatientHistory(visits, calls, messages, [(r, a) for r, a in reminders])
+
+    # --- the desk's side of a visit (migration 0013) -----------------------------------------
+
+    async def note_cancellation(self, appointment_id: str, *, reason: str, by: str) -> bool:
+        """Keeps why a staff member cancelled a visit, and who; False if it is not cancelled."""
+        async with self._sessions.session(write=True) as s:
+            result = await s.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == appointment_id,
+                    Appointment.status == AppointmentStatus.CANCELLED,
+                )
+                .values(cancel_reason=reason[:CANCEL_REASON_LENGTH], cancelled_by=by)
+            )
+            return bool(rows_changed(result))
+
+    async def mark_undone(self, cancelled_id: str, new_id: str) -> bool:
+        """Links a cancelled visit to the booking that undid it (the same time booked again): the
+        new visit `replaces` it, so the week counts it as no new booking. False if another undo
+        was linked first (the book had refused the second booking of the time anyway)."""
+        async with self._sessions.session(write=True) as s:
+            result = await s.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == cancelled_id,
+                    Appointment.status == AppointmentStatus.CANCELLED,
+                    Appointment.undone_as.is_(None),
+                )
+                .values(undone_as=new_id)
+            )
+            if not rows_changed(result):
+                return False
+            await s.execute(
+                update(Appointment).where(Appointment.id == new_id).values(replaces_id=cancelled_id)
+            )
+            return True
+
+    async def set_attendance(
+        self, appointment_id: str, attendance: Attendance | None, *, by: str, at: datetime
+    ) -> Appointment | None:
+        """Marks a booked visit arrived or no-show (None clears it); None if it is not booked
+        (cancelled or moved meanwhile). The visit stays booked: it still holds its time."""
+        async with self._sessions.session(write=True) as s:
+            result = await s.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == appointment_id,
+                    Appointment.status == AppointmentStatus.BOOKED,
+                )
+                .values(
+                    attendance=attendance.value if attendance else None,
+                    attendance_at=at if attendance else None,
+                    attendance_by=by if attendance else None,
+                )
+            )
+            if not rows_changed(result):
+                return None
+            return await s.get(Appointment, appointment_id)
+
+    async def visit_figures(
+        self, practice_ids: Sequence[str], start: datetime, end: datetime
+    ) -> VisitFigures:
+        """The visits due in [start, end) by what became of them, on the `(practice_id,
+        starts_at)` index. A move is neither: its new row is the visit."""
+        booked = Appointment.status == AppointmentStatus.BOOKED
+
+        def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+            return func.sum(case((condition, 1), else_=0))
+
+        query = select(
+            count(booked),
+            count(and_(booked, Appointment.attendance == Attendance.ARRIVED.value)),
+            count(and_(booked, Appointment.attendance == Attendance.NO_SHOW.value)),
+            count(Appointment.status == AppointmentStatus.CANCELLED),
+        ).where(
+            Appointment.practice_id.in_(list(practice_ids)),
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+        )
+        async with self._sessions.session(write=False) as s:
+            row = (await s.execute(query)).one()
+        return VisitFigures(*(int(n or 0) for n in row))
 
     # --- the week's figures -----------------------------------------------------------------
 

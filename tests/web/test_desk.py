@@ -310,3 +310,105 @@ async def test_a_visit_is_moved_into_today_inside_the_notice(site: Site):
     assert new.starts_at == local(site, today, 13) and new.replaces_id == visit.id
     [entry] = await audit(site, "moved")
     assert "inside the callers' notice (staff override)" in entry.detail
+
+
+# --- 3. cancel with a reason and undo; arrived and no-show ---------------------------------------
+
+
+async def test_cancelling_asks_to_confirm_keeps_the_reason_and_undo_books_the_time_again(
+    site: Site,
+):
+    page = site.page
+    tomorrow = site.clock.now.astimezone(site.practice.tz).date() + timedelta(days=1)
+    ann = await register(site, *ANN)
+    visit = await book(site, ann, local(site, tomorrow, 9), call_id="SCL_ann")
+    await site.sign_in()
+    await page.goto(f"/appointments/{visit.id}")
+    await follow(page, page.get_by_role("link", name="Cancel this appointment"))
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Cancel check-up")
+    assert (await site.store.appointments.get_appointment(visit.id)).status == "booked"
+    await page.get_by_label("Reason for cancelling").fill("Ann is ill; she will call to rebook")
+    await follow(page, page.get_by_role("button", name="Yes, cancel it"))
+    assert site.path() == f"/appointments/{visit.id}"
+    await expect(page.get_by_role("status").first).to_have_text(
+        "Cancelled. The time is free again."
+    )
+    await expect(page.locator("#cancelled")).to_contain_text(
+        "by Maria Santos: Ann is ill; she will call to rebook"
+    )
+    cancelled = await site.store.appointments.get_appointment(visit.id)
+    maria = await site.user("maria")
+    assert (cancelled.status, cancelled.cancel_reason, cancelled.cancelled_by) == (
+        "cancelled",
+        "Ann is ill; she will call to rebook",
+        maria.id,
+    )
+
+    await follow(page, page.get_by_role("button", name="Undo the cancellation"))
+    await expect(page.get_by_role("status").first).to_have_text(
+        "Cancellation undone: the visit is booked again at its time."
+    )
+    [again] = [a for a in await _visits(site, ann) if a.status == "booked"]
+    assert (again.starts_at, again.provider_id, again.visit_type) == (
+        visit.starts_at,
+        visit.provider_id,
+        visit.visit_type,
+    )
+    assert again.replaces_id == visit.id
+    assert (await site.store.appointments.get_appointment(visit.id)).undone_as == again.id
+    [undone] = await audit(site, "cancel_undone")
+    assert undone.patient_id == ann
+    await page.goto(f"/appointments/{visit.id}")
+    await expect(page.get_by_role("button", name="Undo the cancellation")).to_have_count(0)
+
+    # Cancelled again, and the time taken meanwhile: the undo is refused and books nothing.
+    await page.goto(f"/appointments/{again.id}/cancel")
+    await page.get_by_label("Reason for cancelling").fill("Moving away")
+    await follow(page, page.get_by_role("button", name="Yes, cancel it"))
+    bob = await register(site, *BOB)
+    await book(site, bob, local(site, tomorrow, 9))
+    async with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        await page.get_by_role("button", name="Undo the cancellation").click()
+    assert (await posted.value).status == 409
+    await expect(page.get_by_role("alert")).to_contain_text("The cancellation was not undone")
+    assert [a for a in await _visits(site, ann) if a.status == "booked"] == []
+
+
+async def test_arrived_and_no_show_are_set_from_today_and_counted_in_the_week(site: Site):
+    page = site.page
+    site.clock.advance(minutes=5)
+    today = site.clock.now.astimezone(site.practice.tz).date()
+    ann, bob = await register(site, *ANN), await register(site, *BOB)
+    anna = await register(site, *ANNA)
+    first = await book(site, ann, local(site, today, 8))
+    late = await book(site, bob, local(site, today, 10), visit="filling")
+    gone = await book(site, anna, local(site, today, 11), visit="filling")
+    await site.store.appointments.cancel(gone.id, patient_id=anna)
+
+    await site.sign_in()
+    await page.goto("/today")
+    await expect(page.get_by_role("button", name="Bob Stone did not come")).to_have_count(0)
+    await follow(page, page.get_by_role("button", name="Ann Lee arrived"))
+    await expect(page.get_by_role("status").first).to_have_text("Marked as arrived.")
+    ann_row = page.locator("section.provider tbody tr", has_text="Ann Lee")
+    await expect(ann_row.locator(".attendance")).to_contain_text("Arrived")
+
+    site.clock.advance(hours=2, minutes=15)  # 10:20: Bob has not come
+    await page.goto("/today")
+    await site.sign_in()  # signed out meanwhile (idle); back to Today
+    assert site.path() == "/today"
+    await follow(page, page.get_by_role("button", name="Bob Stone did not come"))
+    await expect(page.get_by_role("status").first).to_have_text("Marked as a no-show.")
+    bob_row = page.locator("section.provider tbody tr", has_text="Bob Stone")
+    await expect(bob_row.locator(".attendance")).to_contain_text("No-show")
+    assert (await site.store.appointments.get_appointment(first.id)).attendance == "arrived"
+    marked = await site.store.appointments.get_appointment(late.id)
+    assert (marked.attendance, marked.status) == ("no_show", "booked")  # it kept its time
+    assert marked.attendance_by == (await site.user("maria")).id
+
+    await follow(page, page.get_by_role("link", name="This week"))
+    await expect(page.locator("#visits")).to_have_text("2")
+    await expect(page.locator("#arrived")).to_have_text("1")
+    await expect(page.locator("#no-shows")).to_have_text("1")
+    await expect(page.locator("#cancelled")).to_have_text("1")
+    assert [e.detail for e in await audit(site, "attendance")] == ["arrived", "no_show"]

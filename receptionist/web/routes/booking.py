@@ -23,6 +23,8 @@ from starlette.responses import RedirectResponse, Response
 from receptionist.appointments import (
     Appointments,
     Posted,
+    Reason,
+    Refusal,
     Refused,
     StaffMember,
     check_patient_kind,
@@ -33,7 +35,12 @@ from receptionist.domain.books import BookKind
 from receptionist.domain.phone import UNKNOWN, normalize
 from receptionist.domain.practice import Practice
 from receptionist.store import Appointment, Patient
-from receptionist.store.models import NAME_LENGTH, AppointmentStatus
+from receptionist.store.models import (
+    CANCEL_REASON_LENGTH,
+    NAME_LENGTH,
+    AppointmentStatus,
+    Attendance,
+)
 from receptionist.web import booking, forms
 from receptionist.web.auth import Staff
 from receptionist.web.booking import Problem
@@ -45,6 +52,11 @@ router = APIRouter()
 # The staff's tick box: book or move inside the callers' notice (a walk-in, a move into today).
 OVERRIDE_FIELD = "override_notice"
 OVERRIDE_AUDIT = "inside the callers' notice (staff override)"
+UNDO_REFUSED = (
+    "Only a cancelled visit can be booked again, and once: this one is not cancelled, or was "
+    "booked again already."
+)
+UNDO_FAILED = "The cancellation was not undone: the time cannot be booked again."
 
 
 def _ticked(value: str) -> bool:
@@ -480,10 +492,63 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
     )
 
 
-@router.post("/appointments/{appointment_id}/cancel")
-async def cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
+@router.get("/appointments/{appointment_id}/cancel")
+async def cancel_page(request: Request, staff: SignedIn, appointment_id: str) -> Response:
+    """The confirmation step: the visit, the late-cancellation warning, and the reason asked."""
     web = web_of(request)
     appointment, location = await _appointment(web, appointment_id)
+    return await _cancel_page(request, web, staff, appointment, location)
+
+
+async def _cancel_page(
+    request: Request,
+    web: Web,
+    staff: Staff,
+    appointment: Appointment,
+    practice: Practice,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    reason: str = "",
+) -> Response:
+    if appointment.status != AppointmentStatus.BOOKED:
+        problem = Problem(409, booking.staff_words(Refusal(Reason.NOT_BOOKED)))
+        return await _appointment_page(request, web, staff, appointment, practice, problem=problem)
+    await web.audit(
+        staff,
+        "viewed_appointment",
+        subject=f"appointment {appointment.id}",
+        patient_ids=[appointment.patient_id],
+    )
+    return web.pages.render(
+        request,
+        "cancel.html",
+        status=status,
+        nav="today",
+        practice=practice,
+        appointment=appointment,
+        patient=await web.store.appointments.get_patient(appointment.patient_id),
+        visit_name=getattr(practice.visit_type(appointment.visit_type), "name", None),
+        late=is_late_cancellation(practice, appointment, web.now()),
+        reason=reason,
+        error=error,
+    )
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+async def cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
+    """Cancels after the confirmation step, keeping the reason typed there (required)."""
+    web = web_of(request)
+    form = await request.form()
+    appointment, location = await _appointment(web, appointment_id)
+    try:
+        reason = forms.free_text(
+            form, "reason", limit=CANCEL_REASON_LENGTH, label="The reason for cancelling"
+        )
+    except forms.FormError as exc:
+        return await _cancel_page(
+            request, web, staff, appointment, location, status=400, error=str(exc)
+        )
     service = Appointments(web.store.appointments, location)
     by, whose = StaffMember(staff.id), appointment.patient_id
     try:
@@ -493,4 +558,85 @@ async def cancel(request: Request, staff: Changing, appointment_id: str) -> Resp
     except Refused as exc:
         problem = Problem.refused(exc.refusal)
         return await _appointment_page(request, web, staff, appointment, location, problem=problem)
-    return await _changed(web, staff, location, "cancelled", appointment.id, cancelled)
+    await web.store.staff.note_cancellation(cancelled.id, reason=reason, by=staff.id)
+    await web.audit(
+        staff,
+        "cancelled",
+        subject=f"appointment {appointment.id}",
+        detail=f"{_when(cancelled, location)}; reason given",
+        patient_ids=[cancelled.patient_id],
+    )
+    return _see_other(f"/appointments/{appointment.id}", notice="cancelled")
+
+
+@router.post("/appointments/{appointment_id}/undo")
+async def undo_cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
+    """Undoes a cancellation: the same visit, time and provider booked again through the
+    service, if the time is still free (every rule re-checked; the callers' notice waived, since
+    the patient was expected then). Refused, with the reason, when it is not."""
+    web = web_of(request)
+    appointment, location = await _appointment(web, appointment_id)
+    if appointment.status != AppointmentStatus.CANCELLED or appointment.undone_as:
+        problem = Problem(409, UNDO_REFUSED)
+        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
+    posted = Posted(
+        appointment.patient_id,
+        appointment.visit_type,
+        appointment.provider_id,
+        appointment.starts_at,
+    )
+    service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
+    try:
+        booked = await service.book(
+            StaffMember(staff.id), posted, now=web.now(), override_notice=True
+        )
+    except Refused as exc:
+        words = booking.staff_words(exc.refusal)
+        problem = Problem(booking.status(exc.refusal), f"{UNDO_FAILED} {words}")
+        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
+    again = booked.appointment
+    await web.store.staff.mark_undone(appointment.id, again.id)
+    await web.audit(
+        staff,
+        "cancel_undone",
+        subject=f"appointment {appointment.id}",
+        detail=f"booked again as {again.id}; {OVERRIDE_AUDIT}",
+        patient_ids=[again.patient_id],
+    )
+    day = again.starts_at.astimezone(location.tz).date().isoformat()
+    return _see_other("/today", practice=location.id, date=day, notice="cancel_undone")
+
+
+@router.post("/appointments/{appointment_id}/attendance")
+async def attendance(request: Request, staff: Changing, appointment_id: str) -> Response:
+    """Marks a visit arrived (from its day on) or no-show (once it has started), or clears it."""
+    web = web_of(request)
+    form = await request.form()
+    appointment, location = await _appointment(web, appointment_id)
+    value = forms.field(form, "attendance")
+    mark = None if value == "clear" else _attendance(value)
+    now = web.now()
+    day = appointment.starts_at.astimezone(location.tz).date()
+    if mark is not None and day > web.today(location):
+        raise HTTPException(409, f"That visit is on {day:%A %d %B}: mark it on the day.")
+    if mark is Attendance.NO_SHOW and appointment.starts_at > now:
+        raise HTTPException(409, "That visit has not started yet: mark a no-show once it has.")
+    changed = await web.store.staff.set_attendance(appointment.id, mark, by=staff.id, at=now)
+    if changed is None:
+        raise HTTPException(409, booking.staff_words(Refusal(Reason.NOT_BOOKED)))
+    await web.audit(
+        staff,
+        "attendance",
+        subject=f"appointment {appointment.id}",
+        detail=mark.value if mark else "cleared",
+        patient_ids=[appointment.patient_id],
+    )
+    notice = mark.value if mark else "attendance_cleared"
+    return _see_other("/today", practice=location.id, date=day.isoformat(), notice=notice)
+
+
+def _attendance(value: str) -> Attendance:
+    try:
+        return Attendance(value)
+    except ValueError:
+        raise HTTPException(400, "Mark a visit arrived or no-show (or clear the mark).") from None
