@@ -10,11 +10,13 @@ Every "may this happen?" is answered here, once, whoever asks:
   offered in an earlier request;
 - **a reminder call** (`Reminder`) cancels the visit it is about.
 
-Then, for all of them: the time still has the notice its visit type needs, the visit type suits
-the patient (new or existing, as the book records it), and, in the booking's own write with the
-patient serialised (`Book.book`), the patient's caps hold. The book refuses an overlap; a time
-lost that way (or to the clock) is refused with fresh options. A refusal is a `Refused` carrying
-a `Refusal` (data); the book being unreachable is `StoreUnavailable`, never a refusal.
+Then, for all of them: the time still has the notice its visit type needs (a staff member
+may waive it, and only it, with `override_notice=True`: a walk-in, a move into today), the
+visit type suits the patient (new or existing, as the book records it), and, in the booking's
+own write with the patient serialised (`Book.book`), the patient's caps hold. The book refuses an
+overlap; a time lost that way (or to the clock) is refused with fresh options. A refusal is a
+`Refused` carrying a `Refusal` (data); the book being unreachable is `StoreUnavailable`, never
+a refusal.
 """
 
 from __future__ import annotations
@@ -171,6 +173,19 @@ class DayTimes:
     later: bool = False  # the slots are after `day` (nothing left on it)
 
 
+def without_notice(practice: Practice) -> Practice:
+    """The practice as a staff override of the callers' notice sees it: every visit type
+    bookable from now on. Nothing else changes: the past, opening and provider hours, closures,
+    other bookings, the patient's own visits, the visit type's patients and the caps still hold."""
+    waived = [v.model_copy(update={"lead_time_hours": 0.0}) for v in practice.visit_types]
+    return practice.model_copy(update={"visit_types": waived})
+
+
+def _staff_only(actor: Actor, override_notice: bool) -> None:
+    if override_notice and not isinstance(actor, StaffMember):
+        raise TypeError("only a staff member may book inside the callers' notice")
+
+
 # --- the service --------------------------------------------------------------------------------
 
 
@@ -213,9 +228,20 @@ class Appointments:
         provider_id: str | None = None,
         patient_id: str | None = None,
         moving: str | None = None,
+        override_notice: bool = False,
     ) -> DayTimes:
         """A staff screen's times: every open time on `day`, or the next few after it. `Refused`
-        when the day cannot be searched at all (past, beyond the horizon)."""
+        when the day cannot be searched at all (past, beyond the horizon). `override_notice`:
+        from now on, not from the callers' notice (a staff member's walk-in or same-day move)."""
+        if override_notice:
+            return await Appointments(self._book, without_notice(self.practice)).times_on(
+                visit_type,
+                day,
+                now=now,
+                provider_id=provider_id,
+                patient_id=patient_id,
+                moving=moving,
+            )
         slots = await self.find_times(
             visit_type,
             now=now,
@@ -272,13 +298,26 @@ class Appointments:
     @overload
     async def book(self, actor: Caller, choice: str, *, now: datetime) -> Booked: ...
     @overload
-    async def book(self, actor: StaffMember, choice: Posted, *, now: datetime) -> Booked: ...
+    async def book(
+        self, actor: StaffMember, choice: Posted, *, now: datetime, override_notice: bool = False
+    ) -> Booked: ...
 
     async def book(
-        self, actor: Caller | StaffMember, choice: str | Posted, *, now: datetime
+        self,
+        actor: Caller | StaffMember,
+        choice: str | Posted,
+        *,
+        now: datetime,
+        override_notice: bool = False,
     ) -> Booked:
         """Books the chosen time: a caller's offered option id, or a staff screen's posted time.
-        `Refused` if a rule or the book refuses (nothing is written then)."""
+        `Refused` if a rule or the book refuses (nothing is written then). `override_notice`
+        (staff only): the time may be inside the callers' notice; every other rule holds."""
+        _staff_only(actor, override_notice)
+        if override_notice:
+            assert isinstance(actor, StaffMember) and isinstance(choice, Posted)
+            waived = Appointments(self._book, without_notice(self.practice))
+            return await waived.book(actor, choice, now=now)
         if isinstance(actor, Caller):
             assert isinstance(choice, str)
             slot = self.offered(actor, choice)
@@ -320,7 +359,13 @@ class Appointments:
     ) -> Moved: ...
     @overload
     async def move(
-        self, actor: StaffMember, appointment_id: str, choice: Posted, *, now: datetime
+        self,
+        actor: StaffMember,
+        appointment_id: str,
+        choice: Posted,
+        *,
+        now: datetime,
+        override_notice: bool = False,
     ) -> Moved: ...
 
     async def move(
@@ -330,9 +375,16 @@ class Appointments:
         choice: str | Posted,
         *,
         now: datetime,
+        override_notice: bool = False,
     ) -> Moved:
         """Moves the patient's booked appointment to the chosen time (same visit type). A move
-        adds no visit, so the caps do not apply; the visit type must still suit the patient."""
+        adds no visit, so the caps do not apply; the visit type must still suit the patient.
+        `override_notice` (staff only): the new time may be inside the callers' notice."""
+        _staff_only(actor, override_notice)
+        if override_notice:
+            assert isinstance(actor, StaffMember) and isinstance(choice, Posted)
+            waived = Appointments(self._book, without_notice(self.practice))
+            return await waived.move(actor, appointment_id, choice, now=now)
         posted = choice if isinstance(choice, Posted) else None
         option_id = choice if isinstance(choice, str) else ""
         if posted is not None:

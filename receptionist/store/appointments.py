@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import DateTime, String, and_, case, func, select, type_coerce
+from sqlalchemy import DateTime, String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,6 +28,7 @@ from receptionist.store.models import (
     NAME_LENGTH,
     Appointment,
     AppointmentStatus,
+    Attendance,
     Patient,
     new_id,
     utcnow,
@@ -417,13 +418,18 @@ async def _own_booked(s: AsyncSession, appointment_id: str, patient_id: str) -> 
 
 
 async def _seen(s: AsyncSession, patient_id: str, now: datetime) -> bool:
-    """Whether a booked visit of the patient has started by `now` (they are no longer new)."""
+    """Whether a booked visit of the patient has started by `now` (they are no longer new). A
+    visit the desk marked as a no-show did not take place: it does not count."""
     seen = await s.scalar(
         select(Appointment.id)
         .where(
             Appointment.patient_id == patient_id,
             Appointment.status == AppointmentStatus.BOOKED,
             Appointment.starts_at <= now,
+            or_(
+                Appointment.attendance.is_(None),
+                Appointment.attendance != Attendance.NO_SHOW.value,
+            ),
         )
         .limit(1)
     )

@@ -47,6 +47,17 @@ class AppointmentStatus(StrEnum):
 
 
 APPOINTMENT_STATUSES = tuple(s.value for s in AppointmentStatus)
+
+
+class Attendance(StrEnum):
+    """Whether a booked visit's patient came (migration 0013): set by the front desk on the day.
+    The visit stays `booked` (it still holds its time); None until the desk marks it."""
+
+    ARRIVED = "arrived"  # checked in at the desk
+    NO_SHOW = "no_show"  # did not come
+
+
+CANCEL_REASON_LENGTH = 200
 MESSAGE_URGENCIES = ("routine", "soon", "urgent")
 CALLBACK = "callback"  # a caller asked to be called back
 SECURITY = "security"  # for the staff: repeated failed identity checks, a lock-out
@@ -162,6 +173,14 @@ class Appointment(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When the patient confirmed the visit (a C answered by text; migration 0011).
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The front desk's side (migration 0013): why staff cancelled it and who; the visit that
+    # undid the cancellation (the same time booked again); arrived or no-show, when and by whom.
+    cancel_reason: Mapped[str | None] = mapped_column(String(CANCEL_REASON_LENGTH), nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    undone_as: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    attendance: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    attendance_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attendance_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class Message(Base):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -37,15 +37,20 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
+from receptionist.store.appointments import name_key
 from receptionist.store.engine import rows_changed
 from receptionist.store.models import (
     ADMIN,
+    CANCEL_REASON_LENGTH,
     SECURITY,
     Appointment,
+    AppointmentStatus,
+    Attendance,
     AuditEntry,
     CallRecord,
     Message,
     Patient,
+    Reminder,
     StaffSession,
     StaffUser,
     UTCDateTime,
@@ -53,6 +58,8 @@ from receptionist.store.models import (
 )
 from receptionist.store.sessions import Repository
 
+# The most a patient page lists of each kind (visits, calls, messages, reminders).
+PATIENT_HISTORY = 100
 # Column bounds of the audit log (models.AuditEntry): longer text is cut, never refused.
 _ACTION, _SUBJECT, _DETAIL = 40, 80, 200
 
@@ -87,6 +94,27 @@ class AuditRow:
     entry: AuditEntry
     username: str | None
     patient_name: str | None
+
+
+@dataclass(frozen=True)
+class PatientHistory:
+    """What a patient page lists: every visit (newest first), the calls from their number or
+    that booked or moved their visits, the messages taken for them, their reminder calls."""
+
+    appointments: list[Appointment]
+    calls: list[CallRecord]
+    messages: list[Message]
+    reminders: list[tuple[Reminder, Appointment]]
+
+
+@dataclass(frozen=True)
+class VisitFigures:
+    """The week's visits by what became of them (visits due in the range, not bookings made)."""
+
+    booked: int = 0  # still booked (arrived and no-shows among them)
+    arrived: int = 0
+    no_shows: int = 0
+    cancelled: int = 0
 
 
 @dataclass(frozen=True)
@@ -410,10 +438,12 @@ class StaffStore(Repository):
         practice_ids: Sequence[str],
         *,
         before: datetime | None = None,
+        since: datetime | None = None,
         outcome: str | None = None,
         limit: int = 50,
     ) -> list[CallRecord]:
-        """A page of the call log, newest first (`before` pages back); transcripts not loaded.
+        """A page of the call log, newest first (`before` pages back, `since` stops at a first
+        day: the page's date filter); transcripts not loaded.
 
         One query per location, each the newest `limit` of one `(practice_id, started_at)` index
         range, merged here: `practice_id IN (a, b)` would read every call of every location and
@@ -427,6 +457,8 @@ class StaffStore(Repository):
             )
             if before is not None:
                 query = query.where(CallRecord.started_at < before)
+            if since is not None:
+                query = query.where(CallRecord.started_at >= since)
             if outcome:
                 query = query.where(CallRecord.outcome == outcome)
             return query.order_by(CallRecord.started_at.desc()).limit(limit)
@@ -475,6 +507,233 @@ class StaffStore(Repository):
             async with self._sessions.session(write=False) as s:
                 found.update(str(p) for p in await s.scalars(booked.union(messaged)))
         return sorted(found)
+
+    # --- patients ---------------------------------------------------------------------------
+
+    async def search_patients(
+        self,
+        practice_id: str,
+        *,
+        name: str = "",
+        phone: str = "",
+        born: date | None = None,
+        limit: int = 50,
+    ) -> list[Patient]:
+        """The location's patients matching every criterion given, by name: each word of
+        `name` (matched as `name_key` matches: accents, case and punctuation do not matter)
+        anywhere in the name; `phone`: exactly this E.164 number; `born`: this birth date.
+        Nothing given matches nobody (a search never lists the whole practice)."""
+        conditions: list[ColumnElement[bool]] = [Patient.practice_id == practice_id]
+        words = name_key(name).split() if name else []
+        for word in words:
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(Patient.name_key.like(f"%{escaped}%", escape="\\"))
+        if phone:
+            conditions.append(Patient.phone == phone)
+        if born is not None:
+            conditions.append(Patient.date_of_birth == born)
+        if len(conditions) == 1:
+            return []
+        query = select(Patient).where(*conditions).order_by(Patient.name_key, Patient.id)
+        async with self._sessions.session(write=False) as s:
+            return list(await s.scalars(query.limit(limit)))
+
+    async def patients_by_ids(self, patient_ids: Iterable[str]) -> dict[str, Patient]:
+        ids = list(dict.fromkeys(p for p in patient_ids if p))
+        if not ids:
+            return {}
+        async with self._sessions.session(write=False) as s:
+            return {p.id: p for p in await s.scalars(select(Patient).where(Patient.id.in_(ids)))}
+
+    async def patients_by_phone(
+        self, practice_ids: Sequence[str], phones: Iterable[str]
+    ) -> dict[tuple[str, str], list[Patient]]:
+        """The patients holding each number, per location: (practice id, E.164) -> patients
+        (a household may share one number)."""
+        numbers = list(dict.fromkeys(n for n in phones if n and n.startswith("+")))
+        if not numbers or not practice_ids:
+            return {}
+        query = (
+            select(Patient)
+            .where(Patient.practice_id.in_(list(practice_ids)), Patient.phone.in_(numbers))
+            .order_by(Patient.name_key)
+        )
+        found: dict[tuple[str, str], list[Patient]] = {}
+        async with self._sessions.session(write=False) as s:
+            for patient in await s.scalars(query):
+                found.setdefault((patient.practice_id, patient.phone), []).append(patient)
+        return found
+
+    async def booked_visits_of(
+        self, patient_ids: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, list[Appointment]]:
+        """The booked visits of these patients starting in [start, end), soonest first (what
+        the Messages page says of a caller's visit today)."""
+        ids = list(dict.fromkeys(p for p in patient_ids if p))
+        if not ids:
+            return {}
+        query = (
+            select(Appointment)
+            .where(
+                Appointment.patient_id.in_(ids),
+                Appointment.status == AppointmentStatus.BOOKED,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at)
+        )
+        found: dict[str, list[Appointment]] = {}
+        async with self._sessions.session(write=False) as s:
+            for visit in await s.scalars(query):
+                found.setdefault(visit.patient_id, []).append(visit)
+        return found
+
+    async def patient_history(self, patient: Patient) -> PatientHistory:
+        """Everything a patient page lists, each kind bounded by `PATIENT_HISTORY`. Calls are
+        those from the patient's number at their location and those whose LiveKit call id a
+        visit or message of theirs carries (a caller who rang from another phone); messages
+        those taken for them and those left from their number by a caller not verified."""
+        limit = PATIENT_HISTORY
+        async with self._sessions.session(write=False) as s:
+            visits = list(
+                await s.scalars(
+                    select(Appointment)
+                    .where(Appointment.patient_id == patient.id)
+                    .order_by(Appointment.starts_at.desc())
+                    .limit(limit)
+                )
+            )
+            theirs = Message.patient_id == patient.id
+            if patient.phone.startswith("+"):  # an unverified caller's message from their number
+                theirs = or_(
+                    theirs,
+                    and_(
+                        Message.practice_id == patient.practice_id,
+                        Message.patient_id.is_(None),
+                        Message.callback_number == patient.phone,
+                    ),
+                )
+            messages = list(
+                await s.scalars(
+                    select(Message).where(theirs).order_by(Message.created_at.desc()).limit(limit)
+                )
+            )
+            call_ids = {a.call_id for a in visits if a.call_id} | {
+                m.call_id for m in messages if m.call_id
+            }
+            linked: list[ColumnElement[bool]] = []
+            if call_ids:
+                linked.append(CallRecord.livekit_call_id.in_(sorted(call_ids)))
+            if patient.phone.startswith("+"):
+                linked.append(
+                    and_(
+                        CallRecord.practice_id == patient.practice_id,
+                        CallRecord.caller == patient.phone,
+                    )
+                )
+            calls: list[CallRecord] = []
+            if linked:
+                calls = list(
+                    await s.scalars(
+                        select(CallRecord)
+                        .options(defer(CallRecord.transcript))
+                        .where(or_(*linked))
+                        .order_by(CallRecord.started_at.desc())
+                        .limit(limit)
+                    )
+                )
+            reminders = (
+                await s.execute(
+                    select(Reminder, Appointment)
+                    .join(Appointment, Appointment.id == Reminder.appointment_id)
+                    .where(Reminder.patient_id == patient.id)
+                    .order_by(Appointment.starts_at.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return PatientHistory(visits, calls, messages, [(r, a) for r, a in reminders])
+
+    # --- the desk's side of a visit (migration 0013) -----------------------------------------
+
+    async def note_cancellation(self, appointment_id: str, *, reason: str, by: str) -> bool:
+        """Keeps why a staff member cancelled a visit, and who; False if it is not cancelled."""
+        async with self._sessions.session(write=True) as s:
+            result = await s.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == appointment_id,
+                    Appointment.status == AppointmentStatus.CANCELLED,
+                )
+                .values(cancel_reason=reason[:CANCEL_REASON_LENGTH], cancelled_by=by)
+            )
+            return bool(rows_changed(result))
+
+    async def mark_undone(self, cancelled_id: str, new_id: str) -> bool:
+        """Links a cancelled visit to the booking that undid it (the same time booked again): the
+        new visit `replaces` it, so the week counts it as no new booking. False if another undo
+        was linked first (the book had refused the second booking of the time anyway)."""
+        async with self._sessions.session(write=True) as s:
+            result = await s.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == cancelled_id,
+                    Appointment.status == AppointmentStatus.CANCELLED,
+                    Appointment.undone_as.is_(None),
+                )
+                .values(undone_as=new_id)
+            )
+            if not rows_changed(result):
+                return False
+            await s.execute(
+                update(Appointment).where(Appointment.id == new_id).values(replaces_id=cancelled_id)
+            )
+            return True
+
+    async def set_attendance(
+        self, appointment_id: str, attendance: Attendance | None, *, by: str, at: datetime
+    ) -> Appointment | None:
+        """Marks a booked visit arrived or no-show (None clears it); None if it is not booked
+        (cancelled or moved meanwhile). The visit stays booked: it still holds its time."""
+        async with self._sessions.session(write=True) as s:
+            result = await s.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == appointment_id,
+                    Appointment.status == AppointmentStatus.BOOKED,
+                )
+                .values(
+                    attendance=attendance.value if attendance else None,
+                    attendance_at=at if attendance else None,
+                    attendance_by=by if attendance else None,
+                )
+            )
+            if not rows_changed(result):
+                return None
+            return await s.get(Appointment, appointment_id)
+
+    async def visit_figures(
+        self, practice_ids: Sequence[str], start: datetime, end: datetime
+    ) -> VisitFigures:
+        """The visits due in [start, end) by what became of them, on the `(practice_id,
+        starts_at)` index. A move is neither: its new row is the visit."""
+        booked = Appointment.status == AppointmentStatus.BOOKED
+
+        def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+            return func.sum(case((condition, 1), else_=0))
+
+        query = select(
+            count(booked),
+            count(and_(booked, Appointment.attendance == Attendance.ARRIVED.value)),
+            count(and_(booked, Appointment.attendance == Attendance.NO_SHOW.value)),
+            count(Appointment.status == AppointmentStatus.CANCELLED),
+        ).where(
+            Appointment.practice_id.in_(list(practice_ids)),
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+        )
+        async with self._sessions.session(write=False) as s:
+            row = (await s.execute(query)).one()
+        return VisitFigures(*(int(n or 0) for n in row))
 
     # --- the week's figures -----------------------------------------------------------------
 

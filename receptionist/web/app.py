@@ -48,6 +48,7 @@ from receptionist.web.routes import (
     closures,
     login,
     messages,
+    patients,
     text_webhooks,
     today,
 )
@@ -122,6 +123,7 @@ def create_app(
     pages = (
         login,
         today,
+        patients,
         booking,
         messages,
         calls,

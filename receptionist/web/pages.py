@@ -25,7 +25,7 @@ from receptionist.domain.phone import is_e164
 from receptionist.domain.practice import Practice
 from receptionist.domain.replies import ReplySummary, stored_waits, summarise
 from receptionist.domain.text import visible
-from receptionist.store.models import AppointmentStatus
+from receptionist.store.models import AppointmentStatus, Attendance
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -33,6 +33,10 @@ NOTICES = {
     "booked": "Booked.",
     "moved": "Moved. The old time is free again.",
     "cancelled": "Cancelled. The time is free again.",
+    "cancel_undone": "Cancellation undone: the visit is booked again at its time.",
+    "arrived": "Marked as arrived.",
+    "no_show": "Marked as a no-show.",
+    "attendance_cleared": "Arrived / no-show mark cleared.",
     "registered": "Patient registered.",
     "already_patient": "That name and date of birth are already a patient here: using that record.",
     "handled": "Marked as handled.",
@@ -166,7 +170,7 @@ class Pages:
             reply_times=reply_times,
         )
         # Templates compare statuses with the store's enum, never with a bare string.
-        self.env.globals.update(AppointmentStatus=AppointmentStatus)
+        self.env.globals.update(AppointmentStatus=AppointmentStatus, Attendance=Attendance)
 
     def render(
         self, request: Request, template: str, *, status: int = 200, **context: Any

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import event
 
 from receptionist.store import Outbox, Store
-from receptionist.store.models import ADMIN, CallRecord, new_id
-from receptionist.store.staff import LastAdmin
+from receptionist.store.models import ADMIN, Attendance, CallRecord, new_id
+from receptionist.store.staff import LastAdmin, VisitFigures
 
 T0 = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 DOB = date(1980, 2, 29)
@@ -360,3 +360,36 @@ async def test_staff_queries_read_their_indexes_on_sqlite(store: Store):
         for plan in plans:
             assert f"INDEX {index}" in plan, (index, plan)
             assert not never or never not in plan, (index, plan)
+
+
+async def test_a_new_patients_no_show_leaves_them_new_and_the_week_counts_it(store: Store):
+    """Issue 23: a visit the desk marked as a no-show did not take place, so the patient can
+    still book the new patient exam; the week's figures count arrived, no-shows, cancellations."""
+    now = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
+    carla, _ = await store.appointments.register_patient(
+        "lakeside", "Carla Diaz", date(1992, 7, 14), "+14145550123", new_patient=True
+    )
+    dan, _ = await store.appointments.register_patient("lakeside", "Dan Wu", date(1970, 1, 1), "")
+
+    async def visit(patient_id: str, hours: int):
+        return await store.appointments.book(
+            practice_id="lakeside",
+            provider_id="dr-okafor",
+            patient_id=patient_id,
+            visit_type="new-patient",
+            starts_at=now + timedelta(hours=hours),
+            ends_at=now + timedelta(hours=hours, minutes=30),
+        )
+
+    exam, came = await visit(carla.id, 1), await visit(dan.id, 2)
+    gone = await visit(dan.id, 3)
+    await store.appointments.cancel(gone.id, patient_id=dan.id)
+    later = now + timedelta(hours=4)
+    assert not await store.appointments.is_new_patient(carla.id, now=later)  # seen, so far
+    marked = await store.staff.set_attendance(exam.id, Attendance.NO_SHOW, by="u1", at=later)
+    assert marked is not None and marked.attendance == "no_show" and marked.status == "booked"
+    assert await store.appointments.is_new_patient(carla.id, now=later)  # she never came
+    await store.staff.set_attendance(came.id, Attendance.ARRIVED, by="u1", at=later)
+    assert await store.staff.set_attendance(gone.id, Attendance.ARRIVED, by="u1", at=later) is None
+    figures = await store.staff.visit_figures(["lakeside"], now, now + timedelta(days=1))
+    assert figures == VisitFigures(booked=2, arrived=1, no_shows=1, cancelled=1)

@@ -467,8 +467,11 @@ async def test_every_page_renders_and_the_screenshots(site: Site):
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await site.screenshot("login")
     await site.sign_in("amara")
+    [ann] = await site.store.staff.search_patients(demo.practice.id, name="Ann Lee")
     pages = [
         ("today", "/today", "(today)"),
+        ("patients", "/patients", "Patients at"),
+        ("patient", f"/patients/{ann.id}", "Ann Lee"),
         ("messages", "/messages", "Messages"),
         ("calls", "/calls", "Calls"),
         ("call", f"/calls/{demo.call_record_id}", "Call of"),

@@ -254,10 +254,14 @@ async def test_move_and_cancel_from_the_appointment_page(staff_client, rig):
     [maria] = await rig.store.staff.staff_users()
     assert old.status == "rescheduled" and new.status == "booked"
     assert new.starts_at == at(WEDNESDAY, 9) and new.booked_by == maria.id
-    cancelled = await client.post(f"/appointments/{new.id}/cancel", data={"csrf_token": csrf})
+    cancelled = await client.post(
+        f"/appointments/{new.id}/cancel", data={"csrf_token": csrf, "reason": "Patient is ill"}
+    )
     assert cancelled.status_code == 303 and "notice=cancelled" in cancelled.headers["location"]
     assert (await rig.store.appointments.get_appointment(new.id)).status == "cancelled"
-    twice = await client.post(f"/appointments/{new.id}/cancel", data={"csrf_token": csrf})
+    twice = await client.post(
+        f"/appointments/{new.id}/cancel", data={"csrf_token": csrf, "reason": "Patient is ill"}
+    )
     assert twice.status_code == 409 and "no longer booked" in twice.text
     assert [e.patient_id for e in await audit(rig, "moved")] == [ann]
     assert [e.patient_id for e in await audit(rig, "cancelled")] == [ann]

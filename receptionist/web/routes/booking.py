@@ -12,6 +12,7 @@ move or cancellation, or a form error, is in the log like any other view.
 from __future__ import annotations
 
 from datetime import date as Date
+from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -22,6 +23,8 @@ from starlette.responses import RedirectResponse, Response
 from receptionist.appointments import (
     Appointments,
     Posted,
+    Reason,
+    Refusal,
     Refused,
     StaffMember,
     check_patient_kind,
@@ -32,7 +35,12 @@ from receptionist.domain.books import BookKind
 from receptionist.domain.phone import UNKNOWN, normalize
 from receptionist.domain.practice import Practice
 from receptionist.store import Appointment, Patient
-from receptionist.store.models import NAME_LENGTH, AppointmentStatus
+from receptionist.store.models import (
+    CANCEL_REASON_LENGTH,
+    NAME_LENGTH,
+    AppointmentStatus,
+    Attendance,
+)
 from receptionist.web import booking, forms
 from receptionist.web.auth import Staff
 from receptionist.web.booking import Problem
@@ -41,6 +49,35 @@ from receptionist.web.guard import Changing, SignedIn
 from receptionist.web.routes.today import staff_names
 
 router = APIRouter()
+# The staff's tick box: book or move inside the callers' notice (a walk-in, a move into today).
+OVERRIDE_FIELD = "override_notice"
+OVERRIDE_AUDIT = "inside the callers' notice (staff override)"
+UNDO_REFUSED = (
+    "Only a cancelled visit can be booked again, and once: this one is not cancelled, or was "
+    "booked again already."
+)
+UNDO_FAILED = "The cancellation was not undone: the time cannot be booked again."
+
+
+def _ticked(value: str) -> bool:
+    return value == "yes"
+
+
+def notice_rule(practice: Practice, visit: str, now: datetime) -> str:
+    """The callers' notice for `visit`, as the booking page states it ("" for an unknown visit
+    or one that needs none)."""
+    found = practice.visit_type(visit)
+    if found is None or found.lead_time_hours <= 0:
+        return ""
+    hours = found.lead_time_hours
+    amount = f"{hours:g} hour{'' if hours == 1 else 's'}"
+    if hours < 1:
+        amount = f"{round(hours * 60)} minutes"
+    earliest = (now + found.lead_time).astimezone(practice.tz)
+    return (
+        f"Callers need {amount}' notice for {found.name}: the assistant offers times from "
+        f"{earliest:%a %d %b %H:%M} on."
+    )
 
 
 def _see_other(path: str, **query: str) -> RedirectResponse:
@@ -81,13 +118,23 @@ def _when(appointment: Appointment, practice: Practice) -> str:
 
 
 async def _changed(
-    web: Web, staff: Staff, practice: Practice, action: str, subject_id: str, now: Appointment
+    web: Web,
+    staff: Staff,
+    practice: Practice,
+    action: str,
+    subject_id: str,
+    now: Appointment,
+    *,
+    override_notice: bool = False,
 ) -> Response:
     """Audits a booking, move or cancellation (`action`, also the page's notice) of the visit
-    `subject_id`, and shows the day the visit (`now`, as it stands after the change) is on."""
+    `subject_id`, and shows the day the visit (`now`, as it stands after the change) is on. A
+    time inside the callers' notice, booked by the staff's override, says so in the entry."""
     detail = _when(now, practice)
     if now.id != subject_id:  # a move books the new time as a visit of its own
         detail = f"to {detail} (now {now.id})"
+    if override_notice:
+        detail += f"; {OVERRIDE_AUDIT}"
     await web.audit(
         staff,
         action,
@@ -112,10 +159,12 @@ async def _book_page(
     visit: str = "",
     day: Date | None = None,
     provider: str = "",
+    inside_notice: bool = False,
     problem: Problem | None = None,
 ) -> Response:
     """The booking page; with a patient chosen it shows their name, birth date, phone and visits,
-    so drawing it is a view of that patient, audited whatever led here."""
+    so drawing it is a view of that patient, audited whatever led here. `inside_notice`: the
+    staff ticked *inside the callers' notice*: times from now on."""
     now = web.now()
     error = problem.error if problem else None
     as_called = await web.as_callers_meet_it(practice)
@@ -131,7 +180,12 @@ async def _book_page(
         try:
             check_patient_kind(require_visit_type(practice, visit), is_new_patient=is_new)
             times = await Appointments(web.store.appointments, as_called).times_on(
-                visit, day, now=now, provider_id=provider or None, patient_id=patient.id
+                visit,
+                day,
+                now=now,
+                provider_id=provider or None,
+                patient_id=patient.id,
+                override_notice=inside_notice,
             )
         except Refused as exc:
             kind_problem = booking.staff_words(exc.refusal)
@@ -148,6 +202,8 @@ async def _book_page(
         visit=visit,
         day=day or web.today(practice),
         provider=provider,
+        inside_notice=inside_notice,
+        notice_rule=notice_rule(practice, visit, now),
         times=times,
         kind_problem=kind_problem,
         error=error,
@@ -165,10 +221,12 @@ async def book_page(
     visit: str = "",
     date: str = "",
     provider: str = "",
+    override_notice: str = "",
 ) -> Response:
     web = web_of(request)
     location = _own_book(web.practice(practice))
     chosen = await _patient(web, patient, location) if patient else None
+    inside = _ticked(override_notice)
     try:
         day = forms.optional_day(date)
     except forms.FormError as exc:
@@ -176,7 +234,15 @@ async def book_page(
             request, web, staff, location, patient=chosen, problem=Problem.bad_form(exc)
         )
     return await _book_page(
-        request, web, staff, location, patient=chosen, visit=visit, day=day, provider=provider
+        request,
+        web,
+        staff,
+        location,
+        patient=chosen,
+        visit=visit,
+        day=day,
+        provider=provider,
+        inside_notice=inside,
     )
 
 
@@ -255,10 +321,13 @@ async def book(request: Request, staff: Changing) -> Response:
     patient = await _patient(web, forms.field(form, "patient"), location)
     visit = forms.field(form, "visit")
     provider = forms.field(form, "provider")
+    inside = _ticked(forms.field(form, OVERRIDE_FIELD))
     try:
         posted = Posted(patient.id, visit, provider, forms.moment(forms.field(form, "start")))
         service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
-        appointment = (await service.book(StaffMember(staff.id), posted, now=web.now())).appointment
+        by = StaffMember(staff.id)
+        booked = await service.book(by, posted, now=web.now(), override_notice=inside)
+        appointment = booked.appointment
     except forms.FormError as exc:
         return await _book_page(
             request,
@@ -267,6 +336,7 @@ async def book(request: Request, staff: Changing) -> Response:
             location,
             patient=patient,
             visit=visit,
+            inside_notice=inside,
             problem=Problem.bad_form(exc),
         )
     except Refused as exc:
@@ -277,9 +347,12 @@ async def book(request: Request, staff: Changing) -> Response:
             location,
             patient=patient,
             visit=visit,
+            inside_notice=inside,
             problem=Problem.refused(exc.refusal),
         )
-    return await _changed(web, staff, location, "booked", appointment.id, appointment)
+    return await _changed(
+        web, staff, location, "booked", appointment.id, appointment, override_notice=inside
+    )
 
 
 # --- one appointment: move or cancel ------------------------------------------------------------
@@ -294,6 +367,7 @@ async def _appointment_page(
     *,
     day: Date | None = None,
     provider: str = "",
+    inside_notice: bool = False,
     problem: Problem | None = None,
 ) -> Response:
     """One appointment with its patient (name, birth date, phone): drawing it is a view of that
@@ -319,6 +393,7 @@ async def _appointment_page(
                 provider_id=provider or None,
                 patient_id=appointment.patient_id,
                 moving=appointment.id,
+                override_notice=inside_notice,
             )
         except Refused as exc:
             error = booking.staff_words(exc.refusal)
@@ -341,6 +416,8 @@ async def _appointment_page(
         and is_late_cancellation(practice, appointment, now),
         day=day or appointment.starts_at.astimezone(practice.tz).date(),
         provider=provider,
+        inside_notice=inside_notice,
+        notice_rule=notice_rule(practice, appointment.visit_type, now),
         times=times,
         error=error,
         fresh=list(problem.fresh) if problem else [],
@@ -354,9 +431,11 @@ async def appointment_page(
     appointment_id: str,
     date: str = "",
     provider: str = "",
+    override_notice: str = "",
 ) -> Response:
     web = web_of(request)
     appointment, location = await _appointment(web, appointment_id)
+    inside = _ticked(override_notice)
     try:
         day = forms.optional_day(date)
     except forms.FormError as exc:
@@ -364,7 +443,14 @@ async def appointment_page(
             request, web, staff, appointment, location, problem=Problem.bad_form(exc)
         )
     return await _appointment_page(
-        request, web, staff, appointment, location, day=day, provider=provider
+        request,
+        web,
+        staff,
+        appointment,
+        location,
+        day=day,
+        provider=provider,
+        inside_notice=inside,
     )
 
 
@@ -373,6 +459,7 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
     web = web_of(request)
     form = await request.form()
     appointment, location = await _appointment(web, appointment_id)
+    inside = _ticked(forms.field(form, OVERRIDE_FIELD))
     try:
         posted = Posted(
             appointment.patient_id,
@@ -381,21 +468,87 @@ async def move(request: Request, staff: Changing, appointment_id: str) -> Respon
             forms.moment(forms.field(form, "start")),
         )
         service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
-        new = (await service.move(StaffMember(staff.id), appointment.id, posted, now=web.now())).new
+        by = StaffMember(staff.id)
+        moved = await service.move(
+            by, appointment.id, posted, now=web.now(), override_notice=inside
+        )
     except forms.FormError as exc:
         return await _appointment_page(
-            request, web, staff, appointment, location, problem=Problem.bad_form(exc)
+            request,
+            web,
+            staff,
+            appointment,
+            location,
+            inside_notice=inside,
+            problem=Problem.bad_form(exc),
         )
     except Refused as exc:
         problem = Problem.refused(exc.refusal)
-        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
-    return await _changed(web, staff, location, "moved", appointment.id, new)
+        return await _appointment_page(
+            request, web, staff, appointment, location, inside_notice=inside, problem=problem
+        )
+    return await _changed(
+        web, staff, location, "moved", appointment.id, moved.new, override_notice=inside
+    )
+
+
+@router.get("/appointments/{appointment_id}/cancel")
+async def cancel_page(request: Request, staff: SignedIn, appointment_id: str) -> Response:
+    """The confirmation step: the visit, the late-cancellation warning, and the reason asked."""
+    web = web_of(request)
+    appointment, location = await _appointment(web, appointment_id)
+    return await _cancel_page(request, web, staff, appointment, location)
+
+
+async def _cancel_page(
+    request: Request,
+    web: Web,
+    staff: Staff,
+    appointment: Appointment,
+    practice: Practice,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    reason: str = "",
+) -> Response:
+    if appointment.status != AppointmentStatus.BOOKED:
+        problem = Problem(409, booking.staff_words(Refusal(Reason.NOT_BOOKED)))
+        return await _appointment_page(request, web, staff, appointment, practice, problem=problem)
+    await web.audit(
+        staff,
+        "viewed_appointment",
+        subject=f"appointment {appointment.id}",
+        patient_ids=[appointment.patient_id],
+    )
+    return web.pages.render(
+        request,
+        "cancel.html",
+        status=status,
+        nav="today",
+        practice=practice,
+        appointment=appointment,
+        patient=await web.store.appointments.get_patient(appointment.patient_id),
+        visit_name=getattr(practice.visit_type(appointment.visit_type), "name", None),
+        late=is_late_cancellation(practice, appointment, web.now()),
+        reason=reason,
+        error=error,
+    )
 
 
 @router.post("/appointments/{appointment_id}/cancel")
 async def cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
+    """Cancels after the confirmation step, keeping the reason typed there (required)."""
     web = web_of(request)
+    form = await request.form()
     appointment, location = await _appointment(web, appointment_id)
+    try:
+        reason = forms.free_text(
+            form, "reason", limit=CANCEL_REASON_LENGTH, label="The reason for cancelling"
+        )
+    except forms.FormError as exc:
+        return await _cancel_page(
+            request, web, staff, appointment, location, status=400, error=str(exc)
+        )
     service = Appointments(web.store.appointments, location)
     by, whose = StaffMember(staff.id), appointment.patient_id
     try:
@@ -405,4 +558,85 @@ async def cancel(request: Request, staff: Changing, appointment_id: str) -> Resp
     except Refused as exc:
         problem = Problem.refused(exc.refusal)
         return await _appointment_page(request, web, staff, appointment, location, problem=problem)
-    return await _changed(web, staff, location, "cancelled", appointment.id, cancelled)
+    await web.store.staff.note_cancellation(cancelled.id, reason=reason, by=staff.id)
+    await web.audit(
+        staff,
+        "cancelled",
+        subject=f"appointment {appointment.id}",
+        detail=f"{_when(cancelled, location)}; reason given",
+        patient_ids=[cancelled.patient_id],
+    )
+    return _see_other(f"/appointments/{appointment.id}", notice="cancelled")
+
+
+@router.post("/appointments/{appointment_id}/undo")
+async def undo_cancel(request: Request, staff: Changing, appointment_id: str) -> Response:
+    """Undoes a cancellation: the same visit, time and provider booked again through the
+    service, if the time is still free (every rule re-checked; the callers' notice waived, since
+    the patient was expected then). Refused, with the reason, when it is not."""
+    web = web_of(request)
+    appointment, location = await _appointment(web, appointment_id)
+    if appointment.status != AppointmentStatus.CANCELLED or appointment.undone_as:
+        problem = Problem(409, UNDO_REFUSED)
+        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
+    posted = Posted(
+        appointment.patient_id,
+        appointment.visit_type,
+        appointment.provider_id,
+        appointment.starts_at,
+    )
+    service = Appointments(web.store.appointments, await web.as_callers_meet_it(location))
+    try:
+        booked = await service.book(
+            StaffMember(staff.id), posted, now=web.now(), override_notice=True
+        )
+    except Refused as exc:
+        words = booking.staff_words(exc.refusal)
+        problem = Problem(booking.status(exc.refusal), f"{UNDO_FAILED} {words}")
+        return await _appointment_page(request, web, staff, appointment, location, problem=problem)
+    again = booked.appointment
+    await web.store.staff.mark_undone(appointment.id, again.id)
+    await web.audit(
+        staff,
+        "cancel_undone",
+        subject=f"appointment {appointment.id}",
+        detail=f"booked again as {again.id}; {OVERRIDE_AUDIT}",
+        patient_ids=[again.patient_id],
+    )
+    day = again.starts_at.astimezone(location.tz).date().isoformat()
+    return _see_other("/today", practice=location.id, date=day, notice="cancel_undone")
+
+
+@router.post("/appointments/{appointment_id}/attendance")
+async def attendance(request: Request, staff: Changing, appointment_id: str) -> Response:
+    """Marks a visit arrived (from its day on) or no-show (once it has started), or clears it."""
+    web = web_of(request)
+    form = await request.form()
+    appointment, location = await _appointment(web, appointment_id)
+    value = forms.field(form, "attendance")
+    mark = None if value == "clear" else _attendance(value)
+    now = web.now()
+    day = appointment.starts_at.astimezone(location.tz).date()
+    if mark is not None and day > web.today(location):
+        raise HTTPException(409, f"That visit is on {day:%A %d %B}: mark it on the day.")
+    if mark is Attendance.NO_SHOW and appointment.starts_at > now:
+        raise HTTPException(409, "That visit has not started yet: mark a no-show once it has.")
+    changed = await web.store.staff.set_attendance(appointment.id, mark, by=staff.id, at=now)
+    if changed is None:
+        raise HTTPException(409, booking.staff_words(Refusal(Reason.NOT_BOOKED)))
+    await web.audit(
+        staff,
+        "attendance",
+        subject=f"appointment {appointment.id}",
+        detail=mark.value if mark else "cleared",
+        patient_ids=[appointment.patient_id],
+    )
+    notice = mark.value if mark else "attendance_cleared"
+    return _see_other("/today", practice=location.id, date=day.isoformat(), notice=notice)
+
+
+def _attendance(value: str) -> Attendance:
+    try:
+        return Attendance(value)
+    except ValueError:
+        raise HTTPException(400, "Mark a visit arrived or no-show (or clear the mark).") from None

@@ -7,13 +7,17 @@ out when nobody uses it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from receptionist.appointments.availability import localize_floor
+from receptionist.store import Appointment, Message, Patient
 from receptionist.web import forms
-from receptionist.web.context import web_of
+from receptionist.web.context import Web, web_of
 from receptionist.web.guard import Changing, Quietly, SignedIn
 from receptionist.web.routes.today import staff_names
 
@@ -34,18 +38,22 @@ async def messages(
     ids = web.selected_ids(practice)
     rows = await web.store.staff.staff_messages(ids, handled=handled, limit=SHOWN)
     count, newest = await web.store.staff.open_message_count(ids)
+    whose = await message_patients(web, rows)
+    today = await visits_today(web, [p for p in whose.values() if p is not None])
     await web.audit(
         staff,
         "viewed_messages",
         subject=f"{'handled' if handled else 'open'} {practice or 'all'}",
         detail=f"{len(rows)} messages",
-        patient_ids=[m.patient_id for m in rows],
+        patient_ids=[m.patient_id for m in rows] + [p.id for p in whose.values() if p],
     )
     return web.pages.render(
         request,
         "messages.html",
         nav="messages",
         rows=[(m, web.practice_or_default(m.practice_id)) for m in rows],
+        whose=whose,
+        visits_today=today,
         handled=handled,
         practice_id=practice,
         directory=web.directory,
@@ -54,6 +62,37 @@ async def messages(
         newest=newest.isoformat() if newest else "",
         shown_limit=SHOWN,
     )
+
+
+async def message_patients(web: Web, rows: list[Message]) -> dict[str, Patient | None]:
+    """Each message's patient: the one the caller proved to be, else the only patient of that
+    location holding the callback number (a household sharing a number links nobody)."""
+    by_id = await web.store.staff.patients_by_ids(m.patient_id for m in rows if m.patient_id)
+    unverified = [m for m in rows if not m.patient_id]
+    by_phone = await web.store.staff.patients_by_phone(
+        list({m.practice_id for m in unverified}), (m.callback_number for m in unverified)
+    )
+    whose: dict[str, Patient | None] = {}
+    for m in rows:
+        if m.patient_id:
+            whose[m.id] = by_id.get(m.patient_id)
+        else:
+            holders = by_phone.get((m.practice_id, m.callback_number), [])
+            whose[m.id] = holders[0] if len(holders) == 1 else None
+    return whose
+
+
+async def visits_today(web: Web, patients: list[Patient]) -> dict[str, list[Appointment]]:
+    """The patients' booked visits today, each in their own location's day."""
+    found: dict[str, list[Appointment]] = {}
+    for practice_id in {p.practice_id for p in patients}:
+        location = web.practice_or_default(practice_id)
+        day = web.today(location)
+        start = localize_floor(day, location.tz)
+        end = localize_floor(day + timedelta(days=1), location.tz)
+        ids = [p.id for p in patients if p.practice_id == practice_id]
+        found.update(await web.store.staff.booked_visits_of(ids, start, end))
+    return found
 
 
 @router.post("/messages/{message_id}/handled")

@@ -98,6 +98,7 @@ async def today(
         count=len(rows),
         show_all=bool(all),
         users=await staff_names(web),
+        now=web.now(),
         closure=as_called.closure_on(day),
         partial=as_called.partial_closures(day),
     )

@@ -71,6 +71,7 @@ async def week(
             tally.emergencies += Outcome.EMERGENCY.value in call.outcomes
     by_assistant, by_staff = await web.store.staff.bookings_made_between([location.id], start, end)
     messages, urgent = await web.store.staff.messages_between([location.id], start, end)
+    visits = await web.store.staff.visit_figures([location.id], start, end)
     return web.pages.render(
         request,
         "week.html",
@@ -87,5 +88,6 @@ async def week(
         booked_by_staff=by_staff,
         messages=messages,
         urgent=urgent,
+        visits=visits,
         replies=summarise(waits),
     )
