@@ -87,3 +87,27 @@ async def test_a_visit_left_in_the_builtin_book_is_not_cancelled_there(od_client
 async def _visits(store: Store) -> list[Appointment]:
     async with store.sessions.session(write=False) as s:
         return list(await s.scalars(select(Appointment)))
+
+
+async def test_a_nexhealth_location_is_refused_naming_nexhealth(
+    db_url: str, store: Store, tmp_path: Path
+):
+    from tests.support.nexhealth import nh_practice
+
+    practice = nh_practice()
+    app = create_app(
+        app_settings(db_url, tmp_path),
+        store=store,
+        directory=PracticeDirectory([practice]),
+        clock=Clock(),
+        background=False,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await add_user(store)
+        await sign_in(client)
+        patient, _ = await store.appointments.register_patient(
+            practice.id, "Ann Lee", date(1980, 2, 29), "+14145550123", new_patient=False
+        )
+        page = await client.get("/book", params={"practice": practice.id, "patient": patient.id})
+    assert page.status_code == 409 and "NexHealth" in page.text and "Open Dental" not in page.text

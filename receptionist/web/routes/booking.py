@@ -85,6 +85,10 @@ def _see_other(path: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode(shown)}" if shown else path, status_code=303)
 
 
+# Where a location's schedule lives, as the front desk knows it.
+PMS_NAMES = {BookKind.OPENDENTAL: "Open Dental", BookKind.NEXHEALTH: "its PMS (through NexHealth)"}
+
+
 def _own_book(practice: Practice) -> Practice:
     """The staff pages book, move and cancel in the built-in book only (issue 19 is bringing them
     to the PMS): at a location whose schedule is in its PMS they refuse, rather than write a visit
@@ -92,8 +96,9 @@ def _own_book(practice: Practice) -> Practice:
     if practice.book.kind is not BookKind.BUILTIN:
         raise HTTPException(
             409,
-            f"{practice.name} keeps its schedule in Open Dental: book, move and "
-            f"cancel its visits there. The assistant books into it on calls (docs/pms.md).",
+            f"{practice.name} keeps its schedule in {PMS_NAMES[practice.book.kind]}: book, "
+            "move and cancel its visits there. The assistant books into it on calls "
+            "(docs/pms.md).",
         )
     return practice
 
