@@ -33,3 +33,17 @@ async def test_a_caller_cannot_book_or_move_inside_the_notice():
         await service.book(caller, "opt-1", now=now, override_notice=True)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="only a staff member"):
         await service.move(caller, "a1", "opt-1", now=now, override_notice=True)  # type: ignore[call-overload]
+
+
+def test_the_booking_page_states_the_callers_notice_in_words():
+    from receptionist.web.routes.booking import notice_rule
+    from tests.support.harness import example_practice
+
+    practice = example_practice()
+    now = datetime(2030, 3, 4, 14, tzinfo=UTC)  # Monday 08:00 in Chicago
+    assert notice_rule(practice, "checkup", now) == (
+        "Callers need 24 hours' notice for check-up and cleaning: the assistant offers times "
+        "from Tue 05 Mar 08:00 on."
+    )
+    assert notice_rule(practice, "emergency", now).startswith("Callers need 30 minutes' notice")
+    assert notice_rule(practice, "no-such-visit", now) == ""

@@ -70,12 +70,12 @@ def notice_rule(practice: Practice, visit: str, now: datetime) -> str:
     if found is None or found.lead_time_hours <= 0:
         return ""
     hours = found.lead_time_hours
-    amount = f"{hours:g} hour{'' if hours == 1 else 's'}"
+    amount = "1 hour's" if hours == 1 else f"{hours:g} hours'"
     if hours < 1:
-        amount = f"{round(hours * 60)} minutes"
+        amount = f"{round(hours * 60)} minutes'"
     earliest = (now + found.lead_time).astimezone(practice.tz)
     return (
-        f"Callers need {amount}' notice for {found.name}: the assistant offers times from "
+        f"Callers need {amount} notice for {found.name}: the assistant offers times from "
         f"{earliest:%a %d %b %H:%M} on."
     )
 
