@@ -394,8 +394,8 @@ class Search:
         was read so far when no day had room (a full book takes a few reads, not one a day).
 
         Reads count working days, not calendar days: with three calendar days, then a week, a
-        search from a Thursday, a Friday or a weekend read the book twice, the second time a week
-        of bookings, most of its time."""
+        search from a Thursday, a Friday or a weekend read the book twice, the second time a
+        week of bookings, most of its time."""
         start, size, read = self.first, self.limit + SPARE_DAYS, 0
         while start <= self.last:
             end, seen = self.through(start, max(size, 1))
